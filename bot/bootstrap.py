@@ -1,0 +1,134 @@
+"""The one place that builds the application from its settings (no module-level singletons).
+
+Every entry point (console, web server, scheduler, CLI tools, tests) calls `bootstrap()` and
+passes the resulting `App` on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.db import Database
+from bot.delivery import enqueue, release_held
+from bot.messages import Incoming, Kind, Reply, Understanding
+from bot.settings import Settings
+from content.loader import load_content
+from content.model import Content
+from dialogues.context import DialogueContext
+from dialogues.engine import Dialogues
+from dialogues.registry import all_routers, required_messages
+from nlu.engine import LocalNlu, Nlu, load_local
+
+log = logging.getLogger(__name__)
+
+
+class Clock:
+    """Real time. Tests and the scheduler's tests pass a controllable one."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class BackgroundNlu:
+    """Loads the NLU model in a thread so start-up (and the console prompt) does not wait for
+    Rasa's import; the first parse waits for the load to finish."""
+
+    def __init__(self, loader: Any) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu-load")
+        self._future: Future[Nlu] = self._executor.submit(loader)
+        self._executor.shutdown(wait=False)
+
+    def ready(self) -> Nlu:
+        return self._future.result()
+
+    async def parse(self, text: str) -> Understanding:
+        if not self._future.done():
+            await asyncio.wrap_future(self._future)
+        return await self._future.result().parse(text)
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    content: Content
+    dialogues: Dialogues
+    nlu: Nlu
+    clock: Clock = field(default_factory=Clock)
+
+    async def understand(self, incoming: Incoming) -> Understanding | None:
+        if incoming.kind != Kind.TEXT:
+            return None
+        return await self.nlu.parse(incoming.text)
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Answer one message directly (the console's path): understand, then run the
+        dialogue and save everything in one transaction."""
+        understanding = await self.understand(incoming)
+        return await asyncio.to_thread(self.handle_understood, incoming, understanding)
+
+    def handle_understood(self, incoming: Incoming,
+                          understanding: Understanding | None) -> list[Reply]:
+        with self.db.session() as session:
+            return self.dialogues.handle(session, incoming, understanding,
+                                         self.clock.now()).replies
+
+    async def prepare(self, incoming: Incoming | None) -> Callable[[Session], None] | None:
+        """The queued path (webhooks, polling): understand now, and return the effects to run
+        in the transaction that marks the stored update done: dialogue, state, log, and the
+        replies written to the outbox (with anything held for this user released)."""
+        if incoming is None:  # nothing to answer (group chatter, delivery receipts)
+            return None
+        understanding = await self.understand(incoming)
+
+        def effects(session: Session) -> None:
+            outcome = self.dialogues.handle(session, incoming, understanding, self.clock.now())
+            release_held(session, outcome.user_id)
+            enqueue(session, user_id=outcome.user_id, channel=incoming.channel,
+                    address=incoming.chat_id or incoming.user_id, replies=outcome.replies)
+
+        return effects
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def make_nlu(settings: Settings, *, background: bool = True) -> Nlu:
+    """In-process model, or a Rasa server when ISAFBOT_NLU_URL is set."""
+    if settings.nlu_url:
+        from nlu.remote import RemoteNlu
+
+        return RemoteNlu(settings.nlu_url)
+    def load() -> Nlu:
+        if settings.nlu_model:
+            return LocalNlu.load(settings.nlu_model)
+        return load_local(settings.model_dir)
+
+    return BackgroundNlu(load) if background else load()
+
+
+def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None = None,
+              migrate: bool = True) -> App:
+    """Validate content (refuse to start on broken content), open and migrate the database,
+    and wire the dialogues. The NLU starts loading in the background unless one is given."""
+    content = load_content(settings.content_dir, required_messages=required_messages())
+    db = Database(settings.database_url)
+    if migrate:
+        db.migrate()
+    ctx = DialogueContext(content=content, fallback_threshold=settings.fallback_threshold,
+                          data_dir=settings.data_dir, secret_key=settings.secret_key,
+                          timezone=settings.timezone)
+    dialogues = Dialogues(ctx, all_routers())
+    return App(settings=settings, db=db, content=content, dialogues=dialogues,
+               nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or Clock())
+
+
+__all__ = ["App", "BackgroundNlu", "Clock", "LocalNlu", "bootstrap", "make_nlu"]

@@ -1,0 +1,158 @@
+"""`isafbot`: the command line. Each subcommand builds what it needs through `bootstrap`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError
+
+Command = Callable[[argparse.Namespace], int]
+# Modules that add subcommands: each has `register_cli(subparsers)`, cheap to import.
+EXTENSIONS: tuple[str, ...] = ()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if getattr(args, "db", None):
+        settings = settings.with_database(args.db)
+    return settings
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.bootstrap import bootstrap
+    from bot.channels.console import Interactive, run_script
+
+    app = bootstrap(_settings(args))
+    try:
+        if args.script:
+            source = sys.stdin.buffer if args.script == "-" else open(args.script, "rb")  # noqa: SIM115
+            with source:
+                errors = asyncio.run(run_script(app, source, sys.stdout))
+            if errors:
+                print(f"{errors} script line(s) could not be used (see \"error\" lines)",
+                      file=sys.stderr)
+            return 1 if errors else 0
+        asyncio.run(Interactive(app, args.user).run())
+        return 0
+    finally:
+        app.close()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from nlu.engine import train
+
+    settings = _settings(args)
+    started = time.perf_counter()
+    path, trained = train(settings.model_dir, force=args.force)
+    if trained:
+        print(f"trained {path} in {time.perf_counter() - started:.0f} s")
+    else:
+        print(f"NLU model up to date: {path}")
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    """One JSON object per input line, the shape of Rasa's parse output."""
+    from nlu.engine import LocalNlu, load_local
+
+    settings = _settings(args)
+    nlu = LocalNlu.load(Path(args.model)) if args.model else load_local(settings.model_dir)
+
+    async def parse_all() -> None:
+        for number, raw in enumerate(sys.stdin.buffer, start=1):
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                print(json.dumps({"error": f"line {number}: not valid UTF-8 "
+                                           f"(byte {error.start})"}), flush=True)
+                continue
+            parsed = await nlu.parse(text)
+            print(json.dumps(parsed.to_json(), ensure_ascii=False), flush=True)
+
+    asyncio.run(parse_all())
+    return 0
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    from content.loader import check_content
+    from dialogues.registry import required_messages
+
+    settings = _settings(args)
+    content, problems = check_content(settings.content_dir, required_messages=required_messages())
+    for problem in problems:
+        print(problem)
+    if content is None:
+        print(f"{len(problems)} problem(s): the bot will not start until they are fixed.",
+              file=sys.stderr)
+        return 1
+    print(f"content OK: {len(content.services)} services, {len(content.sources)} sources, "
+          f"{len(content.messages)} messages, sections: {', '.join(content.sections) or '-'}")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.db import Database
+
+    settings = _settings(args)
+    Database(settings.database_url).migrate()
+    print("database schema is up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="isafbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="talk to the bot on the console")
+    chat.add_argument("--script", help="JSON lines to answer (- for stdin), one reply line each")
+    chat.add_argument("--db", help="database URL (default: ISAFBOT_DATABASE_URL or var/)")
+    chat.add_argument("--user", default="console-user", help="user id for interactive chat")
+    chat.set_defaults(func=cmd_chat)
+
+    train = sub.add_parser("train", help="train the NLU model when its data or config changed")
+    train.add_argument("--force", action="store_true")
+    train.set_defaults(func=cmd_train)
+
+    parse = sub.add_parser("parse", help="understand UTF-8 lines from stdin, print JSON lines")
+    parse.add_argument("--model", help="a model archive (default: the current one)")
+    parse.set_defaults(func=cmd_parse)
+
+    content = sub.add_parser("content", help="content tools")
+    content_sub = content.add_subparsers(dest="content_command", required=True)
+    check = content_sub.add_parser("check", help="validate everything under content/")
+    check.set_defaults(func=cmd_content_check)
+
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply migrations")
+    upgrade.add_argument("--db", help="database URL")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    for module in EXTENSIONS:
+        importlib.import_module(module).register_cli(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    from content.loader import ContentError
+    from nlu.engine import NluError
+
+    try:
+        return int(args.func(args))
+    except (ContentError, SettingsError, NluError) as error:
+        print(f"isafbot: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""Imports every model module so that `Base.metadata` knows every table (for Alembic)."""
+
+from bot.db import models  # noqa: F401
+from bot.db.base import Base
+
+__all__ = ["Base"]

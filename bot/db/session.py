@@ -1,0 +1,96 @@
+"""Engine, sessions and migrations for one database URL (SQLite by default, PostgreSQL too)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class Database:
+    """One engine per process and a session per update or job (never shared between them)."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine: Engine = _make_engine(url, echo)
+        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False, future=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back if it raises."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (every branch head)."""
+        from alembic import command
+
+        command.upgrade(alembic_config(self), "heads")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(database: Database) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
+    config.attributes["engine"] = database.engine
+    return config
+
+
+def _make_engine(url: str, echo: bool) -> Engine:
+    if url.startswith("sqlite"):
+        _ensure_sqlite_directory(url)
+        engine = create_engine(url, echo=echo, future=True,
+                               connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_engine(url, echo=echo, future=True, pool_pre_ping=True)
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:" and not path.startswith("file:"):
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling is switched off so that BEGIN IMMEDIATE (below)
+    # takes the write lock up front: two writers then wait for each other instead of failing.
+    connection.isolation_level = None
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,331 @@
+"""The one outbound path: a durable outbox, a dispatcher, and a sender per channel.
+
+Replies, reminders and broadcasts are written to the `outbox` table in the same transaction as
+whatever caused them, then delivered by the dispatcher through the channel's `Sender` and the
+channel's rate limiter. A row's status tells what happened:
+
+- pending: waiting (or waiting again after a temporary failure, with `due_at` pushed back);
+- sending: claimed by a dispatcher (a lease; a crashed dispatcher's rows are taken back);
+- sent, failed (gave up, `error` says why), unreachable (the user blocked the bot);
+- held: not allowed now by the platform's policy (Messenger's 24-hour window); released with
+  the reply to the user's next message.
+
+Delivery is exactly once except for the unavoidable case of a process killed after the
+platform accepted a message and before the row was marked sent: that one message is sent again
+(the platform offers no idempotency key). The window is the time of one database commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bot.db import Database
+from bot.db.base import utcnow
+from bot.db.models import OutboxMessage, User
+from bot.messages import Button, Reply
+from bot.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+# ------------------------------------------------------------------ what senders raise
+
+class DeliveryError(Exception):
+    """A message could not be sent; subclasses say what to do about it."""
+
+
+class RetryLater(DeliveryError):
+    """Temporary: rate limited (429) or the platform is unavailable. Try again later."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry after {seconds:g} s")
+        self.seconds = seconds
+
+
+class Unreachable(DeliveryError):
+    """The user blocked the bot or no longer exists (403): stop sending to them."""
+
+
+class Rejected(DeliveryError):
+    """The platform refused this message for good (400): do not retry it."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    channel_user_id: str
+    address: str  # chat id the message goes to
+    last_inbound_at: datetime | None  # naive UTC
+
+    @property
+    def is_group(self) -> bool:
+        # Telegram group chats have negative ids; private chats equal the user id.
+        return self.address.startswith("-")
+
+
+class Sender(Protocol):
+    """Sends one reply to one recipient on one platform, or raises a DeliveryError."""
+
+    channel: str
+
+    async def send(self, recipient: Recipient, reply: Reply) -> None: ...
+
+
+class Policy(Protocol):
+    """Whether an automated message may go to a recipient now (platform rules)."""
+
+    def may_send(self, recipient: Recipient, automated: bool, now: datetime) -> bool: ...
+
+
+class AlwaysSend:
+    def may_send(self, recipient: Recipient, automated: bool, now: datetime) -> bool:
+        return True
+
+
+def reply_from_json(data: dict) -> Reply:
+    return Reply(
+        text=str(data.get("text", "")),
+        buttons=tuple(Button(b["title"], b["payload"]) for b in data.get("buttons", [])),
+        image=Path(data["image"]) if data.get("image") else None,
+        automated=bool(data.get("automated", False)),
+    )
+
+
+# ------------------------------------------------------------------ writing to the outbox
+
+def enqueue(session: Session, *, user_id: int, channel: str, address: str,
+            replies: Iterable[Reply], automated: bool = False, batch: str | None = None,
+            dedup_key: str | None = None, due_at: datetime | None = None) -> list[OutboxMessage]:
+    """Add messages in the caller's transaction. `dedup_key` makes a second enqueue of the
+    same logical message (a reminder job run twice) a no-op."""
+    rows: list[OutboxMessage] = []
+    for index, reply in enumerate(replies):
+        key = f"{dedup_key}:{index}" if dedup_key else None
+        if key and session.execute(select(OutboxMessage.id).where(
+                OutboxMessage.dedup_key == key)).first():
+            continue
+        data = reply.to_json()
+        data["automated"] = automated or reply.automated
+        row = OutboxMessage(user_id=user_id, channel=channel, address=address, reply=data,
+                            automated=automated or reply.automated, status="pending",
+                            attempts=0, due_at=due_at or utcnow(), batch=batch, dedup_key=key)
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def release_held(session: Session, user_id: int) -> int:
+    """The user wrote to us: what the policy held for them goes out with the reply."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "held")
+        .values(status="pending", due_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+def batch_report(session: Session, batch: str) -> dict[str, int]:
+    """Counts per status for one broadcast or reminder: what a CAF's report shows."""
+    rows = session.execute(
+        select(OutboxMessage.status, func.count(func.distinct(OutboxMessage.user_id)))
+        .where(OutboxMessage.batch == batch).group_by(OutboxMessage.status)
+    ).all()
+    return {status: int(count) for status, count in rows}
+
+
+# ------------------------------------------------------------------ the dispatcher
+
+class Dispatcher:
+    """Delivers due outbox rows: chats in parallel, each chat's messages in order.
+
+    Run exactly one per deployment (the scheduler's leader process) or one per process with
+    SQLite; `wake()` makes it look at the outbox now instead of at the next poll.
+    """
+
+    def __init__(self, db: Database, senders: dict[str, Sender],
+                 limiters: dict[str, RateLimiter], policies: dict[str, Policy] | None = None,
+                 *, batch_size: int = 200, concurrency: int = 64, lease_seconds: int = 120,
+                 poll_seconds: float = 0.5) -> None:
+        self.db = db
+        self.senders = senders
+        self.limiters = limiters
+        self.policies = policies or {}
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            delivered = await self.deliver_due()
+            if delivered == 0:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                self._wake.clear()
+
+    async def deliver_due(self) -> int:
+        """Claim and deliver one batch; returns how many rows were handled."""
+        claimed = await asyncio.to_thread(self._claim)
+        if not claimed:
+            return 0
+        by_address: dict[tuple[str, str], list[tuple[OutboxMessage, Recipient]]] = {}
+        for row, recipient in claimed:
+            by_address.setdefault((row.channel, recipient.address), []).append((row, recipient))
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def deliver_chat(items: list[tuple[OutboxMessage, Recipient]]) -> None:
+            async with semaphore:
+                for position, (row, recipient) in enumerate(items):
+                    if not await self._deliver(row, recipient):
+                        # keep the chat's order: later messages wait for the failed one
+                        await asyncio.to_thread(self._release, [r.id for r, _ in
+                                                                items[position + 1:]])
+                        return
+
+        await asyncio.gather(*(deliver_chat(items) for items in by_address.values()))
+        return len(claimed)
+
+    def _claim(self) -> list[tuple[OutboxMessage, Recipient]]:
+        """Take due rows, oldest first; a chat whose earlier message is in flight or waiting
+        for a retry is skipped, so each chat's messages keep their order."""
+        now = utcnow()
+        with self.db.session() as session:
+            other = aliased(OutboxMessage)
+            earlier = select(other.id).where(
+                other.user_id == OutboxMessage.user_id,
+                other.address == OutboxMessage.address,
+                other.id < OutboxMessage.id,
+                or_(other.status == "sending",
+                    and_(other.status == "pending", other.due_at > now)),
+            ).exists()
+            query = (
+                select(OutboxMessage)
+                .where(or_(
+                    and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now),
+                    and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+                ))
+                .where(~earlier)
+                .order_by(OutboxMessage.id)
+                .limit(self.batch_size)
+            )
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+            rows = list(session.execute(query).scalars())
+            if not rows:
+                return []
+            users = {u.id: u for u in session.execute(
+                select(User).where(User.id.in_({r.user_id for r in rows}))).scalars()}
+            claimed = []
+            for row in rows:
+                row.status = "sending"
+                row.lease_until = now + self.lease
+                row.attempts = (row.attempts or 0) + 1
+                user = users[row.user_id]
+                claimed.append((row, Recipient(user.id, user.channel_user_id, row.address,
+                                               user.last_inbound_at)))
+            return claimed
+
+    async def _deliver(self, row: OutboxMessage, recipient: Recipient) -> bool:
+        """Send one row and record the outcome. False when the chat should wait."""
+        sender = self.senders.get(row.channel)
+        if sender is None:
+            await self._finish(row.id, "failed", f"no sender for channel {row.channel!r}")
+            return True
+        policy = self.policies.get(row.channel, AlwaysSend())
+        if not policy.may_send(recipient, bool(row.automated), utcnow()):
+            await self._finish(row.id, "held", None)
+            return True
+        if await asyncio.to_thread(self._is_unreachable, recipient.user_id):
+            await self._finish(row.id, "unreachable", "user is unreachable")
+            return True
+        limiter = self.limiters.get(row.channel)
+        if limiter:
+            await limiter.acquire(recipient.address, is_group=recipient.is_group)
+        try:
+            await sender.send(recipient, reply_from_json(row.reply))
+        except RetryLater as error:
+            if limiter:
+                limiter.pause(error.seconds)
+            if (row.attempts or 0) >= MAX_ATTEMPTS:
+                await self._finish(row.id, "failed", str(error))
+                return True
+            await asyncio.to_thread(self._retry, row.id, error.seconds, str(error))
+            return False
+        except Unreachable as error:
+            await asyncio.to_thread(self._mark_unreachable, row.id, recipient.user_id,
+                                    str(error))
+            return True
+        except Rejected as error:
+            await self._finish(row.id, "failed", str(error))
+            return True
+        except Exception as error:  # network errors, timeouts: try again later
+            log.warning("sending outbox %s failed: %s", row.id, error)
+            if (row.attempts or 0) >= MAX_ATTEMPTS:
+                await self._finish(row.id, "failed", repr(error))
+                return True
+            await asyncio.to_thread(self._retry, row.id, 2.0 ** (row.attempts or 1),
+                                    repr(error))
+            return False
+        await self._finish(row.id, "sent", None)
+        return True
+
+    async def _finish(self, row_id: int, status: str, error: str | None) -> None:
+        await asyncio.to_thread(self._set, row_id, status, error)
+
+    def _set(self, row_id: int, status: str, error: str | None) -> None:
+        with self.db.session() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+                status=status, error=error, lease_until=None,
+                sent_at=utcnow() if status == "sent" else None))
+
+    def _retry(self, row_id: int, seconds: float, error: str) -> None:
+        with self.db.session() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+                status="pending", error=error, lease_until=None,
+                due_at=utcnow() + timedelta(seconds=seconds)))
+
+    def _release(self, row_ids: list[int]) -> None:
+        """Give back claimed rows untouched (they were not tried)."""
+        if not row_ids:
+            return
+        with self.db.session() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(row_ids)).values(
+                status="pending", lease_until=None, attempts=OutboxMessage.attempts - 1))
+
+    def _is_unreachable(self, user_id: int) -> bool:
+        with self.db.session() as session:
+            user = session.get(User, user_id)
+            return bool(user and user.unreachable)
+
+    def _mark_unreachable(self, row_id: int, user_id: int, error: str) -> None:
+        """403: this row and everything still queued for the user are not sent."""
+        with self.db.session() as session:
+            session.execute(update(User).where(User.id == user_id).values(unreachable=True))
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.user_id == user_id,
+                or_(OutboxMessage.id == row_id,
+                    OutboxMessage.status.in_(("pending", "held")))).values(
+                status="unreachable", error=error, lease_until=None))
+

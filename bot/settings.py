@@ -1,0 +1,91 @@
+"""Settings, read from the environment in one place (documented in .env.example)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    model_dir: Path
+    content_dir: Path
+    secret_key: bytes
+    nlu_url: str | None = None
+    nlu_model: Path | None = None  # a specific model archive instead of the current one
+    fallback_threshold: float = 0.6
+    timezone: str = "Asia/Phnom_Penh"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    log_level: str = "INFO"
+    log_format: str = "console"  # console | json
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # for channel settings
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("ISAFBOT_DATA_DIR", str(Path.cwd() / "var"))).expanduser()
+        database_url = env.get("ISAFBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'isafbot.db'}"
+        return cls(
+            database_url=database_url,
+            data_dir=data_dir,
+            model_dir=Path(env.get("ISAFBOT_MODEL_DIR", str(PROJECT_ROOT / "models"))),
+            content_dir=Path(env.get("ISAFBOT_CONTENT_DIR", str(PROJECT_ROOT / "content"))),
+            secret_key=_secret_key(env, data_dir, database_url),
+            nlu_url=env.get("ISAFBOT_NLU_URL") or None,
+            nlu_model=Path(env["ISAFBOT_NLU_MODEL"]) if env.get("ISAFBOT_NLU_MODEL") else None,
+            fallback_threshold=_number(env, "ISAFBOT_FALLBACK_THRESHOLD", 0.6, 0.0, 1.0),
+            timezone=env.get("ISAFBOT_TIMEZONE", "Asia/Phnom_Penh"),
+            http_host=env.get("ISAFBOT_HTTP_HOST", "127.0.0.1"),
+            http_port=int(_number(env, "ISAFBOT_HTTP_PORT", 8080, 1, 65535)),
+            log_level=env.get("ISAFBOT_LOG_LEVEL", "INFO").upper(),
+            log_format=env.get("ISAFBOT_LOG_FORMAT", "console"),
+            env=env,
+        )
+
+    def with_database(self, url: str) -> Settings:
+        return replace(self, database_url=url)
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={raw!r} must be between {low:g} and {high:g}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path, database_url: str) -> bytes:
+    """ISAFBOT_SECRET_KEY keys pseudonymous ids and sessions. A local SQLite install makes and
+    keeps its own; a shared database must be given one (every worker needs the same key)."""
+    if env.get("ISAFBOT_SECRET_KEY"):
+        key = env["ISAFBOT_SECRET_KEY"]
+        if len(key) < 16:
+            raise SettingsError("ISAFBOT_SECRET_KEY must be at least 16 characters")
+        return key.encode()
+    if not database_url.startswith("sqlite"):
+        raise SettingsError("ISAFBOT_SECRET_KEY must be set when the database is shared "
+                            "(generate one with: python -c 'import secrets; "
+                            "print(secrets.token_urlsafe(32))')")
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()

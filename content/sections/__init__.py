@@ -1,0 +1,2 @@
+"""Feature content sections (budgets, surveys, facilities...): each module registers a loader
+with `content.loader.section`. Import them here."""

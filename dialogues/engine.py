@@ -1,0 +1,205 @@
+"""The conversation engine: one incoming message in, replies out, state and log saved.
+
+It knows no chat platform. The caller gives it a database session (one per update), the
+message and what the NLU made of it; everything it changes is committed with that session, so a
+crash either loses the whole turn (and the platform redelivers it) or nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Conversation, MessageLog, User
+from bot.messages import Button, Incoming, Kind, Reply, Understanding
+from dialogues.context import DialogueContext
+from dialogues.router import FlowHandler, Handler, MenuItem, Router, Turn
+from nlu.khmer import script_of, words
+
+log = logging.getLogger(__name__)
+
+# Kinds that carry something for the NLU; the others (voice, stickers...) have their handlers.
+TEXT_KINDS = (Kind.TEXT,)
+MAX_LOGGED_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a turn produced: the replies, and whom they are for."""
+
+    user_id: int
+    replies: list[Reply]
+    language: str
+
+
+class Dialogues:
+    """All routers merged into one dispatch table."""
+
+    def __init__(self, ctx: DialogueContext, routers: list[Router]) -> None:
+        self.ctx = ctx
+        self.intents: dict[str, Handler] = {}
+        self.payloads: dict[str, Handler] = {}
+        self.commands: dict[str, Handler] = {}
+        self.flows: dict[str, FlowHandler] = {}
+        self.kinds: dict[Kind, Handler] = {}
+        self.deep_links: dict[str, Handler] = {}
+        self.menu: list[MenuItem] = []
+        for router in routers:
+            for mine, theirs in ((self.intents, router.intents), (self.payloads, router.payloads),
+                                 (self.commands, router.commands), (self.flows, router.flows),
+                                 (self.kinds, router.kinds),
+                                 (self.deep_links, router.deep_links)):
+                clash = set(mine) & set(theirs)
+                if clash:
+                    raise ValueError(f"router {router.name} handles {clash} again")
+                mine.update(theirs)  # type: ignore[attr-defined]
+            self.menu.extend(router.menu)
+        self.menu.sort(key=lambda item: item.order)
+
+    # ---------------------------------------------------------------- entry point
+
+    def handle(self, session: Session, incoming: Incoming, understanding: Understanding | None,
+               now: datetime | None = None) -> Outcome:
+        now = now or datetime.now(timezone.utc)
+        user = find_or_create_user(session, incoming.channel, incoming.user_id,
+                                   language=_first_language(incoming))
+        conversation = session.get(Conversation, user.id)
+        if conversation is None:
+            conversation = Conversation(user_id=user.id, state={}, version=0)
+            session.add(conversation)
+        state: dict[str, Any] = copy.deepcopy(conversation.state or {})
+        was_private = bool((state.get("flow") or {}).get("private"))
+        step_before = _flow_step(state)
+
+        self._update_language(user, incoming)
+        user.last_inbound_at = now.replace(tzinfo=None)
+        user.unreachable = False  # they wrote to us: they can be reached again
+
+        turn = Turn(incoming=incoming, understanding=understanding, user=user, state=state,
+                    session=session, ctx=self.ctx, now=now, dialogues=self)
+        self.dispatch(turn)
+
+        self._log(session, turn, was_private, step_before)
+        conversation.state = state
+        conversation.version = (conversation.version or 0) + 1
+        return Outcome(user.id, turn.replies, turn.lang)
+
+    # ---------------------------------------------------------------- dispatch
+
+    def dispatch(self, turn: Turn) -> None:
+        """Kind, command, button, active flow, intent, fallback: the first that applies."""
+        incoming = turn.incoming
+        if incoming.kind == Kind.COMMAND and incoming.command in self.commands:
+            turn.handled_as = f"command:{incoming.command}"
+            self.commands[incoming.command](turn)
+            return
+        if incoming.kind == Kind.BUTTON and incoming.payload:
+            self.press(turn, incoming.payload)
+            return
+        flow = turn.flow()
+        if flow and flow.get("name") in self.flows:
+            turn.handled_as = f"flow:{flow['name']}"
+            if self.flows[flow["name"]](turn):
+                return
+        if incoming.kind not in TEXT_KINDS:
+            turn.handled_as = f"kind:{incoming.kind.value}"
+            self.kinds.get(incoming.kind, self.kinds[Kind.UNSUPPORTED])(turn)
+            return
+        intent = turn.intent
+        confidence = turn.understanding.confidence if turn.understanding else 0.0
+        if intent and confidence >= self.ctx.fallback_threshold and intent in self.intents:
+            turn.handled_as = intent
+            self.intents[intent](turn)
+            return
+        turn.handled_as = "fallback"
+        self.intents["nlu_fallback"](turn)
+
+    def press(self, turn: Turn, payload: str) -> None:
+        """Run the handler of a button payload, as if the user pressed it."""
+        prefix = payload.split(":", 1)[0]
+        handler = self.payloads.get(payload) or self.payloads.get(prefix)
+        turn.handled_as = f"button:{prefix}"
+        if handler is None:  # a button from an old version of the bot, or forged
+            turn.handled_as = "button:unknown"
+            handler = self.payloads["menu"]
+        handler(turn)
+
+    def menu_buttons(self, turn: Turn) -> list[Button]:
+        return [turn.button(item.message_key, item.payload) for item in self.menu]
+
+    # ---------------------------------------------------------------- helpers
+
+    def _update_language(self, user: User, incoming: Incoming) -> None:
+        """Answer in the script the user writes in. An explicit choice sticks until the user
+        writes a real sentence (two words or more) in the other language."""
+        if incoming.kind != Kind.TEXT or not incoming.text:
+            return
+        detected = script_of(incoming.text)
+        if detected is None or detected == user.language:
+            return
+        if user.language_chosen and len(words(incoming.text[:200])) < 2:
+            return
+        user.language = detected
+        user.language_chosen = False
+
+    def _log(self, session: Session, turn: Turn, was_private: bool,
+             step_before: str | None) -> None:
+        incoming, understanding = turn.incoming, turn.understanding
+        withheld = was_private
+        text = incoming.text if incoming.kind == Kind.TEXT else (incoming.payload or
+                                                                   incoming.command or None)
+        if incoming.kind == Kind.COMMAND and incoming.argument:
+            text = f"/{incoming.command}"  # a deep-link argument may be an invite code
+        session.add(MessageLog(
+            user_id=turn.user.id, channel=incoming.channel, direction="in",
+            kind=incoming.kind.value,
+            text=None if withheld else (text[:MAX_LOGGED_CHARS] if text else None),
+            step=step_before if withheld else None,
+            intent=None if withheld or understanding is None else understanding.intent,
+            confidence=None if withheld or understanding is None else understanding.confidence,
+            entities=None if withheld or understanding is None else
+            [{"entity": e.entity, "value": e.value} for e in understanding.entities],
+            language=turn.lang, handled_as=turn.handled_as,
+        ))
+        private_now = was_private or bool((turn.state.get("flow") or {}).get("private"))
+        for reply in turn.replies:
+            session.add(MessageLog(
+                user_id=turn.user.id, channel=incoming.channel, direction="out", kind="text",
+                text=None if private_now else reply.text[:MAX_LOGGED_CHARS],
+                step=_flow_step(turn.state) if private_now else None,
+                language=turn.lang, handled_as=turn.handled_as,
+            ))
+
+
+def _flow_step(state: dict[str, Any]) -> str | None:
+    flow = state.get("flow")
+    if not isinstance(flow, dict):
+        return None
+    step = flow.get("step")
+    return f"{flow.get('name')}:{step}" if step is not None else str(flow.get("name"))
+
+
+def _first_language(incoming: Incoming) -> str:
+    """A new user's language: the script of their first text, else their app's language."""
+    if incoming.kind == Kind.TEXT and (script := script_of(incoming.text)):
+        return script
+    return "en" if (incoming.language_hint or "").startswith("en") else "km"
+
+
+def find_or_create_user(session: Session, channel: str, channel_user_id: str,
+                        *, language: str = "km") -> User:
+    user = session.execute(
+        select(User).where(User.channel == channel, User.channel_user_id == channel_user_id)
+    ).scalar_one_or_none()
+    if user is None:
+        user = User(channel=channel, channel_user_id=channel_user_id, language=language,
+                    language_chosen=False, role="citizen", unreachable=False)
+        session.add(user)
+        session.flush()
+    return user

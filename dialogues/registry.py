@@ -1,0 +1,18 @@
+"""Every dialogue module's router, in one list: the engine is built from it.
+
+A new capability adds its router here (and its messages to content/messages.yml).
+"""
+
+from __future__ import annotations
+
+from dialogues import core, services
+from dialogues.router import Router
+
+
+def all_routers() -> list[Router]:
+    return [core.router, services.router]
+
+
+def required_messages() -> set[str]:
+    """Message keys the dialogues use: `isafbot content check` reports missing ones."""
+    return set().union(*(router.messages for router in all_routers()))

@@ -1,0 +1,156 @@
+"""How dialogue code plugs in: handlers are registered per intent, button payload prefix,
+command, flow and message kind, on a Router that each dialogue module owns.
+
+A `Turn` is everything one handler needs for one incoming message; handlers append replies to
+it and change `turn.state`, which the engine saves in the same transaction as the message log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.messages import Button, Incoming, Kind, Reply, Understanding
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bot.db.models import User
+    from content.model import Content
+    from dialogues.context import DialogueContext
+    from dialogues.engine import Dialogues
+
+Handler = Callable[["Turn"], None]
+FlowHandler = Callable[["Turn"], bool]  # returns False to let the message through
+
+
+@dataclass
+class Turn:
+    incoming: Incoming
+    understanding: Understanding | None
+    user: User
+    state: dict[str, Any]
+    session: Session
+    ctx: DialogueContext
+    now: datetime  # aware UTC
+    dialogues: Dialogues  # to show the menu or act as if a button was pressed
+    replies: list[Reply] = field(default_factory=list)
+    handled_as: str | None = None
+
+    @property
+    def lang(self) -> str:
+        return str(self.user.language)
+
+    @property
+    def content(self) -> Content:
+        return self.ctx.content
+
+    @property
+    def text(self) -> str:
+        return self.incoming.text
+
+    @property
+    def intent(self) -> str | None:
+        return self.understanding.intent if self.understanding else None
+
+    def entity(self, name: str) -> str | None:
+        return self.understanding.first(name) if self.understanding else None
+
+    def t(self, key: str, **values: Any) -> str:
+        """A message from content/messages.yml in the user's language."""
+        return self.content.message(key, self.lang, **values)
+
+    def button(self, key: str, payload: str, **values: Any) -> Button:
+        return Button(self.t(key, **values), payload)
+
+    def say(self, text: str, buttons: list[Button] | tuple[Button, ...] = (),
+            image: Path | None = None) -> None:
+        self.replies.append(Reply(text=text, buttons=tuple(buttons), image=image))
+
+    def menu(self) -> list[Button]:
+        """The main menu's buttons, in the user's language."""
+        return self.dialogues.menu_buttons(self)
+
+    def press(self, payload: str) -> None:
+        """Act as if the user pressed the button with this payload."""
+        self.dialogues.press(self, payload)
+
+    def flow(self) -> dict[str, Any] | None:
+        flow = self.state.get("flow")
+        return flow if isinstance(flow, dict) else None
+
+    def start_flow(self, name: str, *, private: bool = False, **data: Any) -> dict[str, Any]:
+        """Begin a multi-step exchange; `private` withholds the user's texts from the log."""
+        self.state["flow"] = {"name": name, "private": private, **data}
+        return self.state["flow"]
+
+    def end_flow(self) -> None:
+        self.state.pop("flow", None)
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """An entry of the main menu, contributed by a dialogue module."""
+
+    message_key: str
+    payload: str
+    order: int = 50
+
+
+class Router:
+    """Handlers of one dialogue module."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.intents: dict[str, Handler] = {}
+        self.payloads: dict[str, Handler] = {}
+        self.commands: dict[str, Handler] = {}
+        self.flows: dict[str, FlowHandler] = {}
+        self.kinds: dict[Kind, Handler] = {}
+        self.deep_links: dict[str, Handler] = {}  # /start <prefix>_<value>
+        self.menu: list[MenuItem] = []
+        self.messages: set[str] = set()  # message keys this module uses
+
+    def intent(self, *names: str) -> Callable[[Handler], Handler]:
+        return self._register(self.intents, names)
+
+    def payload(self, *prefixes: str) -> Callable[[Handler], Handler]:
+        """Handle buttons whose payload is `prefix` or starts with `prefix:`."""
+        return self._register(self.payloads, prefixes)
+
+    def command(self, *names: str) -> Callable[[Handler], Handler]:
+        return self._register(self.commands, names)
+
+    def deep_link(self, *prefixes: str) -> Callable[[Handler], Handler]:
+        """Handle `/start <prefix>_<value>` (Telegram deep links, Messenger ref parameters)."""
+        return self._register(self.deep_links, prefixes)
+
+    def kind(self, *kinds: Kind) -> Callable[[Handler], Handler]:
+        return self._register(self.kinds, kinds)
+
+    def flow(self, name: str) -> Callable[[FlowHandler], FlowHandler]:
+        def register(handler: FlowHandler) -> FlowHandler:
+            self.flows[name] = handler
+            return handler
+        return register
+
+    def menu_item(self, message_key: str, payload: str, order: int = 50) -> None:
+        self.menu.append(MenuItem(message_key, payload, order))
+        self.uses(message_key)
+
+    def uses(self, *message_keys: str) -> None:
+        self.messages.update(message_keys)
+
+    @staticmethod
+    def _register(table: dict[Any, Handler], keys: tuple[Any, ...]
+                  ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for key in keys:
+                if key in table:
+                    raise ValueError(f"{key!r} is already handled by {table[key].__name__}")
+                table[key] = handler
+            return handler
+        return register

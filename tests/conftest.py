@@ -1,0 +1,175 @@
+"""Shared fixtures: real databases (SQLite and the PostgreSQL on 127.0.0.1), the real trained
+NLU model (loaded once per session), and an app wired by `bootstrap` exactly as in production.
+
+PostgreSQL is required: when it cannot be reached the PostgreSQL tests fail, they are never
+skipped silently (set ISAFBOT_TEST_POSTGRES=skip to skip them explicitly on a laptop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.bootstrap import App, bootstrap
+from bot.db import Base, Database
+from bot.messages import Incoming, Kind, Reply
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = os.environ.get("ISAFBOT_TEST_POSTGRES_URL",
+                                    "postgresql://root@127.0.0.1:5432/test")
+
+
+# ------------------------------------------------------------------ network guard
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never talk to anything but this machine."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") \
+                and not host.startswith("/"):
+            raise RuntimeError(f"test tried to reach {address!r}: only loopback is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+# ------------------------------------------------------------------ databases
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    if os.environ.get("ISAFBOT_TEST_POSTGRES") == "skip":
+        pytest.skip("ISAFBOT_TEST_POSTGRES=skip")
+    name = f"isafbot_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    Database(url).migrate()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+            {"name": name})
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(url, future=True)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs twice: on a new SQLite file and on an emptied PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'isafbot.db'}"
+    url = request.getfixturevalue("postgres_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'isafbot.db'}"
+
+
+# ------------------------------------------------------------------ settings and app
+
+def make_settings(tmp_path: Path, database_url: str, **extra: str) -> Settings:
+    env = {
+        "ISAFBOT_DATABASE_URL": database_url,
+        "ISAFBOT_DATA_DIR": str(tmp_path / "var"),
+        "ISAFBOT_MODEL_DIR": str(ROOT / "models"),
+        "ISAFBOT_SECRET_KEY": "test-secret-key-0123456789",
+        **extra,
+    }
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session")
+def nlu() -> Any:
+    """The real model for the current data and config (trained here if `make` did not)."""
+    from nlu.engine import LocalNlu, train
+
+    path, _ = train(ROOT / "models")
+    return LocalNlu.load(path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def app(settings: Settings, nlu: Any) -> Iterator[App]:
+    application = bootstrap(settings, nlu=nlu)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path, sqlite_url: str, nlu: Any) -> Iterator[App]:
+    application = bootstrap(make_settings(tmp_path, sqlite_url), nlu=nlu)
+    yield application
+    application.close()
+
+
+class Chat:
+    """One user talking to an app, the way tests like to write conversations."""
+
+    def __init__(self, app: App, user: str = "u1", channel: str = "console") -> None:
+        self.app = app
+        self.user = user
+        self.channel = channel
+        self.last: list[Reply] = []
+
+    def send(self, text: str, kind: Kind = Kind.TEXT) -> list[Reply]:
+        if text.startswith("/") and kind == Kind.TEXT:
+            command, _, argument = text[1:].partition(" ")
+            incoming = Incoming(self.channel, self.user, Kind.COMMAND, text=text,
+                                command=command, argument=argument or None)
+        else:
+            incoming = Incoming(self.channel, self.user, kind, text=text)
+        self.last = asyncio.run(self.app.handle(incoming))
+        return self.last
+
+    def press(self, payload: str) -> list[Reply]:
+        self.last = asyncio.run(self.app.handle(
+            Incoming(self.channel, self.user, Kind.BUTTON, payload=payload)))
+        return self.last
+
+    @property
+    def text(self) -> str:
+        return "\n".join(reply.text for reply in self.last)
+
+    @property
+    def payloads(self) -> list[str]:
+        return [button.payload for reply in self.last for button in reply.buttons]
+
+
+@pytest.fixture
+def chat(sqlite_app: App) -> Chat:
+    return Chat(sqlite_app)
+
+
+def script_lines(*items: dict[str, Any]) -> list[bytes]:
+    return [json.dumps(item, ensure_ascii=False).encode() for item in items]

@@ -1,0 +1,27 @@
+"""Schema and migrations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from bot.db import Database
+from bot.db.all_models import Base
+
+
+def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:
+    database = Database(database_url)
+    database.migrate()
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+    tables = set(inspect(database.engine).get_table_names())
+    assert {"users", "conversations", "message_log", "inbound_updates", "outbox"} <= tables
+
+
+def test_migrating_twice_is_harmless(database_url: str) -> None:
+    database = Database(database_url)
+    database.migrate()
+    database.migrate()
