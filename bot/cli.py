@@ -107,6 +107,20 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """The production server: webhooks, dashboard, /healthz, workers, dispatcher."""
+    from bot.bootstrap import bootstrap
+    from bot.server import serve
+
+    settings = _settings(args)
+    app = bootstrap(settings)
+    try:
+        serve(app, host=settings.http_host, port=settings.http_port, workers=args.workers)
+    finally:
+        app.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="isafbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate everything under content/")
     check.set_defaults(func=cmd_content_check)
+
+    run = sub.add_parser("run", help="run the server (webhooks, dashboard, workers)")
+    run.add_argument("--workers", type=int, default=4,
+                     help="concurrent update handlers in this process")
+    run.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -51,14 +51,15 @@ class Dialogues:
         self.deep_links: dict[str, Handler] = {}
         self.menu: list[MenuItem] = []
         for router in routers:
-            for mine, theirs in ((self.intents, router.intents), (self.payloads, router.payloads),
-                                 (self.commands, router.commands), (self.flows, router.flows),
-                                 (self.kinds, router.kinds),
-                                 (self.deep_links, router.deep_links)):
+            tables: list[tuple[dict[Any, Any], dict[Any, Any]]] = [
+                (self.intents, router.intents), (self.payloads, router.payloads),
+                (self.commands, router.commands), (self.flows, router.flows),
+                (self.kinds, router.kinds), (self.deep_links, router.deep_links)]
+            for mine, theirs in tables:
                 clash = set(mine) & set(theirs)
                 if clash:
                     raise ValueError(f"router {router.name} handles {clash} again")
-                mine.update(theirs)  # type: ignore[attr-defined]
+                mine.update(theirs)
             self.menu.extend(router.menu)
         self.menu.sort(key=lambda item: item.order)
 
