@@ -38,6 +38,7 @@ MARKER = "# Imported by `isafbot content import-budget`"
 MAX_BYTES = 20_000_000
 _KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 _SLUG = re.compile(r"[^a-z0-9]+")
+_GROUPED = re.compile(r"\d{1,3}([,. _]\d{3})+")
 
 
 @dataclass(frozen=True)
@@ -285,8 +286,9 @@ class RowChecker:
         return year
 
     def _amount(self, number: int, value: str, kind: str) -> int | None:
-        cleaned = value.translate(_KHMER_DIGITS).replace(",", "").replace(" ", "") \
-            .replace("_", "").replace("\u00a0", "")
+        raw = value.translate(_KHMER_DIGITS).replace("\u00a0", " ")
+        # Thousands may be grouped with commas, spaces or (Khmer style) dots: 1.500.000.
+        cleaned = re.sub(r"[,. _]", "", raw) if _GROUPED.fullmatch(raw) else raw
         what = "people" if kind == "people" else "riel"
         if not cleaned.isdigit():
             self.problem(number, "amount", f"{value!r} is not a whole number of {what}"

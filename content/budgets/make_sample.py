@@ -59,7 +59,7 @@ HOW_MADE = {
         "(Khan Sen Sok sangkats 30,000-60,000 people, rural communes 5,000-12,000; +3% a year "
         "in the city, +1% elsewhere). Commune/Sangkat Fund development part: the planned "
         "national average per commune for the year (USD 100,000 in 2022, 110,000 in 2023, "
-        "national.yml) times 0.6 + 0.4 x (population / average population of these 20 "
+        "national.yml) times 0.7 + 0.3 x (population / average population of these 20 "
         "communes), so these communes average exactly the national figure; converted at 4,100 "
         "riel per dollar. Administrative part: a quarter of the national average, a little "
         "more for bigger communes. Own revenue: 2,500 riel a person in the city, 800 elsewhere. "
@@ -78,7 +78,7 @@ HOW_MADE = {
         "(សង្កាត់ក្នុងខណ្ឌសែនសុខ ៣០.០០០-៦០.០០០ នាក់ ឃុំនៅជនបទ ៥.០០០-១២.០០០ នាក់ "
         "កើន ៣% ក្នុងមួយឆ្នាំនៅទីក្រុង និង ១% នៅកន្លែងផ្សេង)។ ផ្នែកអភិវឌ្ឍន៍នៃមូលនិធិឃុំ "
         "សង្កាត់៖ មធ្យមភាគជាតិគ្រោងទុកក្នុងមួយឃុំ (១០០.០០០ ដុល្លារ ឆ្នាំ ២០២២ និង ១១០.០០០ "
-        "ដុល្លារ ឆ្នាំ ២០២៣) គុណនឹង ០,៦ + ០,៤ x (ប្រជាជន / ប្រជាជនមធ្យមនៃឃុំទាំង ២០ នេះ) "
+        "ដុល្លារ ឆ្នាំ ២០២៣) គុណនឹង ០,៧ + ០,៣ x (ប្រជាជន / ប្រជាជនមធ្យមនៃឃុំទាំង ២០ នេះ) "
         "ដូច្នេះមធ្យមភាគនៃឃុំទាំងនេះស្មើនឹងតួលេខជាតិ គិតជារៀលតាមអត្រា ៤.១០០ រៀល ក្នុងមួយដុល្លារ។ "
         "ផ្នែករដ្ឋបាល៖ មួយភាគបួននៃមធ្យមភាគជាតិ ច្រើនជាងបន្តិចសម្រាប់ឃុំធំ។ ចំណូលផ្ទាល់៖ "
         "២.៥០០ រៀល ក្នុងមួយនាក់នៅទីក្រុង និង ៨០០ រៀល នៅកន្លែងផ្សេង។ ការចំណាយ៖ "
@@ -118,7 +118,7 @@ def commune_year(code: str, year: int, average_usd: int, mean_population: float)
     rng = random.Random(f"{code}-{year}-commune")
     people = population(code, year)
     relative = people / mean_population
-    development = round_riel(average_usd * (0.6 + 0.4 * relative) * RIEL_PER_USD)
+    development = round_riel(average_usd * (0.7 + 0.3 * relative) * RIEL_PER_USD)
     administration = round_riel(0.25 * average_usd * (0.8 + 0.2 * relative) * RIEL_PER_USD)
     own = round_riel(people * (2500 if code in URBAN else 800))
     revenue = {"cs_fund_dev": development, "cs_fund_admin": administration, "own_revenue": own}
