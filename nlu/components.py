@@ -92,7 +92,7 @@ about next last much many more most some time today tomorrow tonight morning eve
 
 def _key(text: str) -> str:
     """Lookup key: normalised, lower case, without spaces (Khmer has none to begin with)."""
-    return re.sub(r"[\s\-_'’.,?!]+", "", normalise_text(text).lower())
+    return re.sub(r"[\s\-_'’.,?!/]+", "", normalise_text(text).lower())
 
 
 @DefaultV1Recipe.register(
@@ -120,7 +120,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"fuzzy_threshold": 86, "max_ngram": 5}
+        return {"fuzzy_threshold": 86, "fuzzy_threshold_search": 90, "max_ngram": 5}
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -208,20 +208,27 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             return None
         return {**entity, "value": value, "processors": [self.__class__.__name__]}
 
-    def lookup(self, name: str, surface: str) -> str | None:
-        """Canonical value of a closed-set entity, exact first, then fuzzy for Latin text."""
+    def lookup(self, name: str, surface: str, *, search: bool = False) -> str | None:
+        """Canonical value of a closed-set entity, exact first, then fuzzy for Latin text.
+
+        `search`: the surface is an n-gram we are scanning, not a span the model found; the
+        fuzzy match is then stricter and anchored at both ends, so that "is a birth
+        certificate" does not pass for "birth certificate".
+        """
         forms = self.lexicon.get(name, {})
         key = _key(surface)
         if key in forms:
             return forms[key]
         if key in forms.values():
             return key
-        if len(key) >= 4 and not any(map(is_khmer_char, key)):
-            best = process.extractOne(key, self._latin_keys.get(name, []), scorer=fuzz.ratio,
-                                      score_cutoff=self._config["fuzzy_threshold"])
-            if best:
-                return forms[best[0]]
-        return None
+        if len(key) < 4 or any(map(is_khmer_char, key)):
+            return None
+        threshold = self._config["fuzzy_threshold_search" if search else "fuzzy_threshold"]
+        candidates = self._latin_keys.get(name, [])
+        if search:
+            candidates = [c for c in candidates if c[:2] == key[:2] and c[-2:] == key[-2:]]
+        best = process.extractOne(key, candidates, scorer=fuzz.ratio, score_cutoff=threshold)
+        return forms[best[0]] if best else None
 
     @staticmethod
     def place(surface: str) -> str | None:
@@ -237,7 +244,8 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             if intent not in intents:
                 continue
             for start, end in self._ngram_spans(tokens):
-                value = self.lookup(name, " ".join(t.text for t in tokens[start:end]))
+                value = self.lookup(name, " ".join(t.text for t in tokens[start:end]),
+                                    search=True)
                 if value:
                     found.append(self._entity(name, value, tokens[start].start,
                                               tokens[end - 1].end, text))
@@ -255,6 +263,8 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         found: list[dict[str, Any]] = []
         for start, end in self._ngram_spans(tokens, longest=3):
             span = tokens[start:end]
+            if span[0].text.lower() in _PLACE_MARKERS:
+                continue  # the marker is not part of the name (it may be a budget scope)
             khmer = all(any(map(is_khmer_char, t.text)) for t in span)
             latin = all(t.text.isascii() and t.text.isalpha() for t in span)
             if khmer and len(span) < 2:
@@ -275,17 +285,24 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         return found
 
     def _places_after_markers(self, tokens: list[Any], text: str) -> list[dict[str, Any]]:
-        """A name right after ឃុំ/សង្កាត់/commune/sangkat is a place, even unseen in training."""
+        """A name right after ឃុំ/សង្កាត់/commune/sangkat is a place, even unseen in training
+        and misspelt (fuzzy); a romanised one must still look like the name it matched."""
         found: list[dict[str, Any]] = []
         for i, token in enumerate(tokens):
             if token.text.lower() not in _PLACE_MARKERS:
                 continue
             for end in range(min(len(tokens), i + 4), i + 1, -1):
-                surface = text[tokens[i + 1].start:tokens[end - 1].end]
+                span = tokens[i + 1:end]
+                if any(t.text.isdigit() for t in span):
+                    continue
+                surface = text[span[0].start:span[-1].end]
                 value = self.place(surface)
+                if value and not any(map(is_khmer_char, surface)) \
+                        and fuzz.ratio(_key(surface), _key(value)) < 75:
+                    value = None
                 if value:
-                    found.append(self._entity("place", value, tokens[i + 1].start,
-                                              tokens[end - 1].end, text))
+                    found.append(self._entity("place", value, span[0].start, span[-1].end,
+                                              text))
                     break
         return found
 
@@ -328,9 +345,11 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def _without_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One entity per stretch of text: the model's own first, then the longest match."""
-        ranked = sorted(entities, key=lambda e: (e.get("extractor") == "EntityCanonicalizer",
-                                                 -(e["end"] - e["start"]), e["start"]))
+        """One entity per stretch of text: the longest ("copy of a birth certificate" over
+        "birth certificate"), the model's own first when equally long."""
+        ranked = sorted(entities, key=lambda e: (-(e["end"] - e["start"]),
+                                                 e.get("extractor") == "EntityCanonicalizer",
+                                                 e["start"]))
         kept: list[dict[str, Any]] = []
         for entity in ranked:
             if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
