@@ -140,6 +140,7 @@ class RowChecker:
         self.sources = set(sources)
         self.categories = categories
         self.problems: list[CsvProblem] = []
+        self.failed: set[tuple[str, str, int]] = set()  # places and years with a bad row
         self.today = date.today()
 
     def problem(self, row: int | None, column: str | None, message: str) -> None:
@@ -221,6 +222,8 @@ class RowChecker:
             self.problem(number, "sample", f"{get('sample')!r}: write yes or no")
         if len(self.problems) > before or code is None or year is None or amount is None \
                 or checked is None:
+            if code is not None and year is not None:
+                self.failed.add((scope, code, year))
             return None
         return Row(number, scope, code, facility, year, kind, category, amount, source, checked,
                    sample_text in TRUE)
@@ -341,6 +344,8 @@ def _blocks(rows: list[Row], check: RowChecker) -> dict[BlockKey, list[Row]]:
                               f"on row {named[2]}")
         blocks[key].append(row)
     for key, block_rows in blocks.items():
+        if (key[0], key[1], key[3]) in check.failed:
+            continue  # a bad row of this place and year is reported already
         kinds = {r.kind for r in block_rows}
         for kind in ("revenue", "spending"):
             if kind not in kinds:
