@@ -611,7 +611,7 @@ def _say_with_chart(turn: Turn, text: str, buttons: list[Button], place: Place, 
     cannot be drawn the explainer still goes out, with the buttons."""
     try:
         image = chart(turn, place, scope, facility, budget)
-    except OSError:
+    except Exception:  # a chart is a bonus: never lose the answer because of it
         log.exception("budget chart for %s %s %s failed", scope, place.code, budget.year)
         turn.say(text, buttons)
         return

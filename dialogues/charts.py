@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,9 @@ MUTED = "#52606d"
 TRACK = "#e4e7eb"
 BANNER_FILL = "#fff3c4"
 BANNER_INK = "#8d2b0b"
+# FreeType faces are not safe to use from two threads at once, and the fonts are shared (cached
+# below): update workers draw one chart at a time. Charts are cached, so this rarely waits.
+_DRAWING = threading.Lock()
 PALETTE = ("#0b7285", "#e8590c", "#5f3dc4", "#2b8a3e", "#c2255c", "#1864ab", "#846358",
            "#495057")
 
@@ -200,7 +204,8 @@ def chart_file(spec: ChartSpec, directory: Path, key: str) -> Path:
     path = directory / f"{key}-{spec.digest()}.png"
     if path.exists():
         return path
-    image = render(layout(spec))
+    with _DRAWING:
+        image = render(layout(spec))
     handle, temporary = tempfile.mkstemp(prefix=f".{key}-", suffix=".png", dir=directory)
     try:
         with os.fdopen(handle, "wb") as stream:
