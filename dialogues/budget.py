@@ -394,8 +394,7 @@ def _quiz_answer(turn: Turn, args: list[str]) -> None:
         text = turn.t("budget_quiz_wrong", category=name, share=fmt.percent(best_share, lang),
                       chosen=_category_name(turn, "commune", "spending", chosen),
                       chosen_share=fmt.percent(picked[1] if picked else 0.0, lang))
-    if budget.sample:
-        text += " " + turn.t("budget_sample_short")
+    text += _sources_short(turn, budget)
     before = commune.years.get(budget.year - 1)
     if before is None:
         turn.say(f"{text}\n\n{turn.t('budget_quiz_done')}",
@@ -427,9 +426,8 @@ def _quiz_change(turn: Turn, args: list[str]) -> None:
                     before=money(turn, before.total_revenue),
                     after=money(turn, budget.total_revenue),
                     change=fmt.percent(change, turn.lang))]
-    if budget.sample or before.sample:
-        lines.append(turn.t("budget_sample_short"))
-    turn.say(f"{' '.join(lines)}\n\n{turn.t('budget_quiz_done')}",
+    text = " ".join(lines) + _sources_short(turn, budget, before)
+    turn.say(f"{text}\n\n{turn.t('budget_quiz_done')}",
              _follow_ups(turn, place, commune, budget.year, skip="quiz"))
 
 
@@ -568,6 +566,14 @@ def _honesty(turn: Turn, place: Place | str, budget: YearBudget) -> str:
     seen = dict.fromkeys((p.source, p.checked) for p in budget.provenances())
     lines += [_source_line(turn, source, checked) for source, checked in seen]
     return "\n".join(lines)
+
+
+def _sources_short(turn: Turn, *budgets: YearBudget) -> str:
+    """" (sample figures)" when any is a sample, then their source lines: for the quiz, which
+    repeats figures."""
+    sample = f" {turn.t('budget_sample_short')}" if any(b.sample for b in budgets) else ""
+    seen = dict.fromkeys((p.source, p.checked) for b in budgets for p in b.provenances())
+    return sample + "".join(f"\n{_source_line(turn, s, c)}" for s, c in seen)
 
 
 def _source_line(turn: Turn, source_id: str, checked: object) -> str:

@@ -148,6 +148,7 @@ def test_wrong_quiz_answer_is_friendly_and_says_the_right_one(chat: Chat) -> Non
     assert f"Not quite! Roads and infrastructure got the most: {round(KK_TOP_SHARE * 100)}%." \
         in chat.text
     assert "Social accountability got 1%." in chat.text
+    assert "(sample figures)\nSource: isaf-bot sample figures" in chat.text
     chat.press(f"bud:qb:{KOUK_KHLEANG}:2023:up")
     assert "Right!" in chat.text and "went up" in chat.text
 
