@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 CHART_VERSION = 1  # bump when the drawing changes, so cached files are redrawn
 FONT_FAMILY = "Noto Sans Khmer"
+STALE_AFTER_SECONDS = 3600
 WIDTH = 1080
 MARGIN = 56
 BACKGROUND = "#ffffff"
@@ -197,8 +199,9 @@ def chart_file(spec: ChartSpec, directory: Path, key: str) -> Path:
     """The PNG for `spec`, drawn only if this exact chart is not cached yet.
 
     `key` names what the chart is about (scope, place, year, language); older files for the same
-    key (figures since corrected) are removed. Files are written whole and renamed, so a reader
-    never sees half a PNG, even with several workers.
+    key (figures since corrected) are removed once they are an hour old, so a photo still
+    waiting in the outbox can be sent. Files are written whole and renamed, so a reader never
+    sees half a PNG, even with several workers.
     """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{key}-{spec.digest()}.png"
@@ -214,7 +217,8 @@ def chart_file(spec: ChartSpec, directory: Path, key: str) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    cutoff = time.time() - STALE_AFTER_SECONDS
     for stale in directory.glob(f"{key}-*.png"):
-        if stale != path and len(stale.name) == len(path.name):
+        if stale != path and len(stale.name) == len(path.name) and stale.stat().st_mtime < cutoff:
             stale.unlink(missing_ok=True)
     return path
