@@ -230,6 +230,14 @@ def _user(app: App, psid: str) -> User:
             User.channel == "messenger", User.channel_user_id == psid)).scalar_one()
 
 
+def _image_of(app: App, psid: str) -> Path:
+    """The last image the bot sent this user (from its outbox)."""
+    with app.db.session() as session:
+        rows = session.execute(select(OutboxMessage).where(OutboxMessage.address == psid)
+                               .order_by(OutboxMessage.id)).scalars().all()
+    return Path(next(r.reply["image"] for r in reversed(rows) if r.reply.get("image")))
+
+
 def _count(app: App, model: Any) -> int:
     with app.db.session() as session:
         return int(session.execute(select(func.count()).select_from(model)).scalar_one())
@@ -277,6 +285,9 @@ def assert_equivalent(console: list[Reply], sent: list[dict[str, Any]]) -> None:
         found = text.find(_norm(reply.text), position)
         assert found >= 0, f"{reply.text!r} not shown on Messenger:\n{text}"
         position = found + len(_norm(reply.text))
+    images = [body for body in sent
+              if (body["message"].get("attachment") or {}).get("type") == "image"]
+    assert len(images) == sum(1 for reply in console if reply.image)
     expected = [(b.title, b.payload) for reply in console for b in reply.buttons]
     shown = choices(sent)
     assert [p for _, p in shown] == [p for _, p in expected]
@@ -359,6 +370,13 @@ def test_english_conversation_matches_the_console(live: LiveServer, graph: FakeG
     _, sent = chat.step("text", "how much does it cost")  # the service just shown
     assert "Birth certificate: fee" in shown_text(sent) and "Source:" in shown_text(sent)
     chat.step("press", "svc:birth_certificate:place")
+    _, sent = chat.step("text", "how much does Kok Khleang sangkat have?")  # a chart
+    assert "Sample figures" in shown_text(sent)
+    chart = next(m for m in sent if m["message"].get("attachment", {}).get("type") == "image")
+    uploaded = graph.uploads[chart["message"]["attachment"]["payload"]["attachment_id"]]
+    assert uploaded == _image_of(live.app, chat.psid).read_bytes()
+    assert len(chart["message"]["quick_replies"]) >= 9  # the follow-ups, under the chart
+    chat.step("press_index", 0)
     chat.step("sticker")
     chat.step("voice")
     chat.step("video")
@@ -388,6 +406,10 @@ def test_khmer_conversation_matches_the_console(live: LiveServer, graph: FakeGra
     assert titles["svc:birth_certificate_copy"] == "សេចក្តីចម្លងសំបុត្រ…"
     assert all(units(t) <= 20 and cluster_problem(t) is None for t in titles.values())
     chat.step("press", "svc:id_card")
+    _, sent = chat.step("text", "ថវិកាសង្កាត់ទឹកថ្លាប៉ុន្មាន")  # namesakes, then a Khmer chart
+    assert all(units(t) <= 20 and cluster_problem(t) is None for t, _ in choices(sent))
+    _, sent = chat.step("press_index", 0)
+    assert "តួលេខគំរូ" in shown_text(sent) and "-km-" in _image_of(live.app, chat.psid).name
     chat.step("text", "ID card ធ្វើនៅណា")
     chat.step("location")
     chat.step("image")
@@ -850,14 +872,15 @@ def test_setup_sets_get_started_greeting_and_menu_in_both_languages(
     result = subprocess.run([sys.executable, "-m", "bot.cli", "messenger", "setup"],
                             capture_output=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr.decode()
-    assert "persistent menu: default (3 items)" in result.stdout.decode()
+    entries = ["menu", *(item.payload for item in menu_items())]
+    assert f"persistent menu: default ({len(entries)} items)" in result.stdout.decode()
     profile = graph.profile
     assert profile["get_started"] == {"payload": messenger.GET_STARTED}
     greetings = {g["locale"]: g["text"] for g in profile["greeting"]}
     assert greetings["default"] == greetings["km_KH"] and "សួស្តី" in greetings["default"]
     assert greetings["en_US"].startswith("Hello!")
     menus = {m["locale"]: m["call_to_actions"] for m in profile["persistent_menu"]}
-    assert [a["payload"] for a in menus["default"]] == ["menu", "svcs", "lang"]
+    assert [a["payload"] for a in menus["default"]] == entries
     assert [a["title"] for a in menus["en_US"]][:2] == ["Menu", "Commune services"]
     assert [a["title"] for a in menus["km_KH"]][:2] == ["ម៉ឺនុយ", "សេវាឃុំ សង្កាត់"]
     graph.fail("profile", fake_graph.BAD_TOKEN)
