@@ -62,6 +62,11 @@ class Rejected(DeliveryError):
     """The platform refused this message for good (400): do not retry it."""
 
 
+class Held(DeliveryError):
+    """The platform's own policy refused it now (Messenger: the 24-hour window closed before
+    it went out): hold it like the channel's Policy would, until the user writes again."""
+
+
 @dataclass(frozen=True)
 class Recipient:
     user_id: int
@@ -279,6 +284,9 @@ class Dispatcher:
             return True
         except Rejected as error:
             await self._finish(row.id, "failed", str(error))
+            return True
+        except Held as error:
+            await self._finish(row.id, "held", str(error))
             return True
         except Exception as error:  # network errors, timeouts: try again later
             log.warning("sending outbox %s failed: %s", row.id, error)

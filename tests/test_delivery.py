@@ -18,6 +18,7 @@ from bot.db.base import utcnow
 from bot.db.models import OutboxMessage, User
 from bot.delivery import (
     Dispatcher,
+    Held,
     Recipient,
     RetryLater,
     Unreachable,
@@ -206,3 +207,20 @@ def test_pause_holds_everything_for_retry_after() -> None:
     limiter.pause(7)
     asyncio.run(limiter.acquire("x"))
     assert clock[0] >= 7
+
+
+def test_a_platform_refusing_for_its_policy_holds_the_message(db: Database) -> None:
+    sender = RecordingSender()
+    sender.failures["reminder"] = [Held("(#10) This message is sent outside of allowed window.")]
+    a = _user(db, "a", last_inbound_at=utcnow())
+    with db.session() as session:
+        enqueue(session, user_id=a, channel="test", address="a", replies=[Reply("reminder")],
+                automated=True, batch="b2")
+    dispatcher = _dispatcher(db, sender)
+    asyncio.run(dispatcher.deliver_due())
+    assert _statuses(db) == ["held"] and sender.sent == []
+    with db.session() as session:
+        assert batch_report(session, "b2") == {"held": 1}
+        assert release_held(session, a) == 1
+    asyncio.run(dispatcher.deliver_due())
+    assert sender.sent == [("a", "reminder")]

@@ -116,3 +116,24 @@ def test_an_update_that_keeps_failing_is_set_aside(inbox: Inbox) -> None:
             InboundUpdate.external_id == "1")).scalar_one()
     assert rows == {"1": "failed", "2": "done"}
     assert "cannot parse" in error
+
+
+def test_a_batch_is_stored_in_one_go_in_order_without_redeliveries(inbox: Inbox) -> None:
+    inbox.accept("messenger", "m_0", "messenger:0", {"n": 0})
+    batch = [(f"m_{n}", f"messenger:{n % 3}", {"n": n}) for n in range(1200)]
+    batch.insert(10, ("m_5", "messenger:2", {"n": 5}))  # repeated inside the batch
+    assert inbox.accept_many("messenger", batch) == 1199  # m_0 was already there
+    assert inbox.accept_many("messenger", batch) == 0  # Meta retried the whole batch
+    assert inbox.accept_many("messenger", []) == 0
+    with inbox.db.session() as session:
+        stored = session.execute(select(InboundUpdate.external_id, InboundUpdate.status)
+                                 .order_by(InboundUpdate.id)).all()
+    assert [e for e, _ in stored] == [f"m_{n}" for n in range(1200)]
+    assert {s for _, s in stored} == {"pending"}
+    first, second = inbox.claim(), inbox.claim()  # two workers: two chats, oldest first
+    assert first and second and (first.payload["n"], second.payload["n"]) == (0, 1)
+    assert inbox.claim().payload["n"] == 2  # type: ignore[union-attr]
+    assert inbox.claim() is None  # every chat has an update in hand
+    with inbox.db.session() as session:
+        inbox.complete(session, second.id)
+    assert inbox.claim().payload["n"] == 4  # type: ignore[union-attr]  # chat 1's next

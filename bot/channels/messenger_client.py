@@ -1,0 +1,534 @@
+"""The one Messenger Send API client: pymessenger 0.0.7 (the owner's choice) with its Python 3
+defects fixed, and the translation of a core `Reply` into Send API messages.
+
+pymessenger dates from 2016. What this module fixes (see shared/reference/platforms.md):
+
+- the Graph API version: pymessenger formats `v{api_version}` into a hard-coded
+  graph.facebook.com URL (default v2.6, long gone); we pass a current version as a number and
+  point `graph_url` at MESSENGER_GRAPH_URL (tests use a fake Graph API server);
+- `send_raw` posts without a timeout and returns whatever JSON came back, errors included: our
+  `send_raw` has a timeout, checks the status and the Graph error object, and raises;
+- `send_image` and friends use a missing `base_url` and an undefined `image_path`: images go
+  through the attachment upload API (`/me/message_attachments`) instead, then by id;
+- no `messaging_type` and no quick replies: every message here sets RESPONSE or UPDATE, and
+  quick replies, button templates and carousels are built here;
+- every call blocks: the async entry point runs them in the client's own thread pool, so a slow
+  Graph API never blocks the event loop nor starves the threads the database work uses.
+
+Meta's limits are applied here, in one place: text split at 2,000 characters on paragraph,
+line and sentence boundaries (Khmer sentences end with ។); at most 13 quick replies with titles
+of at most 20 characters (Khmer labels are shortened at a word or cluster boundary, never inside
+a Khmer cluster; when shortened labels would be ambiguous the choices become a numbered text
+menu); button templates with at most 3 buttons and 640 characters of text; more than 13 choices
+become a carousel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import mimetypes
+import threading
+import time
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import requests
+from pymessenger.bot import Bot
+
+from bot.delivery import DeliveryError, Held, Rejected, RetryLater, Unreachable
+from bot.messages import Button, Reply
+
+log = logging.getLogger(__name__)
+
+GRAPH_URL = "https://graph.facebook.com"
+API_VERSION = 26.0  # July 2026; Meta keeps a version for about two years
+
+MAX_TEXT = 2000
+MAX_TEMPLATE_TEXT = 640
+MAX_QUICK_REPLIES = 13
+MAX_TITLE = 20  # quick replies and buttons
+MAX_TEMPLATE_BUTTONS = 3
+MAX_ELEMENT_TITLE = 80  # carousel cards
+MAX_CAROUSEL = 10
+ELLIPSIS = "…"
+
+RESPONSE = "RESPONSE"  # an answer to the user's message
+UPDATE = "UPDATE"  # sent on our own initiative (reminders, broadcasts), inside the window
+
+
+# ------------------------------------------------------------------ errors
+
+class GraphError(Exception):
+    """An error answer of the Graph API (or no usable answer at all)."""
+
+    def __init__(self, status: int, message: str, code: int | None = None,
+                 subcode: int | None = None, trace: str | None = None) -> None:
+        detail = f"HTTP {status}"
+        if code is not None:
+            detail += f", code {code}" + (f"/{subcode}" if subcode else "")
+        super().__init__(f"Graph API error ({detail}): {message}")
+        self.status = status
+        self.code = code
+        self.subcode = subcode
+        self.graph_message = message
+        self.trace = trace
+
+
+_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80006})
+_TEMPORARY_CODES = frozenset({1, 2, 1200})
+_OUTSIDE_WINDOW_SUBCODES = frozenset({2018278, 2018065})
+_NOT_AVAILABLE_SUBCODES = frozenset({2018001, 2018108, 1545041})
+_BAD_TOKEN = 190
+
+
+def delivery_error(error: GraphError, retry_seconds: float) -> DeliveryError:
+    """What the dispatcher should do about a Graph API error."""
+    text = str(error)
+    if error.code in _RATE_LIMIT_CODES or error.status == 429:
+        return RetryLater(retry_seconds, text)
+    if error.code in _TEMPORARY_CODES or error.status >= 500 or error.status == 0:
+        return RetryLater(retry_seconds, text)
+    if error.subcode in _OUTSIDE_WINDOW_SUBCODES:
+        return Held(text)
+    if error.code == 551 or error.subcode in _NOT_AVAILABLE_SUBCODES:
+        return Unreachable(text)
+    if error.code == _BAD_TOKEN:
+        # Every message fails until someone fixes MESSENGER_PAGE_ACCESS_TOKEN: wait long
+        # rather than fail them all at once.
+        log.error("Messenger page access token refused: %s", error.graph_message)
+        return RetryLater(max(retry_seconds, 300.0), text)
+    return Rejected(text)
+
+
+# ------------------------------------------------------------------ pymessenger, fixed
+
+class FixedBot(Bot):  # type: ignore[misc]  # pymessenger has no type hints
+    """pymessenger's Bot with a current Graph URL, timeouts and checked errors.
+
+    pymessenger computes `auth_args` (access token and appsecret_proof) and builds
+    `graph_url`; everything it sends goes through `send_raw`, which is fixed here.
+    """
+
+    def __init__(self, access_token: str, *, app_secret: str | None, api_version: float,
+                 graph_url: str, timeout: float, session: requests.Session) -> None:
+        super().__init__(access_token, app_secret=app_secret, api_version=api_version)
+        # pymessenger builds https://graph.facebook.com/v{api_version}: keep its versioning,
+        # on the configured host.
+        self.graph_url = f"{graph_url.rstrip('/')}/v{self.api_version}"
+        self.timeout = timeout
+        self.session = session
+
+    def send_raw(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.call("POST", "/me/messages", json=payload)
+
+    def call(self, method: str, path: str, *, json: dict[str, Any] | None = None,
+             params: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+             files: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One Graph API request; the answer's JSON, or GraphError."""
+        try:
+            response = self.session.request(
+                method, f"{self.graph_url}{path}", params={**self.auth_args, **(params or {})},
+                json=json, data=data, files=files, timeout=self.timeout)
+        except requests.RequestException as error:  # timeouts, refused connections
+            raise GraphError(0, f"{type(error).__name__}: {error}") from error
+        return _checked(response)
+
+
+def _checked(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        raise GraphError(response.status_code, str(error.get("message", "")),
+                         _int(error.get("code")), _int(error.get("error_subcode")),
+                         error.get("fbtrace_id"))
+    if response.status_code >= 400 or not isinstance(body, dict):
+        raise GraphError(response.status_code, (response.text or "")[:300] or "no JSON answer")
+    return body
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def api_version_number(raw: str | float) -> float:
+    """"26.0", "v26.0" or 26 → 26.0 (pymessenger formats it after a "v")."""
+    text = str(raw).strip().lstrip("vV")
+    value = float(text)
+    if value < 2:
+        raise ValueError(f"Graph API version {raw!r} is not a version")
+    return value
+
+
+# ------------------------------------------------------------------ text
+
+def units(text: str) -> int:
+    """Length as Meta counts it (UTF-16 code units: an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+_COENG = "\u17d2"
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def is_boundary(text: str, index: int) -> bool:
+    """True when `index` is between two user-perceived characters: never inside a Khmer
+    cluster (a consonant with its subscripts after COENG, vowels and signs), a base letter and
+    its combining marks, an emoji with its modifiers or a ZWJ sequence, or CR LF."""
+    if index <= 0 or index >= len(text):
+        return True
+    before, after = text[index - 1], text[index]
+    if before == _COENG or before in _JOINERS or after in _JOINERS:
+        return False
+    if unicodedata.category(after) in ("Mn", "Mc", "Me"):
+        return False
+    if "\U0001f3fb" <= after <= "\U0001f3ff":  # skin tones
+        return False
+    return not (before == "\r" and after == "\n")
+
+
+def clusters(text: str) -> list[str]:
+    """The text as user-perceived characters (Khmer clusters kept whole)."""
+    result: list[str] = []
+    start = 0
+    for index in range(1, len(text) + 1):
+        if is_boundary(text, index):
+            result.append(text[start:index])
+            start = index
+    return result
+
+
+def _fit(text: str, limit: int) -> int:
+    """The longest prefix (in code points) of at most `limit` UTF-16 units."""
+    total = 0
+    for index, ch in enumerate(text):
+        total += 2 if ord(ch) > 0xFFFF else 1
+        if total > limit:
+            return index
+    return len(text)
+
+
+_SENTENCE_ENDS = frozenset("។៕!?.")
+
+
+def _cut(text: str, limit: int) -> int:
+    """Where to split a text that is too long: the last paragraph break, else line break,
+    else sentence end, else space, else cluster boundary that keeps at least half the limit
+    (tried in that order); never inside a cluster."""
+    end = _fit(text, limit)
+    floor = end // 2
+    head = text[:end]
+
+    def last(predicate: Any) -> int | None:
+        for index in range(end, floor, -1):
+            if predicate(index) and is_boundary(text, index):
+                return index
+        return None
+
+    for found in (
+        last(lambda i: head[i - 2:i] == "\n\n"),
+        last(lambda i: head[i - 1] == "\n"),
+        last(lambda i: head[i - 1] in _SENTENCE_ENDS and (
+            head[i - 1] in "។៕" or i == len(text) or text[i].isspace())),
+        last(lambda i: head[i - 1].isspace() or head[i - 1] == "\u200b"),
+        last(lambda i: True),
+    ):
+        if found:
+            return found
+    # a single cluster longer than half the limit: cut at the last boundary at all
+    for index in range(end, 0, -1):
+        if is_boundary(text, index):
+            return index
+    return max(end, 1)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Messages of at most `limit` units, split where a reader would pause."""
+    parts: list[str] = []
+    rest = text.strip()
+    while units(rest) > limit:
+        at = _cut(rest, limit)
+        head = rest[:at].rstrip()
+        if head:
+            parts.append(head)
+        rest = rest[at:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+@lru_cache(maxsize=4096)
+def shorten(label: str, limit: int = MAX_TITLE) -> str:
+    """A label of at most `limit` units: unchanged when it fits, otherwise cut at the last
+    word end (khmer-nltk words in Khmer, spaces elsewhere) when that keeps most of the room
+    (70 %), else at the last cluster boundary (a mid-word cut that says more beats a short
+    word cut that drops the key word), and followed by "…".
+
+    Called on the event loop thread only (khmer-nltk's tagger is not thread-safe and the NLU
+    uses it there); results are cached, labels repeat.
+    """
+    label = " ".join(label.split())
+    if units(label) <= limit:
+        return label
+    room = _fit(label, limit - units(ELLIPSIS))
+    ends = _word_ends(label)
+    word_cut = max((end for end in ends if room * 0.7 <= end <= room), default=None)
+    if word_cut is None:
+        word_cut = next(i for i in range(room, -1, -1) if is_boundary(label, i))
+    head = label[:word_cut].rstrip(" ,;:/-(")
+    return (head or label[:word_cut]) + ELLIPSIS
+
+
+def _word_ends(label: str) -> set[int]:
+    ends = {i for i, ch in enumerate(label) if ch.isspace() or ch in ",;/("}
+    if any("\u1780" <= ch <= "\u17ff" for ch in label):
+        from nlu.khmer import words
+
+        ends.update(word.end for word in words(label))
+    return {end for end in ends if is_boundary(label, end)}
+
+
+# ------------------------------------------------------------------ replies as messages
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Send API call: the `message` object; `image` is uploaded first and its attachment
+    id put into the message."""
+
+    message: dict[str, Any]
+    image: Path | None = None
+
+
+_KHMER_DIGITS = str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")
+
+
+def _is_khmer(text: str) -> bool:
+    from nlu.khmer import script_of
+
+    return script_of(text) == "km"
+
+
+def titles_for(buttons: Sequence[Button], limit: int = MAX_TITLE) -> list[str] | None:
+    """Button titles Messenger can show, or None when shortening makes them ambiguous."""
+    titles = [shorten(button.title, limit) for button in buttons]
+    distinct_labels = {button.title for button in buttons}
+    if len(set(titles)) < len(distinct_labels) or len(distinct_labels) < len(buttons):
+        return None
+    return titles
+
+
+def numbered(text: str, buttons: Sequence[Button]) -> tuple[str, list[str]]:
+    """The numbered text menu: full labels listed under the text, the numbers as titles
+    (Khmer digits when the message is Khmer)."""
+    khmer = _is_khmer(text or " ".join(b.title for b in buttons))
+    numbers = [str(n) for n in range(1, len(buttons) + 1)]
+    if khmer:
+        numbers = [n.translate(_KHMER_DIGITS) for n in numbers]
+    menu = "\n".join(f"{n}. {b.title}" for n, b in zip(numbers, buttons, strict=True))
+    return (f"{text}\n\n{menu}" if text else menu), numbers
+
+
+def render(reply: Reply) -> list[Outgoing]:
+    """A reply as Send API messages, in order (text, image, then the choices)."""
+    text = reply.text
+    buttons = list(reply.buttons)
+    titles: list[str] | None = None
+    if buttons and len(buttons) <= MAX_QUICK_REPLIES:
+        titles = titles_for(buttons)
+        if titles is None:
+            text, titles = numbered(text, buttons)
+    chunks = split_text(text)
+    messages = [Outgoing({"text": chunk}) for chunk in chunks]
+    if reply.image:
+        messages.append(Outgoing({"attachment": {"type": "image", "payload": {}}}, reply.image))
+    if not buttons:
+        return messages
+    if len(buttons) > MAX_QUICK_REPLIES:
+        return messages + _carousels(buttons)
+    assert titles is not None
+    last = messages[-1] if messages else None
+    if (len(buttons) <= MAX_TEMPLATE_BUTTONS and last is not None and last.image is None
+            and units(last.message["text"]) <= MAX_TEMPLATE_TEXT):
+        messages[-1] = Outgoing({"attachment": {"type": "template", "payload": {
+            "template_type": "button", "text": last.message["text"],
+            "buttons": [{"type": "postback", "title": title, "payload": button.payload}
+                        for title, button in zip(titles, buttons, strict=True)]}}})
+        return messages
+    if last is None:  # choices without any text: the labels become the text
+        text, titles = numbered("", buttons)
+        last = Outgoing({"text": split_text(text)[-1]})
+        messages.append(last)
+    messages[-1] = Outgoing({**last.message, "quick_replies": [
+        {"content_type": "text", "title": title, "payload": button.payload}
+        for title, button in zip(titles, buttons, strict=True)]}, last.image)
+    return messages
+
+
+def _carousels(buttons: Sequence[Button]) -> list[Outgoing]:
+    """More choices than quick replies allow: cards of a carousel (10 a message), each with
+    the full label as its title and one button."""
+    result = []
+    for start in range(0, len(buttons), MAX_CAROUSEL):
+        elements = [{
+            "title": shorten(button.title, MAX_ELEMENT_TITLE),
+            "buttons": [{"type": "postback", "title": shorten(button.title, MAX_TITLE),
+                         "payload": button.payload}],
+        } for button in buttons[start:start + MAX_CAROUSEL]]
+        result.append(Outgoing({"attachment": {"type": "template", "payload": {
+            "template_type": "generic", "elements": elements}}}))
+    return result
+
+
+# ------------------------------------------------------------------ the client
+
+class MessengerClient:
+    """Sends replies and sets up the page, through `FixedBot`.
+
+    A reply that takes several calls (long text, image, choices) and fails part-way is resumed
+    where it stopped when the dispatcher retries it, so the user does not get the first part
+    twice (kept in memory for an hour).
+    """
+
+    def __init__(self, access_token: str, app_secret: str | None = None, *,
+                 graph_url: str = GRAPH_URL, api_version: float = API_VERSION,
+                 timeout: float = 10.0, retry_seconds: float = 20.0,
+                 max_workers: int = 16) -> None:
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=max_workers)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.bot = FixedBot(access_token, app_secret=app_secret, api_version=api_version,
+                            graph_url=graph_url, timeout=timeout, session=self.session)
+        self.retry_seconds = retry_seconds
+        self._executor = ThreadPoolExecutor(max_workers=max_workers,
+                                            thread_name_prefix="graph-api")
+        self._lock = threading.Lock()
+        self._attachments: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+        self._progress: dict[str, tuple[int, float]] = {}
+
+    @property
+    def graph_url(self) -> str:
+        return str(self.bot.graph_url)
+
+    # -- blocking calls (run in the client's threads)
+
+    def send_message(self, psid: str, message: dict[str, Any], messaging_type: str) -> str:
+        """One Send API call; the message id."""
+        answer = self.bot.send_raw({"recipient": {"id": psid},
+                                    "messaging_type": messaging_type, "message": message})
+        return str(answer.get("message_id", ""))
+
+    def upload_image(self, path: Path) -> str:
+        """Upload once through the attachment upload API; the reusable attachment id."""
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            if key in self._attachments:
+                self._attachments.move_to_end(key)
+                return self._attachments[key]
+        mime = mimetypes.guess_type(path.name)[0] or "image/png"
+        message = {"attachment": {"type": "image", "payload": {"is_reusable": True}}}
+        with path.open("rb") as handle:
+            answer = self.bot.call("POST", "/me/message_attachments",
+                                   data={"message": json.dumps(message)},
+                                   files={"filedata": (path.name, handle, mime)})
+        attachment_id = str(answer.get("attachment_id") or "")
+        if not attachment_id:
+            raise GraphError(200, "the attachment upload API returned no attachment_id")
+        with self._lock:
+            self._attachments[key] = attachment_id
+            while len(self._attachments) > 512:
+                self._attachments.popitem(last=False)
+        return attachment_id
+
+    def set_profile(self, profile: dict[str, Any]) -> dict[str, Any]:
+        """Messenger Profile API: Get Started, greeting, persistent menu."""
+        return self.bot.call("POST", "/me/messenger_profile", json=profile)
+
+    def get_profile(self, fields: Sequence[str]) -> dict[str, Any]:
+        return self.bot.call("GET", "/me/messenger_profile", params={"fields": ",".join(fields)})
+
+    # -- async entry point
+
+    async def send_reply(self, psid: str, reply: Reply) -> None:
+        """Send one reply; raises RetryLater, Unreachable, Held or Rejected."""
+        outgoing = render(reply)  # on the loop thread: see `shorten`
+        messaging_type = UPDATE if reply.automated else RESPONSE
+        key = self._progress_key(psid, outgoing)
+        done = self._resume(key)
+        try:
+            for index, item in enumerate(outgoing):
+                if index < done:
+                    continue
+                message = item.message
+                if item.image is not None:
+                    image = item.image
+                    if not image.is_file():
+                        raise Rejected(f"image {image} does not exist")
+                    attachment_id = await self._run(self.upload_image, image)
+                    message = {**message, "attachment": {"type": "image", "payload": {
+                        "attachment_id": attachment_id}}}
+                await self._run(self.send_message, psid, message, messaging_type)
+                done = index + 1
+        except GraphError as error:
+            raised = delivery_error(error, self.retry_seconds)
+            self._settle(key, done, raised)
+            raise raised from error
+        except DeliveryError as raised:
+            self._settle(key, done, raised)
+            raise
+        self._forget(key)
+
+    async def _run(self, function: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(self._executor, function, *args)
+        except RuntimeError:  # closed: the server is stopping; the row waits for the next start
+            raise RetryLater(self.retry_seconds, "the Messenger client is closed") from None
+        return await future
+
+    def _settle(self, key: str, done: int, raised: DeliveryError) -> None:
+        """Keep how far a reply got only when it will be tried again."""
+        if isinstance(raised, RetryLater):
+            self._remember(key, done)
+        else:
+            self._forget(key)
+
+    def _progress_key(self, psid: str, outgoing: list[Outgoing]) -> str:
+        data = json.dumps([[o.message, str(o.image)] for o in outgoing], sort_keys=True,
+                          ensure_ascii=False)
+        return hashlib.sha256(f"{psid}\n{data}".encode()).hexdigest()
+
+    def _resume(self, key: str) -> int:
+        with self._lock:
+            now = time.monotonic()
+            for stale in [k for k, (_, at) in self._progress.items() if now - at > 3600]:
+                del self._progress[stale]
+            return self._progress.get(key, (0, now))[0]
+
+    def _remember(self, key: str, done: int) -> None:
+        if done:
+            with self._lock:
+                self._progress[key] = (done, time.monotonic())
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            self._progress.pop(key, None)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.session.close()
