@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from bot.messages import Button, Kind
@@ -68,7 +67,6 @@ LEAVE_INTENTS = frozenset({"ask_service", "list_services", "ask_budget", "ask_me
                            "change_language"})
 LEAVE_CONFIDENCE = 0.8
 YES_NO_CONFIDENCE = 0.6
-STEPS_BEFORE_WALK = ("facility", "commune", "consent", "resume")
 
 
 # ------------------------------------------------------------------ the walk
@@ -79,20 +77,23 @@ def walk_steps(survey: Survey, surveys: Surveys) -> list[str]:
             + [f"p{i}" for i in range(1, len(surveys.profile) + 1)] + ["notify"])
 
 
-@dataclass(frozen=True)
 class Walk:
-    """The survey in progress, rebuilt from the flow state at every turn."""
+    """The survey in progress during one turn, rebuilt from the flow state; what it reads from
+    the database is read once per turn and kept up to date by its writes."""
 
-    surveys: Surveys
-    facility: Facility
-    survey: Survey
-    round_id: int
-    respondent: str
-    nonce: str
-
-    @property
-    def steps(self) -> list[str]:
-        return walk_steps(self.survey, self.surveys)
+    def __init__(self, turn: Turn, surveys: Surveys, facility: Facility, round_id: int,
+                 nonce: str) -> None:
+        self.turn = turn
+        self.surveys = surveys
+        self.facility = facility
+        self.survey = surveys.survey_for(facility)
+        self.round_id = round_id
+        self.nonce = nonce
+        self.respondent = _respondent(turn)
+        self.steps = walk_steps(self.survey, surveys)
+        self._response: ResponseState | None = None
+        self._ratings: dict[str, int | None] | None = None
+        self._profile: dict[str, str] | None = None
 
     def index(self, step: str) -> int:
         return self.steps.index(step) if step in self.steps else 0
@@ -101,6 +102,55 @@ class Walk:
     def questions(self) -> int:
         """Numbered questions: the indicators and the comment."""
         return len(self.survey.indicators) + 1
+
+    def response(self) -> ResponseState | None:
+        if self._response is None:
+            self._response = store.find_response(self.turn.session, self.round_id,
+                                                 self.respondent)
+        return self._response
+
+    def ensure_response(self) -> ResponseState:
+        found = self.response()
+        if found is None:
+            found = self._response = store.start_response(self.turn.session, self.round_id,
+                                                          self.respondent)
+        return found
+
+    def ratings(self) -> dict[str, int | None]:
+        if self._ratings is None:
+            found = self.response()
+            self._ratings = store.ratings(self.turn.session, found.id) if found else {}
+        return self._ratings
+
+    def profile(self) -> dict[str, str]:
+        if self._profile is None:
+            found = self.response()
+            self._profile = store.profile_answers(self.turn.session, found.id) if found else {}
+        return self._profile
+
+    def save_rating(self, indicator: str, score: int | None) -> None:
+        ratings = self.ratings()
+        store.save_rating(self.turn.session, self.ensure_response(), indicator, score)
+        if score is not None or indicator not in ratings:
+            ratings[indicator] = score
+
+    def save_profile(self, question: str, option: str) -> None:
+        profile = self.profile()
+        store.save_profile_answer(self.turn.session, self.ensure_response(), question, option)
+        profile[question] = option
+
+    def set_progress(self, position: int, status: str = IN_PROGRESS) -> None:
+        response = self.ensure_response()
+        store.set_progress(self.turn.session, response, position=position, status=status)
+        self._response = ResponseState(response.id, response.round_id, status, position)
+
+    def answered(self) -> int:
+        return sum(1 for score in self.ratings().values() if score is not None)
+
+    @property
+    def author(self) -> str:
+        """The comment's author key (not joinable to the response without the secret)."""
+        return store.comment_author(self.turn.ctx.secret_key, self.respondent, self.round_id)
 
 
 def _respondent(turn: Turn) -> str:
@@ -114,8 +164,7 @@ def _walk(turn: Turn) -> Walk | None:
     facility = surveys.facilities.get(str(flow.get("facility")))
     if flow.get("name") != FLOW or facility is None or not isinstance(flow.get("round"), int):
         return None
-    return Walk(surveys, facility, surveys.survey_for(facility), int(flow["round"]),
-                _respondent(turn), str(flow.get("nonce", "")))
+    return Walk(turn, surveys, facility, int(flow["round"]), str(flow.get("nonce", "")))
 
 
 def _tag(turn: Turn, walk: Walk, step: str, value: Any) -> str:
@@ -258,33 +307,39 @@ def facility_chosen(turn: Turn, facility_id: str) -> None:
     if existing and existing.status != COMPLETE and existing.position > 0:
         offer_resume(turn, facility, existing)
         return
-    turn.start_flow(FLOW, private=True, step="consent", facility=facility.id, round=found.id,
-                    nonce=secrets.token_hex(8))
-    show(turn, "consent", rerate=existing is not None and existing.position > 0)
+    walk = _begin(turn, facility, found.id, "consent")
+    show(turn, walk, "consent", rerate=existing is not None and existing.position > 0)
 
 
 def offer_resume(turn: Turn, facility: Facility, response: ResponseState) -> None:
-    turn.start_flow(FLOW, private=True, step="resume", facility=facility.id,
-                    round=response.round_id, nonce=secrets.token_hex(8))
-    show(turn, "resume")
+    show(turn, _begin(turn, facility, response.round_id, "resume"), "resume")
+
+
+def _begin(turn: Turn, facility: Facility, round_id: int, step: str) -> Walk:
+    """A new private survey flow: the user's texts are withheld from the log from now on."""
+    turn.start_flow(FLOW, private=True, step=step, facility=facility.id, round=round_id,
+                    nonce=secrets.token_hex(8))
+    walk = _walk(turn)
+    assert walk is not None
+    return walk
 
 
 # ------------------------------------------------------------------ showing a step
 
-def show(turn: Turn, step: str, *, note: str = "", rerate: bool = False) -> None:
+def show(turn: Turn, walk: Walk | None, step: str, *, note: str = "",
+         rerate: bool = False) -> None:
     """Say the question (or choice) of a step, with its buttons; `note` goes first."""
-    walk = _walk(turn)
     flow = turn.flow() or {}
-    lang = turn.lang
-    lines = [note] if note else []
     if step in ("facility", "commune") or walk is None:
         if step == "facility" and flow.get("commune"):
             choose_facility(turn, str(flow["commune"]), flow.get("type"))
         else:
             start(turn, flow.get("type"))
         return
+    lang = turn.lang
+    lines = [note] if note else []
     name = walk.facility.name(lang)
-    controls = _controls(turn, walk, step)
+    controls = _controls(turn, step)
     if step == "consent":
         if rerate:
             lines.append(turn.t("survey_rerate_note", facility=name))
@@ -293,9 +348,8 @@ def show(turn: Turn, step: str, *, note: str = "", rerate: bool = False) -> None
         buttons = [turn.button("survey_start_button", f"{PREFIX}:yes:consent"),
                    turn.button("survey_not_now_button", f"{PREFIX}:no:consent")]
     elif step == "resume":
-        response = store.find_response(turn.session, walk.round_id, walk.respondent)
-        answered = store.answered_count(turn.session, response.id) if response else 0
-        lines.append(turn.t("survey_resume", facility=name, answered=fmt.integer(answered, lang),
+        lines.append(turn.t("survey_resume", facility=name,
+                            answered=fmt.integer(walk.answered(), lang),
                             total=fmt.integer(len(walk.survey.indicators), lang)))
         buttons = [turn.button("survey_continue_button", f"{PREFIX}:yes:resume"),
                    turn.button("survey_restart_button", f"{PREFIX}:redo:resume"),
@@ -305,7 +359,7 @@ def show(turn: Turn, step: str, *, note: str = "", rerate: bool = False) -> None
         indicator = walk.survey.indicators[number - 1]
         lines.append(turn.t("survey_question", progress=_progress(turn, walk, number),
                             facility=name, indicator=indicator.text(lang)))
-        earlier = _earlier_rating(turn, walk, indicator.id)
+        earlier = walk.ratings().get(indicator.id)
         if earlier is not None:
             lines.append(turn.t("survey_earlier_answer",
                                 answer=walk.surveys.level(earlier).button_label(lang)))
@@ -318,7 +372,7 @@ def show(turn: Turn, step: str, *, note: str = "", rerate: bool = False) -> None
     elif step == "comment":
         lines.append(turn.t("survey_comment", progress=_progress(turn, walk, walk.questions),
                             facility=name))
-        commented = store.has_comment(turn.session, walk.round_id, _author(turn, walk))
+        commented = store.has_comment(turn.session, walk.round_id, walk.author)
         if commented:
             lines.append(turn.t("survey_comment_earlier"))
         buttons = controls(keep=commented)
@@ -334,7 +388,8 @@ def show(turn: Turn, step: str, *, note: str = "", rerate: bool = False) -> None
         lines.append(turn.t("survey_profile_question", n=fmt.integer(number, lang),
                             total=fmt.integer(len(walk.surveys.profile), lang),
                             question=question.text(lang)))
-        earlier_option = _earlier_option(turn, walk, question.id)
+        earlier_id = walk.profile().get(question.id)
+        earlier_option = question.option(earlier_id) if earlier_id else None
         if earlier_option:
             lines.append(turn.t("survey_earlier_answer", answer=earlier_option.label(lang)))
         buttons = [Button(option.label(lang),
@@ -349,7 +404,7 @@ def show(turn: Turn, step: str, *, note: str = "", rerate: bool = False) -> None
     turn.say("\n\n".join(lines), buttons)
 
 
-def _controls(turn: Turn, walk: Walk, step: str) -> Any:
+def _controls(turn: Turn, step: str) -> Any:
     def make(*, keep: bool = False, skip: bool = True) -> list[Button]:
         buttons = [turn.button("survey_back_button", f"{PREFIX}:back:{step}")]
         if skip:
@@ -365,48 +420,23 @@ def _progress(turn: Turn, walk: Walk, number: int) -> str:
                   total=fmt.integer(walk.questions, turn.lang))
 
 
-def _response(turn: Turn, walk: Walk) -> ResponseState:
-    found = store.find_response(turn.session, walk.round_id, walk.respondent)
-    return found or store.start_response(turn.session, walk.round_id, walk.respondent)
-
-
-def _earlier_rating(turn: Turn, walk: Walk, indicator: str) -> int | None:
-    found = store.find_response(turn.session, walk.round_id, walk.respondent)
-    return store.ratings(turn.session, found.id).get(indicator) if found else None
-
-
-def _earlier_option(turn: Turn, walk: Walk, question: str) -> Any:
-    found = store.find_response(turn.session, walk.round_id, walk.respondent)
-    if not found:
-        return None
-    option_id = store.profile_answers(turn.session, found.id).get(question)
-    profile = walk.surveys.profile_question(question)
-    return profile.option(option_id) if profile and option_id else None
-
-
-def _author(turn: Turn, walk: Walk) -> str:
-    return store.comment_author(turn.ctx.secret_key, walk.respondent, walk.round_id)
-
-
 # ------------------------------------------------------------------ moving through the walk
 
 def goto(turn: Turn, walk: Walk, index: int, *, note: str = "") -> None:
     """Move to a step (saving the position, so that coming back resumes here) and show it."""
-    steps = walk.steps
-    index = max(0, min(index, len(steps)))
-    response = _response(turn, walk)
-    if index >= len(steps):
-        finish(turn, walk, response)
+    index = max(0, min(index, len(walk.steps)))
+    if index >= len(walk.steps):
+        finish(turn, walk)
         return
-    store.set_progress(turn.session, response, position=index)
+    walk.set_progress(index)
     flow = turn.flow()
     if flow is not None:
-        flow["step"] = steps[index]
-    show(turn, steps[index], note=note)
+        flow["step"] = walk.steps[index]
+    show(turn, walk, walk.steps[index], note=note)
 
 
-def finish(turn: Turn, walk: Walk, response: ResponseState) -> None:
-    store.set_progress(turn.session, response, position=len(walk.steps), status=COMPLETE)
+def finish(turn: Turn, walk: Walk) -> None:
+    walk.set_progress(len(walk.steps), COMPLETE)
     notified = store.is_subscribed(turn.session, walk.round_id, turn.user.id)
     _end(turn)
     text = turn.t("survey_done", facility=walk.facility.name(turn.lang))
@@ -418,14 +448,12 @@ def finish(turn: Turn, walk: Walk, response: ResponseState) -> None:
 def stop(turn: Turn, walk: Walk | None, step: str | None = None) -> None:
     """Stop: what was given stays, as an incomplete response (resumable at `step`)."""
     _end(turn)
-    found = store.find_response(turn.session, walk.round_id, walk.respondent) if walk else None
+    found = walk.response() if walk else None
     if walk is None or found is None:
         turn.say(turn.t("survey_declined"), [turn.button("menu_button", "menu")])
         return
-    store.set_progress(turn.session, found, position=walk.index(step) if step else found.position,
-                       status=STOPPED)
-    answered = store.answered_count(turn.session, found.id)
-    turn.say(turn.t("survey_stopped", n=fmt.integer(answered, turn.lang)),
+    walk.set_progress(walk.index(step) if step else found.position, STOPPED)
+    turn.say(turn.t("survey_stopped", n=fmt.integer(walk.answered(), turn.lang)),
              [turn.button("menu_button", "menu")])
 
 
@@ -454,13 +482,13 @@ def step_button(turn: Turn, action: str, step: str, tag: str) -> None:
         start(turn, None)
         return
     if step != current:
-        show(turn, current, note=turn.t("survey_stale_button"))
+        show(turn, walk, current, note=turn.t("survey_stale_button"))
         return
     if action == "a":
         value = next((v for v in _values(walk, step) if hmac.compare_digest(
             _tag(turn, walk, step, v), tag)), None)
         if value is None:
-            show(turn, current, note=turn.t("survey_stale_button"))
+            show(turn, walk, current, note=turn.t("survey_stale_button"))
             return
         answer(turn, walk, step, value)
     elif action in ("yes", "no", "redo"):
@@ -468,17 +496,14 @@ def step_button(turn: Turn, action: str, step: str, tag: str) -> None:
     elif action in ("back", "skip", "stop"):
         control(turn, walk, step, action)
     else:
-        show(turn, current)
+        show(turn, walk, current)
 
 
 def answer(turn: Turn, walk: Walk, step: str, value: Any) -> None:
-    response = _response(turn, walk)
     if step.startswith("q"):
-        indicator = walk.survey.indicators[int(step[1:]) - 1]
-        store.save_rating(turn.session, response, indicator.id, int(value))
+        walk.save_rating(walk.survey.indicators[int(step[1:]) - 1].id, int(value))
     elif step.startswith("p"):
-        question = walk.surveys.profile[int(step[1:]) - 1]
-        store.save_profile_answer(turn.session, response, question.id, str(value))
+        walk.save_profile(walk.surveys.profile[int(step[1:]) - 1].id, str(value))
     goto(turn, walk, walk.index(step) + 1)
 
 
@@ -486,15 +511,14 @@ def choose(turn: Turn, walk: Walk, step: str, action: str) -> None:
     """Yes/no steps: consent, resume, the profile questions' introduction, the summary."""
     if step == "consent":
         if action == "yes":
-            store.start_response(turn.session, walk.round_id, walk.respondent)
+            walk.ensure_response()
             goto(turn, walk, 0)
         else:
             _end(turn)
             turn.say(turn.t("survey_declined"), [turn.button("menu_button", "menu")])
     elif step == "resume":
         if action == "yes":
-            response = _response(turn, walk)
-            goto(turn, walk, response.position)
+            goto(turn, walk, walk.ensure_response().position)
         elif action == "redo":
             goto(turn, walk, 0)
         else:
@@ -507,9 +531,9 @@ def choose(turn: Turn, walk: Walk, step: str, action: str) -> None:
             store.subscribe(turn.session, walk.round_id, turn.user.id)
         else:
             store.unsubscribe(turn.session, walk.round_id, turn.user.id)
-        finish(turn, walk, _response(turn, walk))
+        finish(turn, walk)
     else:
-        show(turn, step)
+        show(turn, walk, step)
 
 
 def _choose_other(turn: Turn) -> None:
@@ -526,17 +550,16 @@ def control(turn: Turn, walk: Walk, step: str, action: str) -> None:
         stop(turn, walk, step)
     elif action == "back":
         if index == 0:
-            show(turn, step, note=turn.t("survey_first_question"))
+            show(turn, walk, step, note=turn.t("survey_first_question"))
         else:
             goto(turn, walk, index - 1)
     elif step.startswith("q"):  # skip: recorded as skipped, an earlier score is kept
-        indicator = walk.survey.indicators[int(step[1:]) - 1]
-        store.save_rating(turn.session, _response(turn, walk), indicator.id, None)
+        walk.save_rating(walk.survey.indicators[int(step[1:]) - 1].id, None)
         goto(turn, walk, index + 1)
     elif step == "profile":
         goto(turn, walk, walk.index("notify"))
     elif step == "notify":
-        finish(turn, walk, _response(turn, walk))
+        finish(turn, walk)
     else:  # comment or a profile question: nothing recorded, an earlier answer is kept
         goto(turn, walk, index + 1)
 
@@ -552,11 +575,11 @@ def on_message(turn: Turn) -> bool:
     walk = _walk(turn)
     try:
         if turn.incoming.kind != Kind.TEXT:
-            show(turn, step, note=turn.t("survey_not_text"))
+            show(turn, walk, step, note=turn.t("survey_not_text"))
             return True
         text = turn.text.strip()
         if not text:
-            show(turn, step)
+            show(turn, walk, step)
             return True
         surveys = surveys_of(turn.content)
         key = answer_key(text)
@@ -568,7 +591,7 @@ def on_message(turn: Turn) -> bool:
             if _leaving(turn):
                 _end(turn)
                 return False
-            show(turn, step)
+            show(turn, walk, step)
             return True
         if walk is None:
             _end(turn)
@@ -582,10 +605,10 @@ def on_message(turn: Turn) -> bool:
             return _typed_rating(turn, walk, step, text, key)
         if step == "comment":
             if not any(ch.isalpha() for ch in text):
-                show(turn, step, note=turn.t("survey_comment_no_words"))
+                show(turn, walk, step, note=turn.t("survey_comment_no_words"))
                 return True
-            _response(turn, walk)  # the response exists before its comment is saved
-            cut = store.save_comment(turn.session, walk.round_id, _author(turn, walk), text)
+            walk.ensure_response()
+            cut = store.save_comment(turn.session, walk.round_id, walk.author, text)
             note = turn.t("survey_comment_saved")
             if cut:
                 note += " " + turn.t("survey_comment_truncated",
@@ -594,7 +617,7 @@ def on_message(turn: Turn) -> bool:
             return True
         if step.startswith("p"):
             return _typed_option(turn, walk, step, text, key)
-        show(turn, step)
+        show(turn, walk, step)
         return True
     except RoundClosed:
         _round_closed(turn)
@@ -620,7 +643,7 @@ def _typed_rating(turn: Turn, walk: Walk, step: str, text: str, key: str) -> boo
         if 1 <= number <= len(walk.surveys.scale):
             answer(turn, walk, step, number)
         else:
-            show(turn, step, note=turn.t("survey_out_of_range"))
+            show(turn, walk, step, note=turn.t("survey_out_of_range"))
         return True
     value = walk.surveys.scale_words.get(key)
     if value is not None:
@@ -628,7 +651,8 @@ def _typed_rating(turn: Turn, walk: Walk, step: str, text: str, key: str) -> boo
         return True
     if _leaving(turn):
         return _pause(turn, walk)
-    show(turn, step, note=f"{turn.t('survey_not_understood')} {turn.t('survey_answer_hint')}")
+    show(turn, walk, step,
+         note=f"{turn.t('survey_not_understood')} {turn.t('survey_answer_hint')}")
     return True
 
 
@@ -644,7 +668,7 @@ def _typed_option(turn: Turn, walk: Walk, step: str, text: str, key: str) -> boo
         return True
     if _leaving(turn):
         return _pause(turn, walk)
-    show(turn, step, note=turn.t("survey_option_not_understood"))
+    show(turn, walk, step, note=turn.t("survey_option_not_understood"))
     return True
 
 
@@ -666,8 +690,8 @@ def _typed_choice(turn: Turn, walk: Walk, step: str, control_word: str | None) -
             _end(turn)
             return False
         return _pause(turn, walk)
-    show(turn, step, note=turn.t("survey_yes_no_hint"))
+    show(turn, walk, step, note=turn.t("survey_yes_no_hint"))
     return True
 
 
-__all__ = ["FLOW", "IN_PROGRESS", "Walk", "router", "walk_steps"]
+__all__ = ["FLOW", "Walk", "router", "walk_steps"]

@@ -20,7 +20,7 @@ from bot.db.models_scorecard import RoundSubscription, ScoringRound
 from bot.delivery import enqueue
 from bot.messages import Reply
 from bot.scorecard.results import MIN_GROUP, RoundResults, round_results
-from bot.scorecard.store import open_round_of
+from bot.scorecard.store import lock_round, open_round_of
 from content.model import Content
 from content.sections.surveys import surveys_of
 from dialogues import formatting as fmt
@@ -52,10 +52,9 @@ def open_round(session: Session, content: Content, facility_id: str, *, by: str,
 def close_round(session: Session, content: Content, round_id: int, *, by: str,
                 now: datetime | None = None, tz: str = "Asia/Phnom_Penh") -> ScoringRound:
     """Close the round (it accepts nothing afterwards) and queue the summaries."""
-    query = select(ScoringRound).where(ScoringRound.id == round_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()  # waits for answers being saved to commit
-    row = session.execute(query).scalar_one_or_none()
+    lock_round(session, round_id, exclusive=True)  # waits for answers being saved
+    row = session.execute(select(ScoringRound).where(ScoringRound.id == round_id)
+                          ).scalar_one_or_none()
     if row is None:
         raise RoundError(f"there is no round {round_id}")
     if row.closed_at is not None:

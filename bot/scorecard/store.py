@@ -3,9 +3,10 @@
 Every write is an upsert on a natural key (a respondent's response per round, a rating per
 response and indicator...), so a duplicated message, a double tap or two workers racing never
 create a second row, and each answer is committed with the turn that received it (a crash loses
-nothing). A write first takes a shared lock on its round (PostgreSQL: FOR SHARE; SQLite
-serialises writers anyway) and checks the round is still open: closing a round takes the row
-lock exclusively, so nothing is accepted once a round is closed.
+nothing). A write first takes a shared lock on its round and checks the round is still open;
+closing a round takes that lock exclusively, so it waits for answers being saved and nothing is
+accepted once it is closed. On PostgreSQL the lock is a transaction-scoped advisory lock (a
+shared row lock would make every answer write the round's row); SQLite serialises writers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.db.models_scorecard import (
@@ -31,6 +32,8 @@ from bot.db.models_scorecard import (
 
 IN_PROGRESS, STOPPED, COMPLETE = "in_progress", "stopped", "complete"
 MAX_COMMENT_CHARS = 1000
+ROUND_LOCKS = 734_211_006  # advisory lock namespace of rounds (migrations use 734_211_001)
+_CHECKED = "scorecard_rounds_checked"  # session.info: rounds locked in this transaction
 
 
 class RoundClosed(Exception):
@@ -96,16 +99,32 @@ def open_rounds(session: Session, facility_ids: list[str]) -> dict[str, ScoringR
     return {row.facility_id: row for row in rows}
 
 
-def writable_round(session: Session, round_id: int) -> ScoringRound:
-    """The round, locked against closing until this transaction ends; RoundClosed if it is
-    closed or gone."""
-    query = select(ScoringRound).where(ScoringRound.id == round_id)
+def lock_round(session: Session, round_id: int, *, exclusive: bool = False) -> None:
+    """The round's lock until this transaction ends: shared to write answers, exclusive to
+    close it (PostgreSQL; SQLite transactions already exclude each other)."""
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(read=True)
-    row = session.execute(query).scalar_one_or_none()
-    if row is None or row.closed_at is not None:
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        session.execute(text(f"SELECT {function}(:space, :id)"),
+                        {"space": ROUND_LOCKS, "id": round_id})
+
+
+def writable_round(session: Session, round_id: int) -> None:
+    """Lock the round against closing until this transaction ends, and check it is open
+    (RoundClosed otherwise). Done once per round and transaction."""
+    transaction = session.get_transaction()
+    checked = session.info.get(_CHECKED)
+    if transaction is not None and checked and checked[0] is transaction \
+            and round_id in checked[1]:
+        return
+    lock_round(session, round_id)
+    closed = session.execute(select(ScoringRound.closed_at).where(
+        ScoringRound.id == round_id)).first()
+    if closed is None or closed.closed_at is not None:
         raise RoundClosed(round_id)
-    return row
+    transaction = session.get_transaction()
+    if not checked or checked[0] is not transaction:
+        checked = session.info[_CHECKED] = (transaction, set())
+    checked[1].add(round_id)
 
 
 # ------------------------------------------------------------------ responses

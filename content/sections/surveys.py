@@ -397,7 +397,8 @@ def _load_facilities(check: Checker, directory: Path, sources: dict[str, Source]
     facilities: dict[str, Facility] = {}
     for path in files:
         raw = check.mapping(check.read_yaml(path), path, "-", "-")
-        defaults = {key: raw[key] for key in ("source", "checked", "sample") if key in raw}
+        defaults: dict[str, Any] = {key: raw[key] for key in ("source", "checked", "sample")
+                                    if key in raw}
         items = raw.get("facilities")
         if not isinstance(items, list) or not items:
             check.problem(path, "-", "facilities", "must list at least one facility")
