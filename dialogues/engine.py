@@ -20,10 +20,16 @@ from bot.db.models import Conversation, MessageLog, User
 from bot.messages import Button, Incoming, Kind, Reply, Understanding
 from dialogues.context import DialogueContext
 from dialogues.router import FlowHandler, Handler, MenuItem, Router, Turn
-from nlu.khmer import script_of, words
+from nlu.khmer import MAX_PARSE_CHARS, script_of, words
 
 log = logging.getLogger(__name__)
 
+# Entities that confirm an intent the classifier is not quite sure of.
+_EVIDENCE = {
+    "ask_service": ("service",),
+    "ask_budget": ("budget_scope", "place", "year"),
+    "rate_service": ("facility_type",),
+}
 # Kinds that carry something for the NLU; the others (voice, stickers...) have their handlers.
 TEXT_KINDS = (Kind.TEXT,)
 MAX_LOGGED_CHARS = 4000
@@ -112,14 +118,30 @@ class Dialogues:
             turn.handled_as = f"kind:{incoming.kind.value}"
             self.kinds.get(incoming.kind, self.kinds[Kind.UNSUPPORTED])(turn)
             return
+        if len(incoming.text) > MAX_PARSE_CHARS:  # not a question: ask for a short one
+            turn.handled_as = "fallback"
+            self.intents["nlu_fallback"](turn)
+            return
         intent = turn.intent
-        confidence = turn.understanding.confidence if turn.understanding else 0.0
-        if intent and confidence >= self.ctx.fallback_threshold and intent in self.intents:
+        if intent and intent in self.intents and self._sure_enough(turn):
             turn.handled_as = intent
             self.intents[intent](turn)
             return
         turn.handled_as = "fallback"
         self.intents["nlu_fallback"](turn)
+
+    def _sure_enough(self, turn: Turn) -> bool:
+        """Confident enough to act: above the threshold, or a little below it when the entity
+        the intent is about was recognised ("how much is a family book": the service name is
+        unmistakable even if the wording looks like small talk)."""
+        understanding = turn.understanding
+        if understanding is None or understanding.intent is None:
+            return False
+        if understanding.confidence >= self.ctx.fallback_threshold:
+            return True
+        evidence = _EVIDENCE.get(understanding.intent, ())
+        return understanding.confidence >= self.ctx.fallback_threshold - 0.15 and any(
+            understanding.first(entity) for entity in evidence)
 
     def press(self, turn: Turn, payload: str) -> None:
         """Run the handler of a button payload, as if the user pressed it."""

@@ -92,7 +92,7 @@ about next last much many more most some time today tomorrow tonight morning eve
 
 def _key(text: str) -> str:
     """Lookup key: normalised, lower case, without spaces (Khmer has none to begin with)."""
-    return re.sub(r"[\s\-_'’.,?!]+", "", normalise_text(text).lower())
+    return re.sub(r"[\s\-_'’.,?!/]+", "", normalise_text(text).lower())
 
 
 @DefaultV1Recipe.register(
@@ -120,7 +120,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"fuzzy_threshold": 86, "max_ngram": 5}
+        return {"fuzzy_threshold": 86, "fuzzy_threshold_search": 90, "max_ngram": 5}
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -208,20 +208,27 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             return None
         return {**entity, "value": value, "processors": [self.__class__.__name__]}
 
-    def lookup(self, name: str, surface: str) -> str | None:
-        """Canonical value of a closed-set entity, exact first, then fuzzy for Latin text."""
+    def lookup(self, name: str, surface: str, *, search: bool = False) -> str | None:
+        """Canonical value of a closed-set entity, exact first, then fuzzy for Latin text.
+
+        `search`: the surface is an n-gram we are scanning, not a span the model found; the
+        fuzzy match is then stricter and anchored at both ends, so that "is a birth
+        certificate" does not pass for "birth certificate".
+        """
         forms = self.lexicon.get(name, {})
         key = _key(surface)
         if key in forms:
             return forms[key]
         if key in forms.values():
             return key
-        if len(key) >= 4 and not any(map(is_khmer_char, key)):
-            best = process.extractOne(key, self._latin_keys.get(name, []), scorer=fuzz.ratio,
-                                      score_cutoff=self._config["fuzzy_threshold"])
-            if best:
-                return forms[best[0]]
-        return None
+        if len(key) < 4 or any(map(is_khmer_char, key)):
+            return None
+        threshold = self._config["fuzzy_threshold_search" if search else "fuzzy_threshold"]
+        candidates = self._latin_keys.get(name, [])
+        if search:
+            candidates = [c for c in candidates if c[:2] == key[:2] and c[-2:] == key[-2:]]
+        best = process.extractOne(key, candidates, scorer=fuzz.ratio, score_cutoff=threshold)
+        return forms[best[0]] if best else None
 
     @staticmethod
     def place(surface: str) -> str | None:
@@ -237,7 +244,8 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             if intent not in intents:
                 continue
             for start, end in self._ngram_spans(tokens):
-                value = self.lookup(name, " ".join(t.text for t in tokens[start:end]))
+                value = self.lookup(name, " ".join(t.text for t in tokens[start:end]),
+                                    search=True)
                 if value:
                     found.append(self._entity(name, value, tokens[start].start,
                                               tokens[end - 1].end, text))
@@ -328,9 +336,11 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def _without_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One entity per stretch of text: the model's own first, then the longest match."""
-        ranked = sorted(entities, key=lambda e: (e.get("extractor") == "EntityCanonicalizer",
-                                                 -(e["end"] - e["start"]), e["start"]))
+        """One entity per stretch of text: the longest ("copy of a birth certificate" over
+        "birth certificate"), the model's own first when equally long."""
+        ranked = sorted(entities, key=lambda e: (-(e["end"] - e["start"]),
+                                                 e.get("extractor") == "EntityCanonicalizer",
+                                                 e["start"]))
         kept: list[dict[str, Any]] = []
         for entity in ranked:
             if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):

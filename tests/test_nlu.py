@@ -142,7 +142,7 @@ def test_parse_command_prints_rasa_shaped_json_lines() -> None:
     out = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert len(out) == 4
     assert out[0]["intent"]["name"] == "ask_service"
-    assert {"entity": "service", "value": "birth_certificate", "start": 13, "end": 30} \
+    assert {"entity": "service", "value": "birth_certificate", "start": 14, "end": 31} \
         in out[0]["entities"]
     assert set(out[1]) == {"text", "intent", "entities"}
     assert out[1]["intent"]["name"] == "greet"

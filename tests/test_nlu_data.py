@@ -1,0 +1,114 @@
+"""The NLU training data keeps its own rules: contract names only, canonical values, spans on
+token boundaries, a held-out split that never overlaps training, lookups equal to synonyms."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from content.loader import load_content
+from content.places import gazetteer
+from nlu.engine import HELDOUT, TRAINING_DATA
+from nlu.khmer import words
+from nlu.lookups import render, service_forms
+
+INTENTS = {
+    "greet", "goodbye", "thank", "help", "affirm", "deny", "out_of_scope", "change_language",
+    "ask_service", "list_services", "ask_budget", "rate_service", "ask_meeting",
+    "subscribe_reminders", "unsubscribe",
+}
+CLOSED = {
+    "aspect": {"documents", "fee", "duration", "place"},
+    "budget_scope": {"commune", "health_centre", "school"},
+    "facility_type": {"health_centre", "school", "commune_office"},
+}
+_ANNOTATION = re.compile(r"\[([^\]]+)\](\{[^}]+\}|\([^)]+\))")
+
+
+def _load(path: Path) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+
+
+def _examples(paths: list[Path]) -> list[tuple[str, str]]:
+    found = []
+    for path in paths:
+        for block in _load(path):
+            if "intent" in block:
+                found += [(block["intent"], line[2:].strip())
+                          for line in block["examples"].splitlines() if line.strip()]
+    return found
+
+
+def _plain(annotated: str) -> tuple[str, list[tuple[int, int, str, str]]]:
+    """Text without markup and its (start, end, entity, value) spans."""
+    text, spans, cursor = "", [], 0
+    for match in _ANNOTATION.finditer(annotated):
+        text += annotated[cursor:match.start()]
+        surface, meta = match.group(1), match.group(2)
+        if meta.startswith("{"):
+            data = yaml.safe_load(meta)
+            entity, value = data["entity"], str(data.get("value", surface))
+        else:
+            entity, value = meta[1:-1], surface
+        spans.append((len(text), len(text) + len(surface), entity, value))
+        text += surface
+        cursor = match.end()
+    return text + annotated[cursor:], spans
+
+
+TRAINING = _examples(sorted(TRAINING_DATA.glob("*.yml")))
+HELD_OUT = _examples([HELDOUT])
+
+
+def test_only_contract_intents_and_entities() -> None:
+    assert {intent for intent, _ in TRAINING} == INTENTS
+    assert {intent for intent, _ in HELD_OUT} == INTENTS
+    services = {p.stem for p in (Path(__file__).parent.parent / "content" / "services").glob(
+        "*.yml")}
+    for intent, example in TRAINING + HELD_OUT:
+        for _, _, entity, value in _plain(example)[1]:
+            if entity == "service":
+                assert value in services, example
+            elif entity in CLOSED:
+                assert value in CLOSED[entity], example
+            elif entity == "year":
+                assert re.fullmatch(r"(19|20)\d\d", value), example
+            elif entity == "place":
+                assert gazetteer().by_english_name(value), example
+            else:
+                pytest.fail(f"unknown entity {entity!r} in {example!r} ({intent})")
+
+
+def test_heldout_never_appears_in_training() -> None:
+    def key(example: str) -> str:
+        return re.sub(r"\s+", "", _plain(example)[0].lower())
+
+    trained = {key(example) for _, example in TRAINING}
+    overlap = [example for _, example in HELD_OUT if key(example) in trained]
+    assert overlap == []
+
+
+def test_entity_spans_sit_on_token_boundaries() -> None:
+    misaligned = []
+    for _, example in TRAINING + HELD_OUT:
+        text, spans = _plain(example)
+        tokens = words(text)
+        starts, ends = {t.start for t in tokens}, {t.end for t in tokens}
+        misaligned += [example for start, end, _, _ in spans
+                       if start not in starts or end not in ends]
+    assert misaligned == []
+
+
+def test_service_lookup_is_generated_from_the_synonyms() -> None:
+    assert (TRAINING_DATA / "lookups.yml").read_text(encoding="utf-8") == render()
+
+
+def test_every_service_name_in_the_content_is_a_synonym() -> None:
+    """What the bot calls a service, users will type back: the NLU must know it."""
+    forms = {form.lower() for form in service_forms()}
+    for service in load_content().services.values():
+        assert service.name("en").lower() in forms, service.id
+        assert service.name("km").lower() in forms, service.id
