@@ -4,8 +4,7 @@ Both open in Excel as they are (UTF-8 with a byte order mark, CRLF line ends, ce
 Excel would run as formulas are quoted) and use KoboToolbox's "XML values and headers" layout:
 a `meta/instanceID` column (uuid:..., stable across exports, so importing twice does not
 duplicate) and one column per question named `<group>/<name>`, with choice names as values. A
-KoboToolbox form built from `isafbot results --xlsform` (docs/results.md) has exactly these
-names.
+KoboToolbox form with the groups and names of docs/results.md takes these rows as they are.
 
 Rows are sorted by their random ids, never by time. The comments file has no profile fields and
 nothing that joins a comment to a response.

@@ -204,7 +204,7 @@ class _Phrases:
         known = self.meaning.get(key)
         if known and known[0] != meaning:
             self.check.problem(self.path, entry, field_name,
-                               f"{phrase!r} already means {known[1]}")
+                               f"{phrase!r} already means {known[0]} ({known[1]})")
             return None
         self.meaning[key] = (meaning, f"{entry} ({field_name})")
         return key
@@ -395,6 +395,7 @@ def _load_facilities(check: Checker, directory: Path, sources: dict[str, Source]
     if not files:
         check.problem(directory, "-", "-", "no facility files")
     facilities: dict[str, Facility] = {}
+    seen: set[str] = set()
     for path in files:
         raw = check.mapping(check.read_yaml(path), path, "-", "-")
         defaults: dict[str, Any] = {key: raw[key] for key in ("source", "checked", "sample")
@@ -411,9 +412,10 @@ def _load_facilities(check: Checker, directory: Path, sources: dict[str, Source]
                 check.problem(path, entry, "id", "must be lower_case_with_underscores "
                               "(40 characters at most)")
                 continue
-            if fid in facilities:
+            if fid in seen:
                 check.problem(path, entry, "id", "is used twice")
                 continue
+            seen.add(fid)
             facility_type = item.get("type")
             if facility_type not in types:
                 check.problem(path, entry, "type", "has no survey (known: "
