@@ -604,6 +604,9 @@ def on_message(turn: Turn) -> bool:
         if step.startswith("q"):
             return _typed_rating(turn, walk, step, text, key)
         if step == "comment":
+            if _means_no(turn, walk, key):  # "no", "ទេ": no comment
+                control(turn, walk, step, "skip")
+                return True
             if not any(ch.isalpha() for ch in text):
                 show(turn, walk, step, note=turn.t("survey_comment_no_words"))
                 return True
@@ -622,6 +625,15 @@ def on_message(turn: Turn) -> bool:
     except RoundClosed:
         _round_closed(turn)
         return True
+
+
+def _means_no(turn: Turn, walk: Walk, key: str) -> bool:
+    """A short "no" (a profile question's "no" words, or the NLU sure of a short deny)."""
+    if any(question.words.get(key) == "no" for question in walk.surveys.profile):
+        return True
+    understanding = turn.understanding
+    return bool(understanding and understanding.intent == "deny" and len(key) <= 12
+                and understanding.confidence >= LEAVE_CONFIDENCE)
 
 
 def _leaving(turn: Turn) -> bool:

@@ -183,7 +183,8 @@ def test_a_second_attempt_edits_the_first(chat: Chat) -> None:
     _start_english(chat)
     for _ in HC_INDICATORS:
         chat.send("3")
-    chat.send("skip")  # comment
+    chat.send("no")  # "any comment?" - "no" is no comment
+    assert "optional questions" in chat.text
     chat.send("skip")  # profile questions
     chat.press("svy:no:notify")
     assert "Thank you for rating" in chat.text
@@ -201,6 +202,7 @@ def test_a_second_attempt_edits_the_first(chat: Chat) -> None:
     ratings = data.ratings[data.responses[0].id]
     assert ratings["enough_staff"] == 3 and ratings["equipment_medicines"] == 5
     assert [ratings[i] for i in HC_INDICATORS[2:]] == [3] * 8
+    assert data.comments == []
 
 
 def test_stop_early_keeps_the_answers_as_an_incomplete_response(chat: Chat) -> None:
