@@ -20,14 +20,12 @@ if TYPE_CHECKING:
 @contextmanager
 def _opened(args: argparse.Namespace) -> Iterator[tuple[Database, Content, Any]]:
     """Content (validated) and the migrated database, as the bot itself would have them."""
+    from bot.cli import _settings
     from bot.db import Database
-    from bot.settings import Settings
     from content.loader import load_content
     from dialogues.registry import required_messages
 
-    settings = Settings.from_env()
-    if getattr(args, "db", None):
-        settings = settings.with_database(args.db)
+    settings = _settings(args)
     content = load_content(settings.content_dir, required_messages=required_messages())
     database = Database(settings.database_url)
     database.migrate()
