@@ -17,6 +17,7 @@ chat: model
 
 test: model
 	$(BIN)/ruff check .
+	$(BIN)/mypy bot nlu dialogues content scheduler
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

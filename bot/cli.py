@@ -7,10 +7,13 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot.settings import Settings, SettingsError
 
@@ -160,15 +163,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_libraries() -> None:
+    """Rasa's dependencies print deprecation warnings nobody using the bot can act on."""
+    os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if sys.warnoptions:  # the user asked for warnings (python -W ...): show them all
+        return
+    show = warnings.showwarning
+    noise = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+    def show_useful(message: Warning | str, category: type[Warning], filename: str,
+                    lineno: int, file: Any = None, line: str | None = None) -> None:
+        # Libraries reset the warning filters while they import; this cannot be undone.
+        if not issubclass(category, noise):
+            show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show_useful
+
+
 def main(argv: list[str] | None = None) -> int:
+    _quiet_libraries()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    from bot.db.session import SchemaError
     from content.loader import ContentError
     from nlu.engine import NluError
 
     try:
         return int(args.func(args))
-    except (ContentError, SettingsError, NluError) as error:
+    except (ContentError, SettingsError, NluError, SchemaError) as error:
         print(f"isafbot: {error}", file=sys.stderr)
         return 2
 

@@ -263,6 +263,8 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         found: list[dict[str, Any]] = []
         for start, end in self._ngram_spans(tokens, longest=3):
             span = tokens[start:end]
+            if span[0].text.lower() in _PLACE_MARKERS:
+                continue  # the marker is not part of the name (it may be a budget scope)
             khmer = all(any(map(is_khmer_char, t.text)) for t in span)
             latin = all(t.text.isascii() and t.text.isalpha() for t in span)
             if khmer and len(span) < 2:
@@ -283,17 +285,24 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         return found
 
     def _places_after_markers(self, tokens: list[Any], text: str) -> list[dict[str, Any]]:
-        """A name right after ឃុំ/សង្កាត់/commune/sangkat is a place, even unseen in training."""
+        """A name right after ឃុំ/សង្កាត់/commune/sangkat is a place, even unseen in training
+        and misspelt (fuzzy); a romanised one must still look like the name it matched."""
         found: list[dict[str, Any]] = []
         for i, token in enumerate(tokens):
             if token.text.lower() not in _PLACE_MARKERS:
                 continue
             for end in range(min(len(tokens), i + 4), i + 1, -1):
-                surface = text[tokens[i + 1].start:tokens[end - 1].end]
+                span = tokens[i + 1:end]
+                if any(t.text.isdigit() for t in span):
+                    continue
+                surface = text[span[0].start:span[-1].end]
                 value = self.place(surface)
+                if value and not any(map(is_khmer_char, surface)) \
+                        and fuzz.ratio(_key(surface), _key(value)) < 75:
+                    value = None
                 if value:
-                    found.append(self._entity("place", value, tokens[i + 1].start,
-                                              tokens[end - 1].end, text))
+                    found.append(self._entity("place", value, span[0].start, span[-1].end,
+                                              text))
                     break
         return found
 

@@ -14,6 +14,17 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+class SchemaError(RuntimeError):
+    """The database schema cannot be brought up to date by this version of the code."""
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 class Database:
     """One engine per process and a session per update or job (never shared between them)."""
 
@@ -46,8 +57,14 @@ class Database:
     def migrate(self) -> None:
         """Bring the schema to the newest revision (every branch head)."""
         from alembic import command
+        from alembic.util.exc import CommandError
 
-        command.upgrade(alembic_config(self), "heads")
+        try:
+            command.upgrade(alembic_config(self), "heads")
+        except CommandError as error:
+            raise SchemaError(
+                f"cannot migrate the database at {_safe_url(self.url)}: {error} (was it "
+                "created by a newer or different version of isaf-bot?)") from error
 
     def dispose(self) -> None:
         self.engine.dispose()
