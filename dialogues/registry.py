@@ -5,12 +5,12 @@ A new capability adds its router here (and its messages to content/messages.yml)
 
 from __future__ import annotations
 
-from dialogues import core, places, services, survey
+from dialogues import core, places, rounds, services, survey
 from dialogues.router import Router
 
 
 def all_routers() -> list[Router]:
-    return [core.router, services.router, places.router, survey.router]
+    return [core.router, services.router, places.router, survey.router, rounds.router]
 
 
 def required_messages() -> set[str]:

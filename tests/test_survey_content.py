@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from content.loader import CONTENT_DIR, check_content, load_content
+from content.loader import CONTENT_DIR, load_content
 from content.places import gazetteer
 from content.sections.surveys import (
     FACILITY_TYPES,
@@ -18,8 +18,8 @@ from content.sections.surveys import (
     surveys_of,
     typed_number,
 )
-from dialogues.registry import required_messages
 from nlu.khmer import is_khmer_char
+from tests.test_content import _problems
 
 SURVEYS = surveys_of(load_content())
 
@@ -103,17 +103,11 @@ def test_control_words(typed: str, control: str) -> None:
 # ------------------------------------------------------------------ broken content
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
+def broken(tmp_path: Path) -> Path:
+    """A copy of the bundled content to break (`_problems` says what the check reports)."""
     copy = tmp_path / "content"
     shutil.copytree(CONTENT_DIR, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     return copy
-
-
-def _problems(root: Path) -> list[str]:
-    content, problems = check_content(root, required_messages=required_messages())
-    assert content is None
-    return [str(p) for p in problems]
-
 
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
@@ -121,19 +115,19 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def test_a_phrase_meaning_two_levels_is_reported(root: Path) -> None:
-    _edit(root / "surveys/common.yml", '"bad", "poor"', '"bad", "poor", "excellent"')
+def test_a_phrase_meaning_two_levels_is_reported(broken: Path) -> None:
+    _edit(broken / "surveys/common.yml", '"bad", "poor"', '"bad", "poor", "excellent"')
     expected = "surveys/common.yml: scale[5]: words: 'excellent' already means level 2 (scale[2]"
-    assert any(expected in p for p in _problems(root))
+    assert any(expected in p for p in _problems(broken))
 
 
-def test_a_control_word_used_as_an_answer_is_reported(root: Path) -> None:
-    _edit(root / "surveys/common.yml", '"bad", "poor"', '"bad", "poor", "skip"')
-    assert any("'skip' already means control skip" in p for p in _problems(root))
+def test_a_control_word_used_as_an_answer_is_reported(broken: Path) -> None:
+    _edit(broken / "surveys/common.yml", '"bad", "poor"', '"bad", "poor", "skip"')
+    assert any("'skip' already means control skip" in p for p in _problems(broken))
 
 
-def test_a_profile_question_without_prefer_not_is_reported(root: Path) -> None:
-    _edit(root / "surveys/common.yml", """      - id: other
+def test_a_profile_question_without_prefer_not_is_reported(broken: Path) -> None:
+    _edit(broken / "surveys/common.yml", """      - id: other
         label: {km: "ផ្សេងទៀត", en: "Other"}
       - id: prefer_not
         label: {km: "មិនចង់ប្រាប់", en: "Prefer not to say"}
@@ -141,21 +135,21 @@ def test_a_profile_question_without_prefer_not_is_reported(root: Path) -> None:
         label: {km: "ផ្សេងទៀត", en: "Other"}
 """)
     assert "content/surveys/common.yml: profile.gender: options: must include 'prefer_not' " \
-           "(everyone may decline to answer)" in _problems(root)
+           "(everyone may decline to answer)" in _problems(broken)
 
 
-def test_scale_indicator_and_facility_mistakes_are_reported(root: Path) -> None:
-    _edit(root / "surveys/common.yml", "  - value: 5\n", "  - value: 6\n")
-    _edit(root / "surveys/school.yml", 'text: {km: "បណ្ណាល័យ", en: "Library"}',
+def test_scale_indicator_and_facility_mistakes_are_reported(broken: Path) -> None:
+    _edit(broken / "surveys/common.yml", "  - value: 5\n", "  - value: 6\n")
+    _edit(broken / "surveys/school.yml", 'text: {km: "បណ្ណាល័យ", en: "Library"}',
           'text: {km: "Library", en: "Library"}')
-    _edit(root / "surveys/health_centre.yml", "source: isaf_csc_app", "source: nowhere")
-    _edit(root / "surveys/facilities/phnom_penh_saen_sokh.yml", 'commune: "120809"',
+    _edit(broken / "surveys/health_centre.yml", "source: isaf_csc_app", "source: nowhere")
+    _edit(broken / "surveys/facilities/phnom_penh_saen_sokh.yml", 'commune: "120809"',
           'commune: "999999"')
-    _edit(root / "surveys/facilities/phnom_penh_saen_sokh.yml", "    type: school\n",
+    _edit(broken / "surveys/facilities/phnom_penh_saen_sokh.yml", "    type: school\n",
           "    type: pagoda\n")
-    _edit(root / "surveys/facilities/svay_rieng_romeas_haek.yml", "  - id: hc_200402",
+    _edit(broken / "surveys/facilities/svay_rieng_romeas_haek.yml", "  - id: hc_200402",
           "  - id: hc_200401")
-    problems = _problems(root)
+    problems = _problems(broken)
     expected = [
         "content/surveys/common.yml: scale[5]: value: must be 5 (levels are listed 1 to 5)",
         "content/surveys/school.yml: school: indicators.library.text.km: is not written in "
@@ -172,11 +166,11 @@ def test_scale_indicator_and_facility_mistakes_are_reported(root: Path) -> None:
         assert line in problems, (line, problems)
 
 
-def test_a_missing_survey_and_broken_yaml_are_reported(root: Path) -> None:
-    (root / "surveys/school.yml").unlink()
-    (root / "surveys/facilities/banteay_meanchey_phnum_srok.yml").write_text(
+def test_a_missing_survey_and_broken_yaml_are_reported(broken: Path) -> None:
+    (broken / "surveys/school.yml").unlink()
+    (broken / "surveys/facilities/banteay_meanchey_phnum_srok.yml").write_text(
         "facilities: [\n", encoding="utf-8")
-    problems = _problems(root)
+    problems = _problems(broken)
     assert "content/surveys: school: -: no survey for this facility type" in problems
     assert any(p.startswith("content/surveys/facilities/banteay_meanchey_phnum_srok.yml: -: -: "
                             "invalid YAML at line") for p in problems)

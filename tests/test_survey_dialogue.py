@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from bot.bootstrap import App, bootstrap
-from bot.db.models import Conversation, MessageLog, User
+from bot.db.models import Conversation, MessageLog, OutboxMessage, User
+from bot.db.models_scorecard import ScoringRound
 from bot.messages import Kind
 from bot.scorecard.store import comment_author, respondent_key
 from tests.conftest import Chat, make_settings
@@ -342,3 +343,57 @@ def test_a_deep_link_opens_one_facility(chat: Chat) -> None:
     assert "វាយតម្លៃរដ្ឋបាលឃុំអំពិល" in chat.text and "svy:yes:consent" in chat.payloads
     chat.send("/start svy_nothing")
     assert "សេវានោះលែងមាននៅក្នុងបញ្ជីរបស់ខ្ញុំហើយ" in chat.text
+
+
+def _make_caf(app: App, user: str, commune: str = "120809") -> Chat:
+    chat = Chat(app, user=user)
+    chat.send("hello")
+    with app.db.session() as session:
+        row = session.execute(select(User).where(User.channel_user_id == user)).scalar_one()
+        row.role = "caf"  # roles are given by the meetings feature; here, directly
+        row.commune_code = commune
+    return chat
+
+
+def test_a_caf_opens_and_closes_rounds_in_the_chat(app: App) -> None:
+    citizen = Chat(app, user="citizen")
+    citizen.send("hello")
+    citizen.send("/rounds")
+    assert "for Community Accountability Facilitators" in citizen.text
+    citizen.press("rnd:open:hc_120809")  # a forged button
+    assert "for Community Accountability Facilitators" in citizen.text
+    citizen.send("rate the health centre in Kouk Khleang")
+    assert "No scoring round is open" in citizen.text
+
+    caf = _make_caf(app, "caf-sophea")
+    caf.press("rnd:open:hc_200401")  # another commune's facility: not this CAF's
+    assert "already opened or closed" in caf.text and "Kouk Khleang" in caf.text
+    caf.send("/rounds")
+    assert "Scoring rounds in Kouk Khleang" in caf.text
+    assert {"rnd:open:hc_120809", "rnd:open:ps_120809", "rnd:open:co_120809"} <= \
+        set(caf.payloads)
+    caf.press("rnd:open:hc_120809")
+    assert "is open" in caf.text and "svy_hc_120809" in caf.text
+
+    _start_english(citizen)
+    for _ in HC_INDICATORS:
+        citizen.send("4")
+    citizen.send("skip")
+    citizen.send("skip")
+    citizen.press("svy:yes:notify")
+
+    caf.send("/rounds")
+    close = next(p for p in caf.payloads if p.startswith("rnd:close:"))
+    caf.press(close)
+    assert "Close the scoring round for Kouk Khleang Health Centre? 1 people" in caf.text
+    caf.press(f"{close}:yes")
+    assert "is closed; 1 summaries" in caf.text
+    caf.press(f"{close}:yes")  # twice: already closed
+    assert "already opened or closed" in caf.text
+    caf.press(close.replace("close", "results"))
+    assert "Fewer than 5 people rated it" in caf.text
+    with app.db.session() as session:
+        summaries = session.execute(select(OutboxMessage).where(
+            OutboxMessage.batch.like("scorecard-summary:%"))).scalars().all()
+        assert session.execute(select(func.count()).select_from(ScoringRound)).scalar() == 1
+    assert [m.address for m in summaries] == ["citizen"]

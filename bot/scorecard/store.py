@@ -99,6 +99,10 @@ def open_rounds(session: Session, facility_ids: list[str]) -> dict[str, ScoringR
     return {row.facility_id: row for row in rows}
 
 
+def round_row(session: Session, round_id: int) -> ScoringRound | None:
+    return session.get(ScoringRound, round_id)
+
+
 def lock_round(session: Session, round_id: int, *, exclusive: bool = False) -> None:
     """The round's lock until this transaction ends: shared to write answers, exclusive to
     close it (PostgreSQL; SQLite transactions already exclude each other)."""
