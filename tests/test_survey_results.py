@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -208,6 +211,23 @@ def test_csv_export_by_hand(db: Database, tmp_path: Path) -> None:
     assert not any("female" in ",".join(row) for row in comment_rows)
 
 
+def _read_xlsx(path: Path) -> dict[str, list[dict[str, str]]]:
+    """Sheets of an .xlsx as rows of {column letter: text} (inline strings only)."""
+    space = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    relation = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    with zipfile.ZipFile(path) as archive:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        sheets = {}
+        for sheet in workbook.iterfind("m:sheets/m:sheet", space):
+            number = sheet.get(relation, "")[3:]
+            xml = ElementTree.fromstring(archive.read(f"xl/worksheets/sheet{number}.xml"))
+            sheets[sheet.get("name", "")] = [
+                {re.sub(r"\d", "", cell.get("r", "")): "".join(cell.itertext())
+                 for cell in row.iterfind("m:c", space)}
+                for row in xml.iterfind("m:sheetData/m:row", space)]
+    return sheets
+
+
 def test_instance_ids_are_stable_uuids() -> None:
     assert instance_id("0123456789abcdef0123456789abcdef") == \
         "uuid:01234567-89ab-cdef-0123-456789abcdef"
@@ -219,9 +239,10 @@ def test_results_command_prints_and_exports(db: Database, tmp_path: Path,
     round_id = _fill(db)
     monkeypatch.setenv("ISAFBOT_SECRET_KEY", SECRET.decode())
     monkeypatch.setenv("ISAFBOT_DATA_DIR", str(tmp_path / "var"))
-    out_csv, out_comments = tmp_path / "r.csv", tmp_path / "c.csv"
+    out_csv, out_comments, form = tmp_path / "r.csv", tmp_path / "c.csv", tmp_path / "f.xlsx"
     code = main(["results", "--facility", "hc_120809", "--round", str(round_id), "--csv",
-                 str(out_csv), "--comments", str(out_comments), "--db", db.url])
+                 str(out_csv), "--comments", str(out_comments), "--xlsform", str(form),
+                 "--db", db.url])
     printed = capsys.readouterr().out
     assert code == 0
     assert "Responses: 12 (9 complete, 3 incomplete); comments: 2" in printed
@@ -232,6 +253,23 @@ def test_results_command_prints_and_exports(db: Database, tmp_path: Path,
     assert "By gender" in printed and "female (7)" in printed and "male (hidden)" in printed
     assert "wrote 12 response(s)" in printed and "wrote 2 comment(s)" in printed
     assert out_csv.exists() and out_comments.exists()
+    # The form's question paths are the CSV's columns (KoboToolbox takes the rows as they are).
+    sheets = _read_xlsx(form)
+    paths, group = [], ""
+    for row in sheets["survey"][1:]:
+        kind, name = row.get("A", ""), row.get("B", "")
+        if kind == "begin_group":
+            group = name + "/"
+        elif kind == "end_group":
+            group = ""
+        else:
+            paths.append(group + name)
+    header = next(csv.reader(io.StringIO(out_csv.read_bytes().decode("utf-8-sig"))))
+    assert ["meta/instanceID", *paths] == header
+    scale = [(r["B"], r["C"]) for r in sheets["choices"][1:] if r["A"] == "scale"]
+    assert scale == [("1", "😡 Very bad"), ("2", "🙁 Bad"), ("3", "😐 Acceptable"),
+                     ("4", "🙂 Good"), ("5", "😄 Very good")]
+    assert any(r.get("D") == "មិនចង់ប្រាប់" for r in sheets["choices"])
     wrong = main(["results", "--facility", "ps_120809", "--round", str(round_id), "--db",
                   db.url])
     assert wrong == 1

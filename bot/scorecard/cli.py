@@ -168,6 +168,13 @@ def cmd_results(args: argparse.Namespace) -> int:
         if args.comments:
             count = write_comments_csv(session, surveys, round_id, Path(args.comments))
             print(f"wrote {count} comment(s) to {args.comments}")
+        if args.xlsform:
+            from bot.scorecard.xlsform import write_xlsform
+
+            if results.survey is None:
+                return _fail(f"survey {row.survey_id} is not in the content any more")
+            write_xlsform(surveys, results.survey, Path(args.xlsform))
+            print(f"wrote the KoboToolbox form (XLSForm) of {row.survey_id} to {args.xlsform}")
     return 0
 
 
@@ -253,6 +260,8 @@ def register_cli(sub: Any) -> None:
     results.add_argument("--round", type=int, help="round id (default: the latest)")
     results.add_argument("--csv", help="write one row per response to this CSV file")
     results.add_argument("--comments", help="write the comments to this CSV file")
+    results.add_argument("--xlsform", help="write the survey's KoboToolbox form (.xlsx) that "
+                         "takes the --csv rows")
     results.add_argument("--lang", choices=("en", "km"), default="en",
                          help="language of indicator names")
     results.set_defaults(func=cmd_results)

@@ -3,8 +3,9 @@
 Both open in Excel as they are (UTF-8 with a byte order mark, CRLF line ends, cells that
 Excel would run as formulas are quoted) and use KoboToolbox's "XML values and headers" layout:
 a `meta/instanceID` column (uuid:..., stable across exports, so importing twice does not
-duplicate) and one column per question named `<group>/<name>`, with choice names as values. A
-KoboToolbox form with the groups and names of docs/results.md takes these rows as they are.
+duplicate) and one column per question named `<group>/<name>`, with choice names as values: the
+KoboToolbox form written by `isafbot results --xlsform` (bot/scorecard/xlsform.py) takes these
+rows as they are.
 
 Rows are sorted by their random ids, never by time. The comments file has no profile fields and
 nothing that joins a comment to a response.
