@@ -88,6 +88,8 @@ def rounds_button(turn: Turn) -> None:
             _close(turn, int(value), confirmed, by)
         elif action == "results" and value.isdigit():
             results = round_results(turn.session, surveys_of(turn.content), int(value))
+            if results.round.closed_at is None:  # figures of an open round are not shared
+                raise RoundError("the round is still open")
             turn.say(summary_text(turn.content, results, turn.lang, tz=turn.ctx.timezone),
                      [turn.button("menu_button", "menu")])
         else:

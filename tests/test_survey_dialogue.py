@@ -367,7 +367,7 @@ def test_a_caf_opens_and_closes_rounds_in_the_chat(app: App) -> None:
 
     caf = _make_caf(app, "caf-sophea")
     caf.press("rnd:open:hc_200401")  # another commune's facility: not this CAF's
-    assert "already opened or closed" in caf.text and "Kouk Khleang" in caf.text
+    assert "could not be done" in caf.text and "Kouk Khleang" in caf.text
     caf.send("/rounds")
     assert "Scoring rounds in Kouk Khleang" in caf.text
     assert {"rnd:open:hc_120809", "rnd:open:ps_120809", "rnd:open:co_120809"} <= \
@@ -384,12 +384,14 @@ def test_a_caf_opens_and_closes_rounds_in_the_chat(app: App) -> None:
 
     caf.send("/rounds")
     close = next(p for p in caf.payloads if p.startswith("rnd:close:"))
+    caf.press(close.replace("close", "results"))  # no figures while the round is open
+    assert "Fewer than 5" not in caf.text and "could not be done" in caf.text
     caf.press(close)
     assert "Close the scoring round for Kouk Khleang Health Centre? 1 people" in caf.text
     caf.press(f"{close}:yes")
     assert "is closed; 1 summaries" in caf.text
     caf.press(f"{close}:yes")  # twice: already closed
-    assert "already opened or closed" in caf.text
+    assert "could not be done" in caf.text
     caf.press(close.replace("close", "results"))
     assert "Fewer than 5 people rated it" in caf.text
     with app.db.session() as session:
