@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from bot.db.models_scorecard import (
@@ -213,12 +213,6 @@ def profile_answers(session: Session, response_id: str) -> dict[str, str]:
     rows = session.execute(select(SurveyProfileAnswer.question, SurveyProfileAnswer.option)
                            .where(SurveyProfileAnswer.response_id == response_id)).all()
     return {row.question: row.option for row in rows}
-
-
-def answered_count(session: Session, response_id: str) -> int:
-    """Ratings actually given (skips not counted)."""
-    return int(session.execute(select(func.count()).select_from(SurveyRating).where(
-        SurveyRating.response_id == response_id, SurveyRating.score.is_not(None))).scalar_one())
 
 
 # ------------------------------------------------------------------ comments
