@@ -19,7 +19,7 @@ from bot.settings import Settings, SettingsError
 
 Command = Callable[[argparse.Namespace], int]
 # Modules that add subcommands: each has `register_cli(subparsers)`, cheap to import.
-EXTENSIONS: tuple[str, ...] = ("bot.scorecard.cli",)
+EXTENSIONS: tuple[str, ...] = ("content.budget_import", "bot.scorecard.cli")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -84,7 +84,10 @@ class Dialogues:
         was_private = bool((state.get("flow") or {}).get("private"))
         step_before = _flow_step(state)
 
-        self._update_language(user, incoming)
+        if not isinstance(state.get("flow"), dict):
+            # Inside a flow the user answers a question: a commune typed in Latin letters or
+            # a short comment says nothing about the language they want to read.
+            self._update_language(user, incoming)
         user.last_inbound_at = now.replace(tzinfo=None)
         user.unreachable = False  # they wrote to us: they can be reached again
 

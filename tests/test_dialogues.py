@@ -186,3 +186,10 @@ def test_concurrent_users_do_not_interfere(app: App) -> None:
     assert all("Death certificate: fee" in replies[0].text for replies in results)
     with app.db.session() as session:
         assert session.execute(select(User)).scalars().all().__len__() == 20
+
+
+def test_answering_a_question_in_latin_letters_keeps_khmer(chat: Chat) -> None:
+    chat.send("ថវិកាឃុំឆ្នាំនេះប៉ុន្មាន")  # a Khmer user; the bot asks for their commune
+    assert "ឃុំ" in chat.text
+    chat.send("Kouk Khleang")
+    assert "គោកឃ្លាង" in chat.text  # the answer is still in Khmer
