@@ -5,12 +5,13 @@ A new capability adds its router here (and its messages to content/messages.yml)
 
 from __future__ import annotations
 
-from dialogues import budget, core, places, services
+from dialogues import budget, core, places, rounds, services, survey
 from dialogues.router import Router
 
 
 def all_routers() -> list[Router]:
-    return [core.router, services.router, places.router, budget.router]
+    return [core.router, services.router, places.router, budget.router, survey.router,
+            rounds.router]
 
 
 def required_messages() -> set[str]:
