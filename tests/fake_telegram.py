@@ -24,7 +24,8 @@ Control (all thread-safe):
 - ``enforce_limits(max_per_second=30, per_chat_per_second=1, chat_burst=3,
   per_group_per_minute=20)``: answer 429 (with ``parameters.retry_after``) above Telegram's
   limits; every refusal is kept in ``limit_violations``. Off by default.
-- ``push(update)`` / ``text_update(...)`` and friends: queue an update for getUpdates;
+- ``push(update)`` / ``text_update(...)`` and friends: queue an update for getUpdates
+  (``redeliver(update)`` serves one again whatever the offset, like after a bot restart);
   ``post_webhook(update)`` delivers it to the registered webhook like Telegram does (with the
   secret token header) and returns the HTTP status.
 
@@ -150,6 +151,7 @@ class FakeTelegram:
         self.webhook: dict[str, Any] = {}
         self._sent: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self._updates: list[dict[str, Any]] = []
+        self._again: list[dict[str, Any]] = []
         self._failures: dict[str, list[Error | None]] = {}
         self._delays: dict[str, list[float]] = {}
         self._limits: dict[str, float] | None = None
@@ -213,7 +215,9 @@ class FakeTelegram:
             self._groups.clear()
 
     def push(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Queue an update for getUpdates (an update_id is given when it has none)."""
+        """Queue an update for getUpdates (an update_id is given when it has none). Like
+        Telegram, getUpdates forgets updates below the bot's offset: push updates in the
+        order their ids were made (use `redeliver` to send one again)."""
         if "update_id" not in update:
             update = {"update_id": next(self._update_ids), **update}
         with self._arrived:
@@ -239,11 +243,18 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ updates
 
+    def redeliver(self, update: dict[str, Any]) -> None:
+        """Serve an update again at the next getUpdates whatever the bot's offset, as Telegram
+        does for updates a bot fetched but did not confirm before it restarted."""
+        with self._arrived:
+            self._again.append(update)
+            self._arrived.notify_all()
+
     def pending(self) -> int:
         """Updates queued for getUpdates that the bot has not confirmed yet (by asking with a
         higher offset): 0 once everything pushed was fetched and the bot polled again."""
         with self._lock:
-            return len(self._updates)
+            return len(self._updates) + len(self._again)
 
     def next_update_id(self) -> int:
         return next(self._update_ids)
@@ -467,6 +478,8 @@ class FakeTelegram:
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 ready = [u for u in self._updates
                          if not allowed or any(k in u for k in allowed)][:limit]
+                if self._again:
+                    ready, self._again = self._again + ready, []
                 left = deadline - time.monotonic()
                 if ready or left <= 0:
                     return self._ok(ready)

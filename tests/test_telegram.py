@@ -381,8 +381,12 @@ def test_a_duplicated_update_is_answered_once_by_polling(polling: LiveServer,
     chat = 5_000_005
     update = tg.text_update(chat, "how much is a birth certificate", language="en")
     polling.deliver(update)
-    # Telegram sends it again (the bot restarted before confirming it with the next offset)
-    polling.deliver(dict(update), tg.text_update(chat, "thank you", language="en"))
+    # Telegram sends it again (as when the bot restarted before confirming it)
+    tg.redeliver(dict(update))
+    polling.deliver(tg.text_update(chat, "thank you", language="en"))
+    served = [u["update_id"] for c in tg.calls if c.method == "getUpdates"
+              for u in c.answer["result"]]
+    assert served.count(update["update_id"]) == 2  # the bot did get it twice
     texts = tg.texts(chat)
     assert sum("Birth certificate: fee" in t for t in texts) == 1
     assert any("welcome" in t.lower() for t in texts)
@@ -401,9 +405,12 @@ def test_polling_mode_stores_then_confirms_and_survives_a_restart(
         tg.wait_for(lambda: str(first["update_id"]) in dying.stored_ids())
     assert tg.sent() == []
     with LiveServer(polling_app, tg) as restarted:
-        restarted.deliver(first)  # Telegram sends it again (not confirmed): stored once
-        restarted.wait_idle()
-    assert len(tg.sent(chat)) == 1 and "Hello! I'm isaf-bot" in tg.texts(chat)[0]
+        tg.redeliver(first)  # Telegram sends it again (not confirmed): stored once
+        restarted.deliver(tg.text_update(chat, "thank you", language="en"))
+    assert len(tg.sent(chat)) == 2 and "Hello! I'm isaf-bot" in tg.texts(chat)[0]
+    assert "You're welcome" in tg.texts(chat)[1]
+    with polling_app.db.session() as session:
+        assert session.execute(select(func.count()).select_from(InboundUpdate)).scalar() == 2
 
 
 # ------------------------------------------------------------------ Bot API errors
@@ -691,6 +698,21 @@ def test_a_reply_interrupted_by_a_429_resumes_where_it_stopped(tg: FakeTelegram)
     asyncio.run(run())
     assert len(tg.sent(81)) == 2  # nothing sent twice
     assert [c.status for c in tg.attempts(81)] == [200, 429, 200]
+
+
+def test_short_labels_share_a_row_long_ones_do_not() -> None:
+    from bot.channels.telegram import keyboard
+
+    labels = ["តម្លៃ", "រយៈពេល", "ទីកន្លែង", "លិខិតបញ្ជាក់ភាពនៅលីវ មេម៉ាយ ឬពោះម៉ាយ", "Fee", "Where",
+              "Menu"]
+    markup = keyboard(tuple(Button(label, f"x:{n}") for n, label in enumerate(labels)))
+    assert markup is not None
+    rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
+    assert [[text for text, _ in row] for row in rows] == [
+        ["តម្លៃ", "រយៈពេល"], ["ទីកន្លែង"], ["លិខិតបញ្ជាក់ភាពនៅលីវ មេម៉ាយ ឬពោះម៉ាយ"], ["Fee", "Where"],
+        ["Menu"]]
+    assert [data for row in rows for _, data in row] == [f"x:{n}" for n in range(7)]
+    assert keyboard(()) is None
 
 
 # ------------------------------------------------------------------ settings and CLI

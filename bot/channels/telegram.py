@@ -50,7 +50,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.messenger_client import split_text, units
+from bot.channels.messenger_client import clusters, split_text, units
 from bot.delivery import DeliveryError, Recipient, Rejected, RetryLater, Unreachable
 from bot.messages import Button, Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
@@ -408,12 +408,28 @@ def render(reply: Reply) -> list[Part]:
     return parts
 
 
+SHORT_LABEL = 14  # two buttons this short share a row on a phone (in user-perceived characters)
+
+
 def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
-    """One button a row: labels are whole sentences in Khmer, too wide to share a row."""
+    """Inline buttons in their order: two short labels share a row ("Fee", "Where"), longer
+    ones (most Khmer service names) get a row of their own."""
     if not buttons:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.title, callback_data=b.payload)]
-                                 for b in buttons])
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        item = InlineKeyboardButton(button.title, callback_data=button.payload)
+        last = rows[-1] if rows else None
+        if last is not None and len(last) == 1 and _short(last[0].text) and \
+                _short(button.title):
+            last.append(item)
+        else:
+            rows.append([item])
+    return InlineKeyboardMarkup(rows)
+
+
+def _short(label: str) -> bool:
+    return len(clusters(label)) <= SHORT_LABEL
 
 
 def retry_seconds_of(error: RetryAfter) -> float:
