@@ -22,8 +22,9 @@ Control (all thread-safe):
   one through); ``fail("getUpdates", ...)`` for polling;
 - ``delay(chat_id, *seconds)``: the next send calls to that chat hang that long first;
 - ``enforce_limits(max_per_second=30, per_chat_per_second=1, chat_burst=3,
-  per_group_per_minute=20)``: answer 429 (with ``parameters.retry_after``) above Telegram's
-  limits; every refusal is kept in ``limit_violations``. Off by default.
+  per_group_per_minute=20, jitter=0.1)``: answer 429 (with ``parameters.retry_after``) above
+  Telegram's limits, tolerating 0.1 s of network jitter; every refusal is kept in
+  ``limit_violations`` (the chat id). Off by default.
 - ``push(update)`` / ``text_update(...)`` and friends: queue an update for getUpdates
   (``redeliver(update)`` serves one again whatever the offset, like after a bot restart);
   ``post_webhook(update)`` delivers it to the registered webhook like Telegram does (with the
@@ -124,10 +125,10 @@ class _Bucket:
     def __init__(self, rate: float, burst: float, now: float) -> None:
         self.rate, self.burst, self.tokens, self.updated = rate, burst, burst, now
 
-    def allow(self, now: float) -> bool:
+    def allow(self, now: float, slack: float = 0.0) -> bool:
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1 - 1e-9:
+        if self.tokens >= 1 - slack - 1e-9:
             self.tokens -= 1
             return True
         return False
@@ -203,14 +204,18 @@ class FakeTelegram:
             self._delays.setdefault(str(chat_id), []).extend(seconds)
 
     def enforce_limits(self, *, max_per_second: float = 30, per_chat_per_second: float = 1,
-                       chat_burst: float = 3, per_group_per_minute: float = 20) -> None:
+                       chat_burst: float = 3, per_group_per_minute: float = 20,
+                       jitter: float = 0.1) -> None:
         """Answer 429 above Telegram's limits: `max_per_second` sends in any one second (a
         sliding window), `per_chat_per_second` per chat (a token bucket with `chat_burst`),
-        `per_group_per_minute` in any minute per group (negative chat ids)."""
+        `per_group_per_minute` in any minute per group (negative chat ids). `jitter` seconds
+        of network jitter are tolerated (sends a client spaced exactly can arrive a little
+        closer together; Telegram's own limits are not exact either): the windows are that
+        much shorter and a chat's bucket that much fuller."""
         with self._lock:
             self._limits = {"chat": per_chat_per_second, "burst": chat_burst,
-                            "group": per_group_per_minute}
-            self._global = _Window(max_per_second, 1.0)
+                            "group": per_group_per_minute, "jitter": jitter}
+            self._global = _Window(max_per_second, 1.0 - jitter)
             self._chats.clear()
             self._groups.clear()
 
@@ -597,10 +602,12 @@ class FakeTelegram:
         with self._lock:
             if chat not in self._chats:
                 self._chats[chat] = _Bucket(self._limits["chat"], self._limits["burst"], now)
-            allowed = self._global.allow(now) and self._chats[chat].allow(now)
+            slack = self._limits["jitter"] * self._limits["chat"]
+            allowed = self._chats[chat].allow(now, slack) and self._global.allow(now)
             if allowed and chat.startswith("-"):
                 if chat not in self._groups:
-                    self._groups[chat] = _Window(self._limits["group"], 60.0)
+                    self._groups[chat] = _Window(self._limits["group"],
+                                                 60.0 - self._limits["jitter"])
                 allowed = self._groups[chat].allow(now)
             return allowed
 
