@@ -413,6 +413,28 @@ def test_polling_mode_stores_then_confirms_and_survives_a_restart(
         assert session.execute(select(func.count()).select_from(InboundUpdate)).scalar() == 2
 
 
+def test_updates_polled_while_the_database_is_down_are_fetched_again(
+        polling: LiveServer, tg: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = 5_000_014
+    real_accept = polling.runtime.accept
+    failures = []
+
+    def flaky(*args: Any) -> bool:
+        if not failures:
+            failures.append(args[1])
+            raise ConnectionError("the database went away")
+        return real_accept(*args)
+
+    monkeypatch.setattr(polling.runtime, "accept", flaky)
+    update = tg.text_update(chat, "hello", language="en")
+    polling.deliver(update)
+    assert failures == [str(update["update_id"])]  # the first try failed...
+    served = [u["update_id"] for c in tg.calls if c.method == "getUpdates"
+              for u in c.answer["result"]]
+    assert served.count(update["update_id"]) == 2  # ...so it was not confirmed, and came again
+    assert len(tg.sent(chat)) == 1 and "Hello! I'm isaf-bot" in tg.texts(chat)[0]
+
+
 # ------------------------------------------------------------------ Bot API errors
 
 def test_retry_after_is_honoured(live: LiveServer, tg: FakeTelegram) -> None:
@@ -445,6 +467,9 @@ def test_a_user_who_blocked_the_bot_is_marked_unreachable(live: LiveServer,
     with live.app.db.session() as session:
         assert batch_report(session, "b1") == {"unreachable": 1}
     assert len(tg.attempts(chat)) == 1 and tg.sent(chat) == []
+    live.deliver(tg.text_update(chat, "hello again", language="en"))  # they unblocked us
+    assert _user(live.app, chat).unreachable is False
+    assert "Hello! I'm isaf-bot" in tg.texts(chat)[0]
 
 
 def test_a_message_telegram_refuses_is_failed_and_the_next_goes(live: LiveServer,

@@ -629,12 +629,19 @@ class TelegramChannel:
             if not isinstance(updates, list):
                 continue
             items = [item for update in updates if (item := stored(update))]
-            if items:
+            if not items:
+                continue
+            try:
                 fresh = await asyncio.to_thread(self._accept_all, runtime, items)
-                runtime.inbox.wake()
-                for item in fresh:
-                    self._answer_callback(item[2])
-                offset = max(int(item[0]) for item in items) + 1
+            except Exception:  # the database is unreachable: not confirmed, Telegram keeps them
+                log.exception("Telegram: %d updates could not be stored; asking again",
+                              len(items))
+                await self._sleep(backoff)
+                continue
+            runtime.inbox.wake()
+            for item in fresh:
+                self._answer_callback(item[2])
+            offset = max(int(item[0]) for item in items) + 1  # confirms them at Telegram
 
     @staticmethod
     def _accept_all(runtime: Runtime, items: list[tuple[str, str, dict[str, Any]]]
@@ -661,7 +668,12 @@ class TelegramChannel:
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Telegram background task failed", exc_info=task.exception())
 
     async def _identify(self) -> None:
         """getMe (the bot's username, for mentions and /cmd@bot in groups), retried."""
