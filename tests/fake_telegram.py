@@ -134,6 +134,20 @@ class _Bucket:
         return False
 
 
+class _Server(ThreadingHTTPServer):
+    """A thread per connection (clients keep connections alive), a listen backlog deep enough
+    for a pool of connections opened at once, and clients hanging up are not errors."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class FakeTelegram:
     """The fake Bot API. Use as a context manager: ``with FakeTelegram(token) as tg: ...``."""
 
@@ -163,9 +177,7 @@ class FakeTelegram:
         self._arrived = threading.Condition(self._lock)
         self._update_ids = itertools.count(100_000_001)
         self._message_ids = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 256
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="fake-telegram")
 
