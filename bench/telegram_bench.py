@@ -142,10 +142,15 @@ async def drive(live: Any, tg: Any, chats: Chats, plans: dict[int, tuple[list[tu
                 total += len(answer)
                 started = time.perf_counter()
                 for _ in range(5):  # Telegram redelivers what did not get a 200
-                    response = await http.post(
-                        "/webhooks/telegram", content=json.dumps(update),
-                        headers={"Content-Type": "application/json",
-                                 "X-Telegram-Bot-Api-Secret-Token": SECRET})
+                    try:
+                        response = await http.post(
+                            "/webhooks/telegram", content=json.dumps(update),
+                            headers={"Content-Type": "application/json",
+                                     "X-Telegram-Bot-Api-Secret-Token": SECRET})
+                    except httpx.TransportError as error:
+                        # a kept-alive connection the server closed as it was reused
+                        errors.append(f"{type(error).__name__}: {error}")
+                        continue
                     if response.status_code == 200:
                         break
                     errors.append(f"{response.status_code}: {response.text[:100]}")
