@@ -29,6 +29,7 @@ import re
 import time
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -552,6 +553,7 @@ class TelegramChannel:
                                            chat_burst=3.0, per_group_per_minute=20.0))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
+        self._store_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="telegram-in")
 
     # -- webhook
 
@@ -578,7 +580,7 @@ class TelegramChannel:
         if item is None:
             return PlainTextResponse("body is not a Telegram update", status_code=400)
         runtime: Runtime = request.app.state.runtime
-        new = await asyncio.to_thread(runtime.accept, CHANNEL, *item)
+        new = await self._store(runtime.accept, CHANNEL, *item)
         if new:
             runtime.inbox.wake()
             self._answer_callback(item[2])
@@ -632,7 +634,7 @@ class TelegramChannel:
             if not items:
                 continue
             try:
-                fresh = await asyncio.to_thread(self._accept_all, runtime, items)
+                fresh = await self._store(self._accept_all, runtime, items)
             except Exception:  # the database is unreachable: not confirmed, Telegram keeps them
                 log.exception("Telegram: %d updates could not be stored; asking again",
                               len(items))
@@ -642,6 +644,13 @@ class TelegramChannel:
             for item in fresh:
                 self._answer_callback(item[2])
             offset = max(int(item[0]) for item in items) + 1  # confirms them at Telegram
+
+    async def _store(self, function: Any, *args: Any) -> Any:
+        """Run a storing call in the channel's own threads: the default executor is shared
+        with the workers and the dispatcher, and under load a webhook waited seconds there
+        for a thread before it could store and answer."""
+        return await asyncio.get_running_loop().run_in_executor(self._store_pool, function,
+                                                                *args)
 
     @staticmethod
     def _accept_all(runtime: Runtime, items: list[tuple[str, str, dict[str, Any]]]
@@ -722,6 +731,7 @@ class TelegramChannel:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
+        self._store_pool.shutdown(wait=True)
 
 
 async def _read_body(request: Request) -> bytes | None:
