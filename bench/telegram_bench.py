@@ -125,7 +125,7 @@ async def drive(live: Any, tg: Any, chats: Chats, plans: dict[int, tuple[list[tu
     acks: list[float] = []
     errors: list[str] = []
     timeouts = 0
-    limits = httpx.Limits(max_connections=64)
+    limits = httpx.Limits(max_connections=int(os.environ.get("BENCH_CONNECTIONS", "64")))
     async with httpx.AsyncClient(base_url=live.url, timeout=60, limits=limits) as http:
 
         async def chat(chat_id: int) -> None:
