@@ -779,6 +779,10 @@ def test_set_webhook_command_registers_the_secret_and_update_types(tg: FakeTeleg
     refused = subprocess.run([sys.executable, "-m", "bot.cli", "telegram", "set-webhook", url],
                              capture_output=True, timeout=120, env=no_secret)
     assert refused.returncode == 2 and "TELEGRAM_WEBHOOK_SECRET" in refused.stderr.decode()
+    tg.webhook = {}
+    default = subprocess.run([sys.executable, "-m", "bot.cli", "telegram", "set-webhook"],
+                             capture_output=True, timeout=120, env=env)  # TELEGRAM_WEBHOOK_URL
+    assert default.returncode == 0 and tg.webhook["url"] == url
     deleted = subprocess.run([sys.executable, "-m", "bot.cli", "telegram", "delete-webhook"],
                              capture_output=True, timeout=120, env=env)
     assert deleted.returncode == 0 and tg.webhook == {}
