@@ -397,6 +397,25 @@ def test_a_duplicated_update_is_answered_once_by_polling(polling: LiveServer,
     assert "deleteWebhook" in tg.methods()  # polling starts by removing any webhook
 
 
+def test_updates_posted_at_once_are_answered_in_order_per_chat(live: LiveServer,
+                                                               tg: FakeTelegram,
+                                                               console_app: App) -> None:
+    lines = ["hello", "how much is a birth certificate", "what documents for a death "
+             "certificate", "thank you", "goodbye"]
+    expected = []
+    for line in lines:
+        replies = asyncio.run(console_app.handle(Incoming("console", "ref", Kind.TEXT,
+                                                          text=line, language_hint="en")))
+        expected.append(replies[0].text)
+    chats = [5_100_000 + n for n in range(4)]
+    updates = [tg.text_update(chat, line, language="en") for line in lines for chat in chats]
+    for update in updates:  # interleaved, without waiting for answers
+        assert live.post(update).status_code == 200
+    live.wait_idle()
+    for chat in chats:
+        assert tg.texts(chat) == expected, chat
+
+
 def test_polling_mode_stores_then_confirms_and_survives_a_restart(
         polling_app: App, tg: FakeTelegram) -> None:
     chat = 5_000_006
