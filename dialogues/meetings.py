@@ -115,6 +115,10 @@ def ask_unsubscribe(turn: Turn) -> None:
     unsubscribe(turn)
 
 
+# Exact payloads (matched before the `meet` prefix): these are also pressed on the user's
+# behalf once their commune is known (`need_commune(then=...)`), when the incoming message
+# is their text, not this payload.
+@router.payload("meet:next")
 def next_meeting(turn: Turn) -> None:
     commune = need_commune(turn, then="meet:next")
     if commune is None:
@@ -135,6 +139,7 @@ def next_meeting(turn: Turn) -> None:
     turn.say("\n\n".join(lines), buttons)
 
 
+@router.payload("meet:sub")
 def subscribe(turn: Turn) -> None:
     commune = need_commune(turn, then="meet:sub")
     if commune is None:
@@ -147,6 +152,7 @@ def subscribe(turn: Turn) -> None:
               turn.button("menu_button", "menu")])
 
 
+@router.payload("meet:unsub")
 def unsubscribe(turn: Turn) -> None:
     turn.end_flow()
     left = store.unsubscribe(turn.session, turn.user)
@@ -257,16 +263,12 @@ def edit(turn: Turn, form: str, value: str) -> None:
 
 @router.payload(PREFIX)
 def meet_button(turn: Turn) -> None:
-    """`meet` | `meet:next` | `meet:sub` | `meet:unsub` (citizens); `meet:new`, `meet:list`,
+    """`meet` (citizens: the next meeting); `meet:new`, `meet:list`,
     `meet:show:<id>`, `meet:time:<id>`, `meet:place:<id>`, `meet:cancel:<id>[:yes]` (CAFs)."""
     parts = (turn.incoming.payload or "").split(":")
     action, value = [*parts, "", ""][1:3]
-    if action in ("", "next"):
+    if action == "":
         next_meeting(turn)
-    elif action == "sub":
-        subscribe(turn)
-    elif action == "unsub":
-        unsubscribe(turn)
     elif not _is_caf(turn):
         return
     elif action == "new":
