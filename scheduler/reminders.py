@@ -21,7 +21,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from bot.db.models_meetings import Meeting, MeetingReminder
 from bot.meetings import store
@@ -35,7 +35,15 @@ STARTED = "scheduler.jobs:meeting_started"
 
 
 def job_store(ctx: jobs.JobContext) -> SQLAlchemyJobStore:
-    return SQLAlchemyJobStore(engine=ctx.db.engine, tablename=JOB_TABLE)
+    """APScheduler's store on the app's database URL, in its own table. APScheduler 3.9 uses
+    SQLAlchemy's 1.x engine API, so it gets its own (small) engine rather than the app's
+    2.0-style one; on SQLite it waits for the write lock like the app does."""
+    url = ctx.db.url
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    else:
+        engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True)
+    return SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
 
 
 def make_scheduler(ctx: jobs.JobContext) -> AsyncIOScheduler:
@@ -51,8 +59,10 @@ def wanted_jobs(ctx: jobs.JobContext, now: datetime) -> dict[str, dict[str, Any]
     wanted: dict[str, dict[str, Any]] = {}
     current = store.naive_utc(now)
     with ctx.db.session() as session:
+        # every meeting whose start has not been handled yet (cancelled ones too: their start
+        # job withdraws what is left of their reminders)
         meetings = list(session.execute(select(Meeting).where(
-            Meeting.status == "scheduled", Meeting.starts_at > current)).scalars())
+            Meeting.withdrawn_at.is_(None))).scalars())
         done = set(session.execute(select(
             MeetingReminder.meeting_id, MeetingReminder.offset_minutes,
             MeetingReminder.starts_at).where(
@@ -60,6 +70,12 @@ def wanted_jobs(ctx: jobs.JobContext, now: datetime) -> dict[str, dict[str, Any]
     for meeting in meetings:
         starts = meeting.starts_at
         start_aware = starts.replace(tzinfo=timezone.utc)
+        wanted[f"start:{meeting.id}"] = {
+            "func": STARTED, "args": (meeting.id,),
+            "run_date": max(starts, current).replace(tzinfo=timezone.utc),
+            "misfire_grace_time": 7 * 24 * 3600}
+        if meeting.status != "scheduled" or starts <= current:
+            continue
         for offset in offsets:
             if (meeting.id, offset, starts) in done:
                 continue
@@ -73,9 +89,6 @@ def wanted_jobs(ctx: jobs.JobContext, now: datetime) -> dict[str, dict[str, Any]
                 # useful until the meeting starts: a late run (after downtime) still goes
                 "misfire_grace_time": max(1, int((start_aware - run).total_seconds())),
             }
-        wanted[f"start:{meeting.id}"] = {
-            "func": STARTED, "args": (meeting.id,), "run_date": start_aware,
-            "misfire_grace_time": 7 * 24 * 3600}
     return wanted
 
 

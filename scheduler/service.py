@@ -105,7 +105,10 @@ class SchedulerService:
             return False
 
     def _drop_lock_connection(self) -> None:
+        """Really close it (not back to the pool, where it would keep the lock)."""
         if self._lock_connection is not None:
+            with contextlib.suppress(Exception):
+                self._lock_connection.invalidate()
             with contextlib.suppress(Exception):
                 self._lock_connection.close()
             self._lock_connection = None

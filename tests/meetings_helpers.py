@@ -109,15 +109,19 @@ class Driver:
                 continue
             self.fired.append((job.id, now, job.func(*job.args, **job.kwargs)))
 
-    def run_until(self, end: datetime, step: timedelta = timedelta(minutes=1)) -> None:
+    def run_until(self, end: datetime) -> None:
+        """Let fake time pass until `end`, stopping at each job's run time (and syncing the
+        jobs with the meetings at each stop, as the service does every few seconds)."""
         clock = self.ctx.clock
         assert isinstance(clock, FakeClock)
-        while clock.now() < end:
+        end = end.astimezone(timezone.utc)
+        while True:
             self.sync()
             self.fire_due()
-            clock.current = min(clock.now() + step, end.astimezone(timezone.utc))
-        self.sync()
-        self.fire_due()
+            upcoming = [t for t in self.jobs().values() if t > clock.now()]
+            if clock.now() >= end:
+                return
+            clock.current = min([*upcoming, end]).astimezone(timezone.utc)
 
     def close(self) -> None:
         self.scheduler.shutdown(wait=False)
