@@ -299,3 +299,17 @@ async def _until(condition: Any, seconds: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"
         await asyncio.sleep(0.05)
+
+
+def test_a_new_place_replaces_a_reminder_still_waiting_in_the_outbox(
+        sapp: App, clock: FakeClock, driver: Driver) -> None:
+    people = _people(sapp)
+    meeting_id = new_meeting(sapp, clock, START)
+    driver.run_until(pp(2026, 12, 15, 12, 1))  # both reminders queued, none delivered yet
+    with sapp.db.session() as session:
+        store.update_meeting(session, sapp.content, meeting_id, by="test", now=clock.now(),
+                             tz="Asia/Phnom_Penh", place="Wat Kouk Khleang")
+    assert {r.status for r in outbox(sapp, "rem:")} == {"withdrawn"}
+    notices = {r.user_id: r.reply["text"] for r in outbox(sapp, "change:")}
+    assert set(notices) == {people["en"], people["km"]}
+    assert "Wat Kouk Khleang" in notices[people["en"]]

@@ -256,16 +256,22 @@ def _reminder_batches(session: Session, meeting_id: int) -> list[str]:
 
 def _notify_reminded(session: Session, content: Content, meeting: Meeting, key: str, tz: str,
                      now: datetime) -> int:
-    """Withdraw the meeting's reminders not sent yet; tell those who got one what changed."""
+    """Withdraw the meeting's reminders not sent yet; tell those who got one what changed
+    (after an edit, also those whose reminder was withdrawn: the notice replaces it)."""
     batches = _reminder_batches(session, meeting.id)
     if not batches:
         return 0
+    waiting = set(session.execute(select(OutboxMessage.user_id).where(
+        OutboxMessage.batch.in_(batches),
+        OutboxMessage.status.in_(("pending", "held")))).scalars())
     session.execute(update(OutboxMessage).where(
         OutboxMessage.batch.in_(batches), OutboxMessage.status.in_(("pending", "held")))
         .values(status="withdrawn", error=f"meeting {meeting.id} changed"))
     reminded = set(session.execute(select(OutboxMessage.user_id).where(
         OutboxMessage.batch.in_(batches),
         OutboxMessage.status.in_(("sent", "sending")))).scalars())
+    if "changed" in key:  # a withdrawn reminder would have told them: the notice does
+        reminded |= waiting
     stamp = int(naive_utc(now).timestamp())
     batch = f"{'cancel' if 'cancel' in key else 'change'}:{meeting.id}:{stamp}"
     users = session.execute(select(User).where(User.id.in_(reminded),
