@@ -242,7 +242,9 @@ def test_meeting_button_hands_over_to_the_meetings_feature_once_it_exists(
     chat = Chat(sqlite_app)
     chat.send("how much does Kok Khleang sangkat have?")
     assert "meet:next" in chat.payloads and "bud:meet" not in chat.payloads
-    chat.press("bud:meet")
+    chat.press("bud:meet")  # the question named a place, not the user's own commune
+    assert "Which commune or sangkat do you live in?" in chat.text
+    chat.send("Kouk Khleang")
     assert "No meeting is planned in Kouk Khleang yet" in chat.text
     assert "meet:sub" in chat.payloads
 
