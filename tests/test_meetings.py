@@ -337,6 +337,12 @@ def test_cli_invites_lists_revokes_and_manages_meetings(
     assert main(["meetings", "list", *db]) == 0
     assert "1\t2030-12-15 14:00\t120809\tjaap\tscheduled\tCommune hall" in \
         capsys.readouterr().out
+    assert main(["meetings", "edit", "1", "--when", "16/12/2030 9:00", "--place", "Pagoda",
+                 *db]) == 0
+    assert main(["meetings", "edit", "1", "--when", "yesterday", *db]) == 1
+    capsys.readouterr()
+    assert main(["meetings", "list", *db]) == 0
+    assert "1\t2030-12-16 09:00\t120809\tjaap\tscheduled\tPagoda" in capsys.readouterr().out
     assert main(["meetings", "cancel", "1", *db]) == 0
     assert main(["meetings", "cancel", "1", *db]) == 1
     assert main(["caf", "revoke", "--code", code, *db]) == 0

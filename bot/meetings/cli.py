@@ -1,4 +1,4 @@
-"""`isafbot caf invite|list|revoke` and `isafbot meetings create|list|cancel` (cheap to
+"""`isafbot caf invite|list|revoke` and `isafbot meetings create|list|edit|cancel` (cheap to
 import: the database and content load inside the commands). Every action is audited as
 `cli:<login>` unless --by names someone."""
 
@@ -144,6 +144,30 @@ def cmd_meetings_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_meetings_edit(args: argparse.Namespace) -> int:
+    from bot.meetings.store import MeetingError, update_meeting
+    from bot.meetings.when import parse_when
+
+    if not args.when and not args.place:
+        return _fail("give --when and/or --place")
+    with _opened(args) as (database, content, settings):
+        now = datetime.now(timezone.utc)
+        starts = None
+        if args.when:
+            when = parse_when(args.when, now.astimezone(ZoneInfo(settings.timezone)))
+            if when.at is None or when.problem:
+                return _fail(f"--when {args.when!r}: {when.problem}")
+            starts = when.at
+        try:
+            with database.session() as session:
+                update_meeting(session, content, args.meeting, by=_who(args), now=now,
+                               tz=settings.timezone, starts_at=starts, place=args.place)
+        except MeetingError as error:
+            return _fail(str(error))
+    print(f"meeting {args.meeting} changed; reminders follow, those reminded are told")
+    return 0
+
+
 def register_cli(sub: Any) -> None:
     caf = sub.add_parser("caf", help="CAF invites and roles")
     caf_sub = caf.add_subparsers(dest="caf_command", required=True)
@@ -175,7 +199,12 @@ def register_cli(sub: Any) -> None:
     mcancel = meetings_sub.add_parser("cancel", help="cancel; those reminded are told")
     mcancel.add_argument("meeting", type=int)
     mcancel.set_defaults(func=cmd_meetings_cancel)
-    for parser in (invite, listing, revoke, create, mlist, mcancel):
+    medit = meetings_sub.add_parser("edit", help="move or relocate a meeting")
+    medit.add_argument("meeting", type=int)
+    medit.add_argument("--when", help='new local time, e.g. "16/12/2026 9:00"')
+    medit.add_argument("--place")
+    medit.set_defaults(func=cmd_meetings_edit)
+    for parser in (invite, listing, revoke, create, mlist, mcancel, medit):
         parser.add_argument("--db", help="database URL (default: ISAFBOT_DATABASE_URL)")
-        if parser in (invite, revoke, create, mcancel):
+        if parser in (invite, revoke, create, mcancel, medit):
             parser.add_argument("--by", help="who is acting, for the audit (default: cli:login)")
