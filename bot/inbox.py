@@ -65,7 +65,7 @@ class Inbox:
                                           status="pending", attempts=0))
         except IntegrityError:
             return False
-        self._arrived.set()
+        self._notify()  # webhooks call this in a thread: asyncio.Event is not thread-safe
         return True
 
     def accept_many(self, channel: str,

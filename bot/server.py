@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # Channel modules: each has `channel_from_settings(app) -> Channel | None` (None when its
 # settings are not given, so the channel is off).
-CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger",)
+CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger", "bot.channels.telegram")
 # Other route providers (the dashboard): each has `routes(runtime) -> list[BaseRoute]`.
 ROUTE_MODULES: tuple[str, ...] = ()
 # Background services (the scheduler): each has `start(runtime) -> stop coroutine function`.

@@ -1,0 +1,747 @@
+"""The Telegram channel, on python-telegram-bot 22: updates translated into `Incoming`,
+replies sent with the library's `Bot` (through the outbox, the rate limiter and `TelegramSender`).
+
+Two ways to receive, both storing each update in the durable inbox first (the update_id is the
+key, so a redelivered update is stored once, across restarts and workers):
+
+- long polling (default): `start()` deletes any webhook, then runs a getUpdates loop. The offset
+  lives in memory only: after a restart Telegram sends again what was not yet confirmed (at most
+  the last batch) and the inbox drops it;
+- webhook (when TELEGRAM_WEBHOOK_URL is set): POST /webhooks/telegram on the project's web
+  server, registered with `isafbot telegram set-webhook`. The X-Telegram-Bot-Api-Secret-Token
+  header must equal TELEGRAM_WEBHOOK_SECRET (compared in constant time) or nothing is stored.
+
+Groups: only commands (bare or addressed to this bot), replies to the bot's messages and
+mentions of the bot are answered; other chatter is silence. Edited messages are ignored: the
+original was already answered, and answering an edit again would repeat a reply or feed a
+survey answer twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from bot.channels.messenger_client import clusters, split_text, units
+from bot.delivery import DeliveryError, Recipient, Rejected, RetryLater, Unreachable
+from bot.messages import Button, Incoming, Kind, Reply, is_valid_payload
+from bot.ratelimit import Limits, RateLimiter
+from bot.settings import SettingsError
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
+    from bot.server import Runtime
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/webhooks/telegram"
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+# What the bot asks Telegram for (getUpdates and setWebhook): everything else is not sent.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # one update; Telegram's are a few kB
+MAX_DEEP_LINK = 64  # Telegram's limit for the /start parameter
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?$")
+
+
+# ------------------------------------------------------------------ settings
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    base_url: str = DEFAULT_BASE_URL
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    poll_timeout: float = 30.0  # seconds a getUpdates long poll waits at Telegram
+    timeout: float = 10.0  # seconds, every other Bot API request
+    retry_seconds: float = 5.0  # wait after a network error or a Telegram outage
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.webhook_url is not None
+
+    @property
+    def bot_id(self) -> int:
+        """The bot's own user id: the number before the colon of its token."""
+        return int(self.token.split(":", 1)[0])
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TelegramSettings | None:
+        """None when TELEGRAM_BOT_TOKEN is not set (the channel is off)."""
+        token = (env.get("TELEGRAM_BOT_TOKEN") or "").strip()
+        if not token:
+            if env.get("TELEGRAM_WEBHOOK_URL"):
+                raise SettingsError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not")
+            return None
+        if not _TOKEN.match(token):
+            raise SettingsError("TELEGRAM_BOT_TOKEN does not look like a bot token from "
+                                "BotFather (digits, a colon, then letters and digits)")
+        base_url = env.get("TELEGRAM_API_BASE_URL") or DEFAULT_BASE_URL
+        if not base_url.startswith(("https://", "http://")):
+            raise SettingsError(f"TELEGRAM_API_BASE_URL={base_url!r} must be an http(s) URL "
+                                "ending in /bot (the token is appended)")
+        webhook_url = env.get("TELEGRAM_WEBHOOK_URL") or None
+        secret = env.get("TELEGRAM_WEBHOOK_SECRET") or None
+        if webhook_url is not None:
+            if not webhook_url.startswith(("https://", "http://")):
+                raise SettingsError(f"TELEGRAM_WEBHOOK_URL={webhook_url!r} must be an https "
+                                    "URL")
+            if secret is None:
+                raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be set when "
+                                    "TELEGRAM_WEBHOOK_URL is (Telegram sends it back with "
+                                    "every update; anything without it is refused)")
+        if secret is not None and not _SECRET.match(secret):
+            raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 16 to 256 characters of "
+                                "A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return cls(
+            token=token, base_url=base_url, webhook_url=webhook_url, webhook_secret=secret,
+            poll_timeout=_seconds(env, "TELEGRAM_POLL_TIMEOUT", 30.0, low=0.0, high=50.0),
+            timeout=_seconds(env, "TELEGRAM_TIMEOUT", 10.0),
+            retry_seconds=_seconds(env, "TELEGRAM_RETRY_SECONDS", 5.0),
+        )
+
+    def bot(self, *, connections: int = 64) -> Bot:
+        """python-telegram-bot's Bot on TELEGRAM_API_BASE_URL; long polls get their own
+        connection so they never hold up sending."""
+        request = HTTPXRequest(connection_pool_size=connections, read_timeout=self.timeout,
+                               write_timeout=self.timeout, connect_timeout=self.timeout,
+                               pool_timeout=self.timeout, media_write_timeout=self.timeout * 3)
+        polling = HTTPXRequest(connection_pool_size=2, read_timeout=self.timeout,
+                               write_timeout=self.timeout, connect_timeout=self.timeout,
+                               pool_timeout=self.timeout)
+        return Bot(self.token, base_url=self.base_url, request=request,
+                   get_updates_request=polling)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, low: float = 0.0,
+             high: float = 3600.0) -> float:
+    """A number of seconds in [low, high]; 0 only for the poll timeout (short polling)."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    zero_ok = name == "TELEGRAM_POLL_TIMEOUT"
+    if not low <= value <= high or (value == 0 and not zero_ok):
+        raise SettingsError(f"{name}={raw!r} must be between {low:g} and {high:g} seconds")
+    return value
+
+
+# ------------------------------------------------------------------ updates
+
+def stored(update: Any) -> tuple[str, str, dict[str, Any]] | None:
+    """(external_id, chat_key, update) for the inbox, or None when this is not an update."""
+    if not isinstance(update, dict):
+        return None
+    update_id = update.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None
+    chat = _chat_of(update)
+    return str(update_id), f"{CHANNEL}:{chat if chat is not None else '-'}", update
+
+
+def _chat_of(update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (its order key), when it has one."""
+    for key in ("message", "edited_message", "my_chat_member"):
+        chat = _dict(_dict(update.get(key)).get("chat"))
+        if _int(chat.get("id")) is not None:
+            return _int(chat.get("id"))
+    query = _dict(update.get("callback_query"))
+    chat_id = _int(_dict(_dict(query.get("message")).get("chat")).get("id"))
+    return chat_id if chat_id is not None else _int(_dict(query.get("from")).get("id"))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# Message content → what the dialogues answer; checked in this order (an animation also
+# carries a document, a venue a location).
+_CONTENT_KINDS: tuple[tuple[str, Kind], ...] = (
+    ("sticker", Kind.STICKER),
+    ("voice", Kind.VOICE),
+    ("audio", Kind.AUDIO),
+    ("video_note", Kind.VIDEO),
+    ("animation", Kind.VIDEO),
+    ("video", Kind.VIDEO),
+    ("photo", Kind.IMAGE),
+    ("document", Kind.FILE),
+    ("venue", Kind.LOCATION),
+    ("location", Kind.LOCATION),
+    ("contact", Kind.CONTACT),
+)
+# Content the bot cannot do anything with but a person sent on purpose: "I can't read that".
+_OTHER_CONTENT = frozenset({"poll", "dice", "game", "story", "invoice", "paid_media",
+                            "checklist", "giveaway", "passport_data"})
+
+
+@dataclass(frozen=True)
+class Me:
+    """Who the bot is, for telling what in a group is addressed to it."""
+
+    id: int
+    username: str | None = None  # known after getMe
+
+    def is_me(self, name: str) -> bool:
+        return bool(self.username) and name.lower().lstrip("@") == str(self.username).lower()
+
+
+def to_incoming(update: dict[str, Any], me: Me) -> Incoming | None:
+    """A stored update as the core message type; None when there is nothing to answer. Never
+    raises: an update of a shape not foreseen is logged and left unanswered."""
+    try:
+        return _incoming(update, me)
+    except Exception:  # an odd update must not fail the worker five times
+        log.exception("Telegram update %s of an unexpected shape left unanswered",
+                      update.get("update_id") if isinstance(update, dict) else None)
+        return None
+
+
+def _incoming(update: dict[str, Any], me: Me) -> Incoming | None:
+    if isinstance(update.get("callback_query"), dict):
+        return _callback(update["callback_query"])
+    if isinstance(update.get("message"), dict):
+        return _message(update["message"], me)
+    if isinstance(update.get("my_chat_member"), dict):
+        return _membership(update["my_chat_member"], me)
+    return None  # edited_message (see the module's docstring), channel posts, polls...
+
+
+def _sender(message: dict[str, Any]) -> dict[str, Any] | None:
+    sender = _dict(message.get("from"))
+    if _int(sender.get("id")) is None or sender.get("is_bot"):
+        return None
+    return sender
+
+
+def _message(message: dict[str, Any], me: Me) -> Incoming | None:
+    chat = _dict(message.get("chat"))
+    chat_id = _int(chat.get("id"))
+    sender = _sender(message)
+    if chat_id is None or sender is None:
+        return None
+    chat_type = chat.get("type")
+    group = chat_type in ("group", "supergroup")
+    if not group and chat_type != "private":
+        return None  # channels
+    user = str(sender["id"])
+    hint = _str(sender.get("language_code")) or None
+    where = str(chat_id) if group else None
+    mid = f"{chat_id}:{message.get('message_id')}"
+    reply_to_bot = _int(_dict(_dict(message.get("reply_to_message")).get("from")).get("id")) \
+        == me.id
+    raw_text = message.get("text")
+    if isinstance(raw_text, str):
+        command = _command(raw_text, me, group)
+        if command is not None:
+            if command is _NOT_OURS:
+                return None
+            name, argument = command
+            return Incoming(CHANNEL, user, Kind.COMMAND, text=raw_text, command=name,
+                            argument=argument, message_id=mid, chat_id=where,
+                            language_hint=hint)
+        text = raw_text
+        if group:
+            mentioned, text = _mention(raw_text, message.get("entities"), me)
+            if not (mentioned or reply_to_bot):
+                return None
+        return Incoming(CHANNEL, user, Kind.TEXT, text=text.strip(), message_id=mid,
+                        chat_id=where, language_hint=hint)
+    kind = next((k for key, k in _CONTENT_KINDS if key in message), None)
+    if kind is None:
+        if not any(key in message for key in _OTHER_CONTENT):
+            return None  # a service message: someone joined, the title changed, a pin...
+        kind = Kind.UNSUPPORTED
+    if group:
+        mentioned, _ = _mention(_str(message.get("caption")), message.get("caption_entities"),
+                                me)
+        if not (mentioned or reply_to_bot):
+            return None
+    return Incoming(CHANNEL, user, kind, message_id=mid, chat_id=where, language_hint=hint)
+
+
+_NOT_OURS = ("", None)  # a command for another bot in the group
+
+
+def _command(text: str, me: Me, group: bool) -> tuple[str, str | None] | None:
+    """("start", "caf-AB12CD") for "/start caf-AB12CD" or "/start@isafbot caf-AB12CD"; None
+    when the text is not a command; `_NOT_OURS` when it is addressed to another bot."""
+    if not text.startswith("/"):
+        return None
+    head, *rest = text.split(maxsplit=1)
+    match = _COMMAND.match(head)
+    if not match:
+        return None
+    target = match.group(2)
+    if target and group and not me.is_me(target):
+        return _NOT_OURS
+    argument = " ".join(rest[0].split()) if rest else None
+    name = match.group(1).lower()
+    if name == "start" and argument:
+        argument = argument[:MAX_DEEP_LINK]
+    return name, argument
+
+
+def _mention(text: str, entities: Any, me: Me) -> tuple[bool, str]:
+    """Whether the bot is mentioned (@username, or a text mention of its id), and the text
+    without the @username."""
+    mentioned = False
+    if isinstance(entities, list):
+        for entity in entities:
+            entity = _dict(entity)
+            if entity.get("type") == "text_mention" and \
+                    _int(_dict(entity.get("user")).get("id")) == me.id:
+                mentioned = True
+    if me.username:
+        pattern = re.compile(rf"@{re.escape(me.username)}\b", re.IGNORECASE)
+        if pattern.search(text):
+            mentioned = True
+            text = pattern.sub(" ", text)
+    return mentioned, " ".join(text.split())
+
+
+def _callback(query: dict[str, Any]) -> Incoming | None:
+    sender = _sender(query)
+    if sender is None:
+        return None
+    user = str(sender["id"])
+    chat_id = _int(_dict(_dict(query.get("message")).get("chat")).get("id"))
+    where = str(chat_id) if chat_id is not None and str(chat_id) != user else None
+    data = query.get("data")
+    payload = data if isinstance(data, str) and is_valid_payload(data) else "menu"
+    return Incoming(CHANNEL, user, Kind.BUTTON, payload=payload,
+                    message_id=f"callback:{query.get('id')}", chat_id=where,
+                    language_hint=_str(sender.get("language_code")) or None)
+
+
+def _membership(change: dict[str, Any], me: Me) -> Incoming | None:
+    """The bot added to a group: it introduces itself there (as /start). Everything else
+    (removed, made admin, a user blocking or unblocking the bot) needs no message."""
+    chat = _dict(change.get("chat"))
+    sender = _sender(change)
+    if chat.get("type") not in ("group", "supergroup") or sender is None \
+            or _int(chat.get("id")) is None:
+        return None
+    old = _str(_dict(change.get("old_chat_member")).get("status"))
+    new = _str(_dict(change.get("new_chat_member")).get("status"))
+    if old not in ("left", "kicked") or new not in ("member", "administrator"):
+        return None
+    return Incoming(CHANNEL, str(sender["id"]), Kind.COMMAND, text="/start", command="start",
+                    chat_id=str(chat["id"]),
+                    language_hint=_str(sender.get("language_code")) or None)
+
+
+# ------------------------------------------------------------------ replies
+
+@dataclass(frozen=True)
+class Part:
+    """One Bot API call: a text message, or a photo with an optional caption; the reply's
+    buttons go under its last part."""
+
+    text: str | None
+    photo: Path | None = None
+    buttons: tuple[Button, ...] = ()
+
+
+def render(reply: Reply) -> list[Part]:
+    """A reply as Bot API messages in order: the photo (with the text as its caption when it
+    fits in 1,024 characters), then the text split at 4,096 on paragraph, line or sentence
+    boundaries (never inside a Khmer cluster)."""
+    text = reply.text.strip()
+    chunks = split_text(text, MAX_TEXT)
+    parts: list[Part] = []
+    if reply.image is not None:
+        if len(chunks) <= 1 and units(text) <= MAX_CAPTION:
+            parts.append(Part(text or None, reply.image))
+            chunks = []
+        else:
+            parts.append(Part(None, reply.image))
+    parts += [Part(chunk) for chunk in chunks]
+    if reply.buttons:
+        if not parts:  # choices without any text: their labels are the text
+            parts.append(Part("\n".join(b.title for b in reply.buttons)))
+        parts[-1] = replace(parts[-1], buttons=reply.buttons)
+    return parts
+
+
+SHORT_LABEL = 14  # two buttons this short share a row on a phone (in user-perceived characters)
+
+
+def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    """Inline buttons in their order: two short labels share a row ("Fee", "Where"), longer
+    ones (most Khmer service names) get a row of their own."""
+    if not buttons:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        item = InlineKeyboardButton(button.title, callback_data=button.payload)
+        last = rows[-1] if rows else None
+        if last is not None and len(last) == 1 and _short(last[0].text) and \
+                _short(button.title):
+            last.append(item)
+        else:
+            rows.append([item])
+    return InlineKeyboardMarkup(rows)
+
+
+def _short(label: str) -> bool:
+    return len(clusters(label)) <= SHORT_LABEL
+
+
+def retry_seconds_of(error: RetryAfter) -> float:
+    """RetryAfter.retry_after is an int or a timedelta depending on PTB_TIMEDELTA."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def delivery_error(error: Exception, retry_seconds: float) -> DeliveryError:
+    """What the dispatcher should do about a Bot API error (BadRequest is a NetworkError in
+    the library: the order of these checks matters)."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, RetryAfter):
+        return RetryLater(retry_seconds_of(error), text)
+    if isinstance(error, Forbidden):  # blocked by the user, deactivated, kicked from the group
+        return Unreachable(text)
+    if isinstance(error, ChatMigrated):
+        return Rejected(f"{text} (the group became supergroup {error.new_chat_id})")
+    if isinstance(error, BadRequest):
+        if "chat not found" in str(error).lower():
+            return Unreachable(text)
+        return Rejected(text)
+    if isinstance(error, InvalidToken):
+        # Every message fails until someone fixes TELEGRAM_BOT_TOKEN: wait long.
+        log.error("Telegram refused the bot token: %s", error)
+        return RetryLater(max(retry_seconds, 300.0), text)
+    return RetryLater(retry_seconds, text)  # NetworkError, TimedOut, Conflict, 5xx
+
+
+class TelegramSender:
+    """Sends outbox rows with the library's Bot. A reply of several messages (a long text, a
+    photo and its text) takes one rate-limiter token per message; one that fails part-way is
+    resumed where it stopped when the dispatcher retries it (kept in memory for an hour)."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot, limiter: RateLimiter, retry_seconds: float) -> None:
+        self.bot = bot
+        self.limiter = limiter
+        self.retry_seconds = retry_seconds
+        self._progress: dict[str, tuple[int, float]] = {}
+
+    async def send(self, recipient: Recipient, reply: Reply) -> None:
+        try:
+            chat_id = int(recipient.address)
+        except ValueError:
+            raise Rejected(f"{recipient.address!r} is not a Telegram chat id") from None
+        parts = render(reply)
+        key = _progress_key(recipient.address, parts)
+        done = self._resume(key)
+        try:
+            first = True
+            for index, part in enumerate(parts):
+                if index < done:
+                    continue
+                if not first:  # the dispatcher took a token for the row; further messages
+                    await self.limiter.acquire(recipient.address, is_group=recipient.is_group)
+                first = False
+                await self._send_part(chat_id, part)
+                done = index + 1
+        except DeliveryError as failed:
+            self._settle(key, done, failed)
+            raise
+        except (TelegramError, RuntimeError) as error:  # RuntimeError: the client was closed
+            mapped = delivery_error(error, self.retry_seconds)
+            self._settle(key, done, mapped)
+            raise mapped from error
+        self._progress.pop(key, None)
+
+    async def _send_part(self, chat_id: int, part: Part) -> None:
+        markup = keyboard(part.buttons)
+        if part.photo is None:
+            await self.bot.send_message(chat_id=chat_id, text=part.text or "",
+                                        reply_markup=markup)
+            return
+        photo = await asyncio.to_thread(_read_photo, part.photo)
+        await self.bot.send_photo(chat_id=chat_id, photo=photo, filename=part.photo.name,
+                                  caption=part.text, reply_markup=markup)
+
+    def _resume(self, key: str) -> int:
+        now = time.monotonic()
+        for stale in [k for k, (_, at) in self._progress.items() if now - at > 3600]:
+            del self._progress[stale]
+        return self._progress.get(key, (0, now))[0]
+
+    def _settle(self, key: str, done: int, raised: DeliveryError) -> None:
+        if isinstance(raised, RetryLater) and done:
+            self._progress[key] = (done, time.monotonic())
+        else:
+            self._progress.pop(key, None)
+
+
+def _read_photo(path: Path) -> bytes:
+    if not path.is_file():
+        raise Rejected(f"image {path} does not exist")
+    data = path.read_bytes()
+    if not data or len(data) > MAX_PHOTO_BYTES:
+        raise Rejected(f"image {path} is empty or larger than 10 MB")
+    return data
+
+
+def _progress_key(address: str, parts: list[Part]) -> str:
+    data = json.dumps([[p.text, str(p.photo), [b.payload for b in p.buttons]] for p in parts],
+                      ensure_ascii=False)
+    return hashlib.sha256(f"{address}\n{data}".encode()).hexdigest()
+
+
+# ------------------------------------------------------------------ the channel
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(self, settings: TelegramSettings) -> None:
+        self.settings = settings
+        self.bot = settings.bot()
+        self.me = Me(settings.bot_id)
+        self._limiter = RateLimiter(Limits(per_second=30.0, burst=1.0, per_chat_per_second=1.0,
+                                           chat_burst=3.0, per_group_per_minute=20.0))
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = asyncio.Event()
+
+    # -- webhook
+
+    def routes(self) -> list[BaseRoute]:
+        if not self.settings.webhook_mode:
+            return []
+        return [Route(WEBHOOK_PATH, self.receive, methods=["POST"])]
+
+    async def receive(self, request: Request) -> Response:
+        """Check the secret token, store the update, answer 200; workers handle it after."""
+        secret = request.headers.get(SECRET_HEADER, "")
+        expected = self.settings.webhook_secret or ""
+        if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
+            log.warning("Telegram webhook: missing or wrong secret token, update dropped")
+            return PlainTextResponse("forbidden", status_code=403)
+        body = await _read_body(request)
+        if body is None:
+            return PlainTextResponse("request body too large", status_code=413)
+        try:
+            update = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return PlainTextResponse("body is not JSON", status_code=400)
+        item = stored(update)
+        if item is None:
+            return PlainTextResponse("body is not a Telegram update", status_code=400)
+        runtime: Runtime = request.app.state.runtime
+        new = await asyncio.to_thread(runtime.accept, CHANNEL, *item)
+        if new:
+            runtime.inbox.wake()
+            self._answer_callback(item[2])
+        return JSONResponse({})
+
+    # -- long polling
+
+    async def _poll(self, runtime: Runtime) -> None:
+        """getUpdates until stopped; each update stored (once) before it is confirmed."""
+        offset: int | None = None
+        backoff = self.settings.retry_seconds
+        webhook_deleted = False
+        while not self._stopping.is_set():
+            try:
+                if not webhook_deleted:
+                    await self.bot.delete_webhook(drop_pending_updates=False)
+                    webhook_deleted = True
+                    log.info("Telegram channel polling %s", self.settings.base_url)
+                params: dict[str, Any] = {"timeout": int(self.settings.poll_timeout),
+                                          "allowed_updates": list(ALLOWED_UPDATES)}
+                if offset is not None:
+                    params["offset"] = offset
+                # Raw JSON, stored exactly as a webhook receives it. The library's get_updates
+                # parses every update and fails the whole batch on one it cannot parse (a poll
+                # without a field a newer Bot API made required, for instance).
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Please use 'Bot.getUpdates'")
+                    updates = await self.bot.do_api_request(
+                        "getUpdates", api_kwargs=params,
+                        read_timeout=self.settings.timeout + self.settings.poll_timeout)
+            except asyncio.CancelledError:
+                raise
+            except RetryAfter as error:
+                await self._sleep(retry_seconds_of(error))
+                continue
+            except Conflict as error:  # a webhook was set, or another process polls
+                log.error("Telegram getUpdates conflict: %s", error)
+                webhook_deleted = False
+                await self._sleep(backoff)
+                continue
+            except (TelegramError, RuntimeError) as error:
+                level = logging.ERROR if isinstance(error, InvalidToken) else logging.WARNING
+                log.log(level, "Telegram getUpdates failed: %s", error)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = self.settings.retry_seconds
+            if not isinstance(updates, list):
+                continue
+            items = [item for update in updates if (item := stored(update))]
+            if not items:
+                continue
+            try:
+                fresh = await asyncio.to_thread(self._accept_all, runtime, items)
+            except Exception:  # the database is unreachable: not confirmed, Telegram keeps them
+                log.exception("Telegram: %d updates could not be stored; asking again",
+                              len(items))
+                await self._sleep(backoff)
+                continue
+            runtime.inbox.wake()
+            for item in fresh:
+                self._answer_callback(item[2])
+            offset = max(int(item[0]) for item in items) + 1  # confirms them at Telegram
+
+    @staticmethod
+    def _accept_all(runtime: Runtime, items: list[tuple[str, str, dict[str, Any]]]
+                    ) -> list[tuple[str, str, dict[str, Any]]]:
+        return [item for item in items if runtime.accept(CHANNEL, *item)]
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # -- callback queries: stop the client's spinner
+
+    def _answer_callback(self, update: dict[str, Any]) -> None:
+        query_id = _dict(update.get("callback_query")).get("id")
+        if isinstance(query_id, str) and query_id:
+            self._spawn(self._answer(query_id))
+
+    async def _answer(self, query_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except (TelegramError, RuntimeError) as error:  # too old, or shutting down
+            log.debug("answerCallbackQuery %s failed: %s", query_id, error)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Telegram background task failed", exc_info=task.exception())
+
+    async def _identify(self) -> None:
+        """getMe (the bot's username, for mentions and /cmd@bot in groups), retried."""
+        delay = self.settings.retry_seconds
+        while not self._stopping.is_set():
+            try:
+                user = await self.bot.get_me()
+            except asyncio.CancelledError:
+                raise
+            except (TelegramError, RuntimeError) as error:
+                log.warning("Telegram getMe failed (retrying): %s", error)
+                await self._sleep(delay)
+                delay = min(delay * 2, 300.0)
+                continue
+            self.me = Me(user.id, user.username)
+            log.info("Telegram bot @%s (%s mode)", user.username,
+                     "webhook" if self.settings.webhook_mode else "polling")
+            return
+
+    # -- core protocol
+
+    def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
+        return to_incoming(payload, self.me)
+
+    def sender(self) -> TelegramSender:
+        return TelegramSender(self.bot, self._limiter, self.settings.retry_seconds)
+
+    def limiter(self) -> RateLimiter:
+        return self._limiter
+
+    def policy(self) -> None:
+        return None  # Telegram has no messaging window
+
+    async def start(self, runtime: Runtime) -> None:
+        self._stopping = asyncio.Event()
+        self._spawn(self._identify())
+        if not self.settings.webhook_mode:
+            self._spawn(self._poll(runtime))
+        else:
+            log.info("Telegram channel: webhook at %s", WEBHOOK_PATH)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.bot.shutdown()
+
+
+async def _read_body(request: Request) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def channel_from_settings(app: App) -> TelegramChannel | None:
+    settings = TelegramSettings.from_env(app.settings.env)
+    return TelegramChannel(settings) if settings else None
+
+
+__all__ = ["CHANNEL", "NetworkError", "TelegramChannel", "TelegramSender", "TelegramSettings",
+           "channel_from_settings", "delivery_error", "render", "stored", "to_incoming"]
