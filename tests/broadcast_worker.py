@@ -15,6 +15,8 @@ from bot.db.models import OutboxMessage
 from bot.delivery import Dispatcher, Recipient, RetryLater, Unreachable
 from bot.messages import Reply
 
+TELEGRAM_TOKEN = "123456789:KILLtest-token-abcdefghijklmnop"
+
 
 class HttpSender:
     """POST {chat_id, text}: 200 sent, 403 blocked, 429 retry later."""
@@ -41,12 +43,29 @@ def open_rows(db: Database) -> int:
 
 
 async def main(url: str, server: str) -> None:
+    """`server` is the fake platform's URL, or `telegram:<fake Bot API base URL>` to send
+    with the Telegram channel's own sender and rate limiter (python-telegram-bot)."""
     db = Database(url)
-    dispatcher = Dispatcher(db, {"fake": HttpSender(server)}, {},  # type: ignore[dict-item]
-                            lease_seconds=2, poll_seconds=0.1)
+    bot = None
+    if server.startswith("telegram:"):
+        from bot.channels.telegram import TelegramChannel, TelegramSettings
+
+        settings = TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+                                              "TELEGRAM_API_BASE_URL": server[9:]})
+        assert settings is not None
+        channel = TelegramChannel(settings)
+        bot = channel.bot
+        await bot.initialize()
+        senders: dict = {"telegram": channel.sender()}
+        limiters: dict = {"telegram": channel.limiter()}
+    else:
+        senders, limiters = {"fake": HttpSender(server)}, {}
+    dispatcher = Dispatcher(db, senders, limiters, lease_seconds=2, poll_seconds=0.1)
     while open_rows(db):
         if not await dispatcher.deliver_due():
             await asyncio.sleep(0.1)  # rows of a killed run wait for their lease to end
+    if bot is not None:
+        await bot.shutdown()
     db.dispose()
 
 

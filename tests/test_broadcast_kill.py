@@ -98,15 +98,16 @@ def platform() -> Iterator[Platform]:
     found.server.server_close()
 
 
-def _broadcast(db: Database) -> None:
+def _broadcast(db: Database, channel: str = "fake", ids: list[str] | None = None) -> None:
+    ids = ids or [f"chat-{i}" for i in range(RECIPIENTS)]
     content = load_content()
     with db.session() as session:
         caf = User(channel="console", channel_user_id="caf", language="en", role="caf",
                    language_chosen=True, unreachable=False)
         session.add(caf)
         session.flush()
-        for i in range(RECIPIENTS):
-            user = User(channel="fake", channel_user_id=f"chat-{i}", language="en",
+        for chat in ids:
+            user = User(channel=channel, channel_user_id=chat, language="en",
                         language_chosen=True, role="citizen", unreachable=False)
             session.add(user)
             session.flush()
@@ -118,20 +119,20 @@ def _broadcast(db: Database) -> None:
         session.flush()
         broadcast = store.create_broadcast(session, content, caf, KK, "Meeting on Sunday",
                                            now=pp(2026, 12, 1))
-        assert broadcast.recipients == RECIPIENTS
+        assert broadcast.recipients == len(ids)
 
 
-def _worker(database_url: str, platform: Platform) -> subprocess.Popen[bytes]:
+def _worker(database_url: str, server: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
     return subprocess.Popen([sys.executable, "-m", "tests.broadcast_worker", database_url,
-                             platform.url], cwd=ROOT, env=env)
+                             server], cwd=ROOT, env=env)
 
 
 def test_sigkill_mid_broadcast_then_restart(database_url: str, platform: Platform) -> None:
     db = Database(database_url)
     db.migrate()
     _broadcast(db)
-    worker = _worker(database_url, platform)
+    worker = _worker(database_url, platform.url)
     deadline = time.monotonic() + 120
     while platform.total() < RECIPIENTS // 3:
         assert worker.poll() is None, "the worker ended before the kill"
@@ -148,7 +149,7 @@ def test_sigkill_mid_broadcast_then_restart(database_url: str, platform: Platfor
     in_flight = {address for address, status in at_kill.items() if status == "sending"}
     assert 0 < sum(before.values()) < RECIPIENTS  # the kill really was mid-broadcast
 
-    restarted = _worker(database_url, platform)
+    restarted = _worker(database_url, platform.url)
     assert restarted.wait(timeout=180) == 0
     after = platform.snapshot()
     with db.session() as session:
@@ -170,3 +171,61 @@ def test_sigkill_mid_broadcast_then_restart(database_url: str, platform: Platfor
         assert final[chat][0] == "unreachable"
     print(f"\n{database_url.split(':')[0]}: {sum(before.values())} received before the kill, "
           f"{len(in_flight)} rows in flight, {len(duplicated)} duplicates after restart")
+
+
+def test_sigkill_mid_broadcast_through_telegram(database_url: str) -> None:
+    """The same through the Telegram channel's sender, rate limiter (30/s) and
+    python-telegram-bot, against the fake Bot API enforcing Telegram's limits."""
+    from tests import fake_telegram
+    from tests.broadcast_worker import TELEGRAM_TOKEN
+    from tests.fake_telegram import FakeTelegram
+
+    count = 150
+    chats = [str(8_000_000 + i) for i in range(count)]
+    blocked = {chats[5], chats[120]}
+    received: collections.Counter[str] = collections.Counter()
+    lock = threading.Lock()
+
+    def on_send(chat_id: str, _params: dict[str, Any]) -> None:
+        with lock:
+            received[str(chat_id)] += 1
+
+    def snapshot() -> collections.Counter[str]:
+        with lock:
+            return collections.Counter(received)
+
+    db = Database(database_url)
+    db.migrate()
+    with FakeTelegram(TELEGRAM_TOKEN, record_calls=False, on_send=on_send) as tg:
+        tg.enforce_limits()
+        for chat in blocked:
+            tg.fail(chat, *[fake_telegram.BLOCKED] * 3)
+        _broadcast(db, "telegram", chats)
+        worker = _worker(database_url, f"telegram:{tg.base_url}")
+        deadline = time.monotonic() + 120
+        while sum(snapshot().values()) < count // 3:
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.005)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        time.sleep(0.3)
+        before = snapshot()
+        with db.session() as session:
+            in_flight = {r.address for r in session.execute(select(OutboxMessage).where(
+                OutboxMessage.batch == "bc:1", OutboxMessage.status == "sending")).scalars()}
+        restarted = _worker(database_url, f"telegram:{tg.base_url}")
+        assert restarted.wait(timeout=180) == 0
+        after = snapshot()
+        violations = len(tg.limit_violations)
+    with db.session() as session:
+        report = store.batch_report(session, "bc:1")
+    db.dispose()
+    assert set(after) == set(chats) - blocked  # nobody lost
+    duplicated = {chat for chat, n in after.items() if n > 1}
+    assert duplicated <= in_flight & set(before)
+    for chat in set(chats) - blocked - in_flight:
+        assert after[chat] == 1, chat
+    assert report == {"sent": count - len(blocked), "unreachable": len(blocked)}
+    assert violations == 0  # the channel's limiter kept under Telegram's limits
+    print(f"\ntelegram/{database_url.split(':')[0]}: {sum(before.values())} before the kill, "
+          f"{len(in_flight)} in flight, {len(duplicated)} duplicates")
