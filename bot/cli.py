@@ -20,7 +20,8 @@ from bot.settings import Settings, SettingsError
 Command = Callable[[argparse.Namespace], int]
 # Modules that add subcommands: each has `register_cli(subparsers)`, cheap to import.
 EXTENSIONS: tuple[str, ...] = ("content.budget_import", "bot.channels.messenger_setup",
-                               "bot.scorecard.cli", "bot.channels.telegram_setup")
+                               "bot.scorecard.cli", "bot.meetings.cli",
+                               "bot.channels.telegram_setup")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -35,7 +35,7 @@ CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger", "bot.channels.tele
 # Other route providers (the dashboard): each has `routes(runtime) -> list[BaseRoute]`.
 ROUTE_MODULES: tuple[str, ...] = ()
 # Background services (the scheduler): each has `start(runtime) -> stop coroutine function`.
-SERVICE_MODULES: tuple[str, ...] = ()
+SERVICE_MODULES: tuple[str, ...] = ("scheduler.service",)
 
 
 @dataclass
