@@ -20,7 +20,7 @@ from bot.settings import Settings, SettingsError
 Command = Callable[[argparse.Namespace], int]
 # Modules that add subcommands: each has `register_cli(subparsers)`, cheap to import.
 EXTENSIONS: tuple[str, ...] = ("content.budget_import", "bot.channels.messenger_setup",
-                               "bot.scorecard.cli")
+                               "bot.scorecard.cli", "bot.dashboard.cli")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 # settings are not given, so the channel is off).
 CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger",)
 # Other route providers (the dashboard): each has `routes(runtime) -> list[BaseRoute]`.
-ROUTE_MODULES: tuple[str, ...] = ()
+ROUTE_MODULES: tuple[str, ...] = ("bot.dashboard",)
 # Background services (the scheduler): each has `start(runtime) -> stop coroutine function`.
 SERVICE_MODULES: tuple[str, ...] = ()
 
