@@ -112,7 +112,8 @@ class Dashboard:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         html = templates().get_template(name).render(
             t=t, lang=lang, other_lang=other, who=who, static_prefix="/dashboard/static",
-            lang_url=f"/dashboard/lang?to={other}&next={quote(here, safe='')}", min_group=MIN_GROUP,
+            lang_url=f"/dashboard/lang?to={other}&next={quote(here, safe='')}",
+            min_group=fmt.integer(MIN_GROUP, lang),
             **values)
         return HTMLResponse(html, status_code=status)
 
