@@ -10,7 +10,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 PYTEST_ARGS ?=
 
-.PHONY: chat test lint model install lock clean bench chromium
+.PHONY: chat test lint model install lock clean bench chromium nlu-server
 
 chat: model
 	$(BIN)/isafbot chat
@@ -57,6 +57,14 @@ lock:
 
 bench: model
 	$(BIN)/python -m bench.nlu_bench
+
+# A Rasa server answering /model/parse with the current model (the bot asks it when
+# ISAFBOT_NLU_URL=http://127.0.0.1:5005 is set). NLU_HOST=0.0.0.0 to serve other machines.
+NLU_HOST ?= 127.0.0.1
+NLU_PORT ?= 5005
+nlu-server: model
+	$(BIN)/rasa run --enable-api -i $(NLU_HOST) -p $(NLU_PORT) \
+	  -m "$$($(BIN)/python -c 'from pathlib import Path; from nlu.engine import train; print(train(Path("models"))[0])')"
 
 clean:
 	rm -rf $(VENV) var models

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 LEADER_LOCK = 734_211_010  # advisory lock key (migrations use 734_211_001, rounds 734_211_006)
 MODES = ("yes", "elect", "no")
+OUTBOX_CHANNEL = "isafbot_outbox"  # NOTIFY'd by other workers when they queue replies
 
 
 class Leadership:
@@ -66,6 +67,31 @@ class Leadership:
             return False
         self._file = handle
         return True
+
+    def listen(self) -> int | None:
+        """PostgreSQL: LISTEN for other workers' "replies queued" on the lock's connection;
+        returns its file descriptor to watch (None on SQLite, where the dispatcher polls)."""
+        if self._connection is None:
+            return None
+        self._connection.exec_driver_sql(f"LISTEN {OUTBOX_CHANNEL}")
+        self._connection.commit()
+        return int(self._raw().fileno())
+
+    def notified(self) -> bool:
+        """Read pending notifications (call when the descriptor is readable)."""
+        if self._connection is None:
+            return False
+        raw = self._raw()
+        try:
+            raw.poll()
+        except Exception:
+            return False
+        found = bool(raw.notifies)
+        raw.notifies.clear()
+        return found
+
+    def _raw(self) -> Any:
+        return self._connection.connection.dbapi_connection
 
     def still_held(self) -> bool:
         """False when the database connection holding the lock was lost."""

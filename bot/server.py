@@ -62,6 +62,7 @@ class Runtime:
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _stoppers: list[Callable[[], Any]] = field(default_factory=list)
     _leading: bool = False
+    _listening: int | None = None
     on_stopped: list[Callable[[], Any]] = field(default_factory=list)
 
     async def handle_update(self, claimed: Claimed) -> Any:
@@ -96,7 +97,13 @@ class Runtime:
 
     async def _lead(self) -> None:
         self._leading = True
+        self.dispatcher._stopping = False
         self._tasks.append(asyncio.create_task(self.dispatcher.run()))
+        if self.leadership is not None:
+            descriptor = await asyncio.to_thread(self.leadership.listen)
+            if descriptor is not None:
+                self._listening = descriptor
+                asyncio.get_running_loop().add_reader(descriptor, self._on_notify)
         for module in SERVICE_MODULES:
             stop = await importlib.import_module(module).start(self)
             self._stoppers.append(stop)
@@ -114,13 +121,23 @@ class Runtime:
                 if won:
                     log.info("this process is the leader: dispatcher and services started")
                     await self._lead()
-            elif not await asyncio.to_thread(self.leadership.still_held):
+            elif not self.leadership.still_held():  # in the loop: the reader shares it
                 log.error("leadership lost: stopping so a supervisor restarts this process")
                 await self._stop_leading()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.elect_seconds)
 
+    def _on_notify(self) -> None:
+        if self.leadership is not None and self.leadership.notified():
+            self.dispatcher.wake()
+
+    def _stop_listening(self) -> None:
+        if self._listening is not None:
+            asyncio.get_running_loop().remove_reader(self._listening)
+            self._listening = None
+
     async def _stop_leading(self) -> None:
+        self._stop_listening()
         for stop in reversed(self._stoppers):
             result = stop()
             if asyncio.iscoroutine(result):
@@ -131,6 +148,8 @@ class Runtime:
 
     async def _handle_and_wake(self, claimed: Claimed) -> Any:
         effects = await self.handle_update(claimed)
+        if self.leadership is not None and not self._leading and self.app.db.is_postgres:
+            return _notifying(effects)  # the leader's dispatcher sends: tell it at commit
         return _then(effects, self.dispatcher.wake)
 
     async def stop(self) -> None:
@@ -143,6 +162,7 @@ class Runtime:
         self._stop.set()
         self.dispatcher.stop()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._stop_listening()
         if self.leadership is not None:
             await asyncio.to_thread(self.leadership.release)
         for done in self.on_stopped:
@@ -156,6 +176,20 @@ def _then(effects: Any, after: Callable[[], None]) -> Any:
     def run(session: Any) -> None:
         effects(session)
         after()
+
+    return run
+
+
+def _notifying(effects: Any) -> Any:
+    """Effects that also NOTIFY the leader (delivered when the transaction commits)."""
+    from sqlalchemy import text
+
+    from bot.leader import OUTBOX_CHANNEL
+
+    def run(session: Any) -> None:
+        if effects is not None:
+            effects(session)
+        session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
 
     return run
 

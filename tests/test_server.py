@@ -159,3 +159,39 @@ def test_two_worker_processes_share_the_inbox(tmp_path: Path, database_url: str)
     assert lines and all({"time", "level", "logger", "message", "pid"} <= set(x) for x in lines)
     assert any("leader" in x["message"] for x in lines)
     assert len({x["pid"] for x in lines}) >= 2
+
+
+def test_the_leader_hears_other_workers_queue_replies(postgres_url: str) -> None:
+    """PostgreSQL: a worker's NOTIFY (sent at commit) reaches the leader's connection, so the
+    leader's dispatcher sends at once instead of at its next poll."""
+    from sqlalchemy import text
+
+    from bot.leader import OUTBOX_CHANNEL
+
+    leader_db, worker_db = Database(postgres_url), Database(postgres_url)
+    leader = Leadership(leader_db)
+    try:
+        assert leader.try_acquire()
+        descriptor = leader.listen()
+        assert descriptor is not None and not leader.notified()
+        with worker_db.session() as session:
+            session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        import select as io
+
+        readable, _, _ = io.select([descriptor], [], [], 10)
+        assert readable and leader.notified()
+        assert not leader.notified()  # read once
+    finally:
+        leader.release()
+        leader_db.dispose()
+        worker_db.dispose()
+
+
+def test_sqlite_leader_polls(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    leader = Leadership(database)
+    try:
+        assert leader.try_acquire() and leader.listen() is None and not leader.notified()
+    finally:
+        leader.release()
+        database.dispose()
