@@ -280,6 +280,9 @@ def serve_processes(settings: Settings, *, processes: int, handlers: int) -> Non
 
     from bot.db import Database
 
+    if settings.env.get("TELEGRAM_BOT_TOKEN") and not settings.env.get("TELEGRAM_WEBHOOK_URL"):
+        raise SettingsError("several workers need Telegram's webhook (TELEGRAM_WEBHOOK_URL): "
+                            "only one process at a time may poll Telegram for updates")
     database = Database(settings.database_url)
     try:
         database.migrate()

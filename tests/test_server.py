@@ -195,3 +195,12 @@ def test_sqlite_leader_polls(sqlite_url: str) -> None:
     finally:
         leader.release()
         database.dispose()
+
+
+def test_several_workers_refuse_telegram_polling(tmp_path: Path, sqlite_url: str) -> None:
+    from bot.server import serve_processes
+    from bot.settings import SettingsError
+
+    settings = make_settings(tmp_path, sqlite_url, TELEGRAM_BOT_TOKEN="123456:ABCdef")
+    with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_URL"):
+        serve_processes(settings, processes=2, handlers=2)
