@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.bootstrap import App, bootstrap
 from bot.dashboard.auth import add_account
+from bot.db.models import MessageLog, OutboxMessage, User
 from bot.messages import Understanding
 from bot.scorecard import store
 from bot.scorecard.rounds import close_round, open_round
@@ -96,3 +97,28 @@ def login(client: Any, username: str, password: str = PASSWORD) -> Any:
     return client.post("/dashboard/login", data={"csrf": csrf_of(page.text), "next": "/dashboard/",
                                                  "username": username, "password": password},
                        follow_redirects=False)
+
+
+def log_usage(board: App) -> None:
+    """Questions of two users in two communes, a survey step, and a broadcast batch."""
+    with board.db.session() as session:
+        here = User(channel="telegram", channel_user_id="1", commune_code=HC_COMMUNE)
+        there = User(channel="messenger", channel_user_id="2", commune_code=OTHER_COMMUNE)
+        session.add_all([here, there])
+        session.flush()
+        rows = [
+            (here, "how much is a birth certificate", "service_fee", 0.95, "service_fee", "en"),
+            (here, "what is the weather", None, 0.2, "fallback", "en"),
+            (here, "What is the  weather", None, 0.3, "fallback", "en"),
+            (there, "secret other question", None, 0.1, "fallback", "km"),
+            (here, None, None, None, "flow:survey", "km"),  # a private survey step
+        ]
+        for user, text, intent, confidence, handled, lang in rows:
+            session.add(MessageLog(user_id=user.id, channel=user.channel, direction="in",
+                                   kind="text", text=text, intent=intent,
+                                   confidence=confidence, handled_as=handled, language=lang,
+                                   step="survey:q1" if text is None else None))
+        for user, status in ((here, "sent"), (there, "failed")):
+            session.add(OutboxMessage(user_id=user.id, channel=user.channel,
+                                      address=user.channel_user_id, reply={"text": "x"},
+                                      automated=True, status=status, batch="broadcast:7"))

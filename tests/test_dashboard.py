@@ -16,7 +16,6 @@ from starlette.testclient import TestClient
 from bot.bootstrap import App
 from bot.dashboard import auth
 from bot.db.base import utcnow
-from bot.db.models import MessageLog, OutboxMessage, User
 from bot.db.models_dashboard import DashboardAccount, DashboardSession
 from bot.server import build_runtime, build_web_app
 from tests.dashboard_helpers import (
@@ -28,6 +27,7 @@ from tests.dashboard_helpers import (
     add_accounts,
     csrf_of,
     dashboard_app,
+    log_usage,
     login,
     seed,
 )
@@ -318,6 +318,7 @@ def test_unpublished_rounds_are_not_public(board: App, seeded: Seeded) -> None:
     public = client_for(board)
     page = public.get(f"/results/{HC_COMMUNE}?lang=en")
     assert page.status_code == 200 and "No published results" in page.text
+    assert "/results/" not in public.get("/results").text.split("<main>", 1)[1]
     assert public.get(f"/results/{HC_COMMUNE}/rounds/{seeded.hc_rounds[1]}/charts/"
                       "enough_staff.png").status_code == 404
     assert public.get("/results/999999").status_code == 404
@@ -331,6 +332,8 @@ def test_published_round_is_public_without_comments_or_small_groups(board: App,
     assert admin.post(f"/dashboard/rounds/{round_id}/publish", data={"csrf": token},
                       follow_redirects=False).status_code == 303
     public = client_for(board)
+    assert f'href="/results/{HC_COMMUNE}"' in public.get("/results").text
+    assert f'href="/results/{OTHER_COMMUNE}"' not in public.get("/results").text
     page = public.get(f"/results/{HC_COMMUNE}?lang=en").text
     assert "3.43" in page and "hidden" in page
     assert COMMENT not in page and "Log out" not in page
@@ -362,32 +365,8 @@ def test_open_rounds_cannot_be_published(board: App, seeded: Seeded) -> None:
 
 # ------------------------------------------------------------------ usage and deliveries
 
-def _log(board: App) -> None:
-    with board.db.session() as session:
-        here = User(channel="telegram", channel_user_id="1", commune_code=HC_COMMUNE)
-        there = User(channel="messenger", channel_user_id="2", commune_code=OTHER_COMMUNE)
-        session.add_all([here, there])
-        session.flush()
-        rows = [
-            (here, "how much is a birth certificate", "service_fee", 0.95, "service_fee", "en"),
-            (here, "what is the weather", None, 0.2, "fallback", "en"),
-            (here, "What is the  weather", None, 0.3, "fallback", "en"),
-            (there, "secret other question", None, 0.1, "fallback", "km"),
-            (here, None, None, None, "flow:survey", "km"),  # a private survey step
-        ]
-        for user, text, intent, confidence, handled, lang in rows:
-            session.add(MessageLog(user_id=user.id, channel=user.channel, direction="in",
-                                   kind="text", text=text, intent=intent,
-                                   confidence=confidence, handled_as=handled, language=lang,
-                                   step="survey:q1" if text is None else None))
-        for user, status in ((here, "sent"), (there, "failed")):
-            session.add(OutboxMessage(user_id=user.id, channel=user.channel,
-                                      address=user.channel_user_id, reply={"text": "x"},
-                                      automated=True, status=status, batch="broadcast:7"))
-
-
 def test_usage_by_intent_language_channel_and_unanswered(board: App) -> None:
-    _log(board)
+    log_usage(board)
     admin = logged_in(board, "admin").get("/dashboard/usage?lang=en").text
     assert "service_fee" in admin and "telegram" in admin and "messenger" in admin
     assert "what is the weather" in admin and "secret other question" in admin
@@ -397,7 +376,7 @@ def test_usage_by_intent_language_channel_and_unanswered(board: App) -> None:
 
 
 def test_deliveries_report_per_batch(board: App) -> None:
-    _log(board)
+    log_usage(board)
     admin = logged_in(board, "admin").get("/dashboard/deliveries?lang=en").text
     assert "broadcast:7" in admin
     caf = logged_in(board, "caf").get("/dashboard/deliveries?lang=en").text

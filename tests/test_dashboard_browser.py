@@ -27,6 +27,7 @@ from tests.dashboard_helpers import (
     Seeded,
     add_accounts,
     dashboard_app,
+    log_usage,
     seed,
 )
 
@@ -152,6 +153,13 @@ def test_admin_publishes_and_the_public_page_shows_it_on_a_phone(
         page.click("form[action$='/publish'] button")
         page.wait_for_url(f"{base}/dashboard/rounds/{seeded.hc_rounds[1]}")
         assert page.locator("form[action$='/unpublish']").count() == 1
+        log_usage(server[1])
+        page.click("a[href='/dashboard/usage']")
+        assert "what is the weather" in page.content()
+        _shot(page, "usage-km", database_url)
+        page.click("a[href='/dashboard/deliveries']")
+        assert "broadcast:7" in page.content()
+        _shot(page, "deliveries-km", database_url)
     finally:
         context.close()
     phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,

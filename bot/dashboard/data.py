@@ -71,6 +71,16 @@ def published_rounds_of(session: Session, surveys: Surveys, commune: str) -> lis
         .order_by(ScoringRound.id.desc())).scalars())
 
 
+def published_communes(session: Session, surveys: Surveys) -> list[str]:
+    """Communes with at least one published, closed round (the public index)."""
+    facilities = set(session.execute(
+        select(ScoringRound.facility_id).join(PublishedRound,
+                                              PublishedRound.round_id == ScoringRound.id)
+        .where(ScoringRound.closed_at.is_not(None))).scalars())
+    return sorted({surveys.facilities[f].commune for f in facilities
+                   if f in surveys.facilities})
+
+
 def publish(session: Session, round_id: int, by: str) -> bool:
     """Publish a closed round (False when it is still open)."""
     row = session.get(ScoringRound, round_id)

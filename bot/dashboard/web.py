@@ -385,9 +385,14 @@ class Dashboard:
         table = strings()
         weeks = [fmt.day(w, lang) for w in found.weeks]
 
+        def label(key: str) -> str:
+            if key == "-":
+                return table["no_intent"][lang]
+            return table[f"lang_{key}"][lang] if f"lang_{key}" in table else key
+
         def weekly(title: str, counts: dict[str, Any]) -> dict[str, Any]:
-            rows = [(label, [fmt.integer(c[w], lang) for w in found.weeks])
-                    for label, c in sorted(counts.items(), key=lambda kv: -sum(kv[1].values()))]
+            rows = [(label(key), [fmt.integer(c[w], lang) for w in found.weeks])
+                    for key, c in sorted(counts.items(), key=lambda kv: -sum(kv[1].values()))]
             return {"title": title, "first": "", "columns": weeks, "rows": rows}
 
         tables = [
@@ -428,6 +433,13 @@ class Dashboard:
 
         return self.render(request, "public.html", rounds=await self.db(load),
                            commune=_commune_name(commune, lang), commune_code=commune)
+
+    async def public_index(self, request: Request) -> Response:
+        lang = self.lang(request)
+        surveys = self.surveys
+        codes = await self.db(lambda s: data.published_communes(s, surveys))
+        return self.render(request, "public_index.html",
+                           communes=[(code, _commune_name(code, lang)) for code in codes])
 
     async def public_chart(self, request: Request) -> Response:
         commune = request.path_params["commune"]
@@ -570,6 +582,7 @@ def routes(runtime: Any) -> list[BaseRoute]:
         Route("/dashboard/deliveries", page(board.deliveries)),
         Route("/dashboard/static/font/NotoSansKhmer.ttf", board.font),
         Mount("/dashboard/static", app=StaticFiles(directory=HERE / "static")),
+        Route("/results", board.public_index),
         Route("/results/{commune:str}", board.public),
         Route("/results/{commune:str}/rounds/{round_id:int}/charts/{indicator:str}.png",
               board.public_chart),
