@@ -394,3 +394,11 @@ def test_static_assets_are_served_locally(board: App) -> None:
     assert font.status_code == 200 and len(font.content) > 100_000
     page = client.get("/dashboard/login").text
     assert "http://" not in page and "https://" not in page
+
+
+def test_pages_forbid_framing_scripts_and_caching(board: App) -> None:
+    page = client_for(board).get("/dashboard/login")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "script-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
