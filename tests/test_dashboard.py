@@ -402,3 +402,12 @@ def test_pages_forbid_framing_scripts_and_caching(board: App) -> None:
     assert "script-src 'none'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
+
+
+def test_oversized_forms_are_not_read(board: App) -> None:
+    client = client_for(board)
+    page = client.get("/dashboard/login")
+    response = client.post("/dashboard/login", content=b"csrf=" + csrf_of(page.text).encode()
+                           + b"&username=caf&password=" + b"x" * 100_000,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 403

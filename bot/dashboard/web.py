@@ -139,10 +139,16 @@ class Dashboard:
 
     @staticmethod
     async def form(request: Request) -> dict[str, str]:
-        """An urlencoded form (the only kind the dashboard posts), size-limited."""
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            return {}
+        """An urlencoded form (the only kind the dashboard posts); a body over MAX_FORM_BYTES
+        is not read further and counts as empty (so its CSRF check fails)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_FORM_BYTES:
+                return {}
+            chunks.append(chunk)
+        body = b"".join(chunks)
         parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
         return {key: values[0] for key, values in parsed.items()}
 
