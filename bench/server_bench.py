@@ -8,11 +8,11 @@ process or asked of one `rasa run --enable-api` serving the same model):
 - messages/s (measured messages / wall time), p50 and p95 latency (webhook POST -> last reply
   message accepted by the Graph API), and the RSS of each worker process (and the Rasa server).
 
-Telegram is not driven: the Telegram channel was not on main when this was written (Messenger
-only).
+Telegram updates (secret-checked webhook, replies to tests/fake_telegram.py) are driven too
+when the Telegram channel is installed (configurations `1-local-telegram`, `2-local-telegram`).
 
     .venv/bin/python -m bench.server_bench [--messages 300] [--users 16]
-                                           [--only 1-local,2-local,1-rasa,2-rasa]
+        [--only 1-local,2-local,1-rasa,2-rasa,1-local-telegram,2-local-telegram]
 
 Writes bench/results/server.json and prints a Markdown table (docs/benchmarks.md).
 """
@@ -56,31 +56,119 @@ LINES = ["how much is a birth certificate", "សំបុត្រកំណើ�
          "documents for an ID card", "ធ្វើអត្តសញ្ញាណប័ណ្ណនៅណា"]
 
 
+class Arrivals:
+    """When each reply message reached the fake platform, per chat."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.arrived = threading.Condition()
+
+    def note(self, chat: str) -> None:
+        with self.arrived:
+            self.times[chat].append(time.perf_counter())
+            self.arrived.notify_all()
+
+    def count(self, chat: str) -> int:
+        with self.arrived:
+            return len(self.times[chat])
+
+    def wait(self, chat: str, count: int, timeout: float = 120) -> float:
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.times[chat]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{chat}: {len(self.times[chat])}/{count} replies")
+                self.arrived.wait(left)
+            return self.times[chat][count - 1]
+
+
 class TimedGraph(FakeGraph):
     """The fake Graph API, noting when each message (not typing indicators) arrives."""
 
-    def __init__(self) -> None:
+    def __init__(self, arrivals: Arrivals) -> None:
         super().__init__(TOKEN, APP_SECRET)
-        self.arrivals: dict[str, list[float]] = defaultdict(list)
-        self.arrived = threading.Condition()
+        self.arrivals = arrivals
 
     def _send(self, body: Any) -> tuple[int, Any]:
         status, answer = super()._send(body)
         if status == 200 and isinstance(body, dict) and body.get("message"):
-            with self.arrived:
-                self.arrivals[body["recipient"]["id"]].append(time.perf_counter())
-                self.arrived.notify_all()
+            self.arrivals.note(str(body["recipient"]["id"]))
         return status, answer
 
-    def wait(self, psid: str, count: int, timeout: float = 120) -> float:
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while len(self.arrivals[psid]) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"{psid}: {len(self.arrivals[psid])}/{count} replies")
-                self.arrived.wait(left)
-            return self.arrivals[psid][count - 1]
+
+class MessengerDriver:
+    name = "messenger"
+
+    def __init__(self) -> None:
+        self.arrivals = Arrivals()
+        self.fake = TimedGraph(self.arrivals)
+
+    def __enter__(self) -> MessengerDriver:
+        self.fake.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.fake.__exit__(*exc)
+
+    def env(self) -> dict[str, str]:
+        return {**messenger_env(self.fake), "MESSENGER_RETRY_SECONDS": "1",
+                "MESSENGER_TIMEOUT": "10"}
+
+    def chat(self, prefix: str, number: int) -> str:
+        return f"{prefix}{number:04d}"
+
+    def post(self, http: Any, chat: str, text: str) -> float:
+        body = json.dumps(batch(text_event(chat, text))).encode()
+        started = time.perf_counter()
+        response = http.post("/webhooks/messenger", content=body, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": sign(body)})
+        assert response.status_code == 200, response.text
+        return started
+
+
+TELEGRAM_TOKEN = "123456789:AAbenchmarkTokenForTheFakeBotApi_12345"
+TELEGRAM_SECRET = "bench-webhook-secret-0123456789"
+
+
+class TelegramDriver:
+    name = "telegram"
+
+    def __init__(self) -> None:
+        from tests.fake_telegram import FakeTelegram
+
+        self.arrivals = Arrivals()
+        self.fake = FakeTelegram(TELEGRAM_TOKEN, record_calls=False,
+                                 on_send=lambda chat, _: self.arrivals.note(str(chat)))
+
+    def __enter__(self) -> TelegramDriver:
+        self.fake.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.fake.__exit__(*exc)
+
+    def env(self) -> dict[str, str]:
+        return {"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_API_BASE_URL": self.fake.base_url,
+                "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/webhooks/telegram",
+                "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET}
+
+    def chat(self, prefix: str, number: int) -> str:
+        return str(int(f"{prefix}{number:04d}"))
+
+    def post(self, http: Any, chat: str, text: str) -> float:
+        update = self.fake.text_update(int(chat), text)
+        started = time.perf_counter()
+        response = http.post("/webhooks/telegram", content=json.dumps(update).encode(),
+                             headers={"Content-Type": "application/json",
+                                      "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+        assert response.status_code == 200, response.text
+        return started
+
+
+def telegram_installed() -> bool:
+    return (ROOT / "bot" / "channels" / "telegram.py").exists() and \
+        (ROOT / "tests" / "fake_telegram.py").exists()
 
 
 def free_port() -> int:
@@ -145,15 +233,14 @@ def rasa_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 
 @contextmanager
-def bot_server(url: str, tmp: Path, graph: FakeGraph, workers: int,
+def bot_server(url: str, tmp: Path, driver: Any, workers: int,
                nlu_url: str | None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     import httpx
 
     port = free_port()
-    env = {**os.environ, **messenger_env(graph), "ISAFBOT_DATABASE_URL": url,
+    env = {**os.environ, **driver.env(), "ISAFBOT_DATABASE_URL": url,
            "ISAFBOT_DATA_DIR": str(tmp / "var"), "ISAFBOT_SECRET_KEY": "bench-secret-0123456789",
-           "ISAFBOT_HTTP_PORT": str(port), "ISAFBOT_LOG_LEVEL": "WARNING",
-           "MESSENGER_RETRY_SECONDS": "1", "MESSENGER_TIMEOUT": "10"}
+           "ISAFBOT_HTTP_PORT": str(port), "ISAFBOT_LOG_LEVEL": "WARNING"}
     if nlu_url:
         env["ISAFBOT_NLU_URL"] = nlu_url
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--workers",
@@ -180,7 +267,7 @@ def bot_server(url: str, tmp: Path, graph: FakeGraph, workers: int,
             process.kill()
 
 
-def drive(base: str, graph: TimedGraph, users: int, per_user: int, prefix: str,
+def drive(base: str, driver: Any, users: int, per_user: int, prefix: str,
           expected: dict[str, int]) -> list[tuple[float, float]]:
     """Each user greets (not timed), then sends `per_user` messages, one at a time, each when
     the whole reply to the previous one arrived; returns (sent, replied) times."""
@@ -191,16 +278,16 @@ def drive(base: str, graph: TimedGraph, users: int, per_user: int, prefix: str,
     errors: list[BaseException] = []
 
     def user(number: int) -> None:
-        psid = f"{prefix}{number:04d}"
+        chat = driver.chat(prefix, number)
         try:
             with httpx.Client(base_url=base, timeout=60) as http:
-                _post(http, psid, "hello")  # not timed: a first message may say more
-                received = _settled(graph, psid, 1)
+                driver.post(http, chat, "hello")  # not timed: a first message may say more
+                received = _settled(driver.arrivals, chat, 1)
                 for n in range(per_user):
                     line = LINES[(number + n) % len(LINES)]
-                    started = _post(http, psid, line)
+                    started = driver.post(http, chat, line)
                     received += expected[line]
-                    arrived = graph.wait(psid, received)
+                    arrived = driver.arrivals.wait(chat, received)
                     with lock:
                         latencies.append((started, arrived))
         except BaseException as error:  # reported after the run
@@ -216,55 +303,48 @@ def drive(base: str, graph: TimedGraph, users: int, per_user: int, prefix: str,
     return latencies
 
 
-def _post(http: Any, psid: str, text: str) -> float:
-    body = json.dumps(batch(text_event(psid, text))).encode()
-    started = time.perf_counter()
-    response = http.post("/webhooks/messenger", content=body, headers={
-        "Content-Type": "application/json", "X-Hub-Signature-256": sign(body)})
-    assert response.status_code == 200, response.text
-    return started
-
-
-def _settled(graph: TimedGraph, psid: str, at_least: int) -> int:
+def _settled(arrivals: Arrivals, chat: str, at_least: int) -> int:
     """Wait for `at_least` messages, then until no more come for 1.5 s; returns the count."""
-    graph.wait(psid, at_least)
+    arrivals.wait(chat, at_least)
     while True:
-        count = len(graph.arrivals[psid])
+        count = arrivals.count(chat)
         time.sleep(1.5)
-        if len(graph.arrivals[psid]) == count:
+        if arrivals.count(chat) == count:
             return count
 
 
-def replies_per_line(base: str, graph: TimedGraph) -> dict[str, int]:
+def replies_per_line(base: str, driver: Any) -> dict[str, int]:
     """How many messages the bot sends for each line, after a greeting (a fresh user each)."""
     import httpx
 
     expected: dict[str, int] = {}
     with httpx.Client(base_url=base, timeout=120) as http:
         for index, line in enumerate(LINES):
-            psid = f"9{index:03d}"
-            _post(http, psid, "hello")
-            greeted = _settled(graph, psid, 1)
-            _post(http, psid, line)
-            expected[line] = _settled(graph, psid, greeted + 1) - greeted
+            chat = driver.chat("9", index)
+            driver.post(http, chat, "hello")
+            greeted = _settled(driver.arrivals, chat, 1)
+            driver.post(http, chat, line)
+            expected[line] = _settled(driver.arrivals, chat, greeted + 1) - greeted
     return expected
 
 
 def run(config: str, messages: int, users: int, tmp: Path,
         rasa: tuple[str, subprocess.Popen[bytes]] | None) -> dict[str, Any]:
     workers = int(config.split("-")[0])
-    with TimedGraph() as graph, database("postgresql", tmp) as url, \
-            bot_server(url, tmp, graph, workers, rasa[0] if rasa else None) as (base, process):
-        expected = replies_per_line(base, graph)
+    driver = TelegramDriver() if config.endswith("telegram") else MessengerDriver()
+    with driver, database("postgresql", tmp) as url, \
+            bot_server(url, tmp, driver, workers, rasa[0] if rasa else None) as (base, process):
+        expected = replies_per_line(base, driver)
         # warm every worker's NLU: a round of messages from other users
-        drive(base, graph, users, 2, "7", expected)
+        drive(base, driver, users, 2, "7", expected)
         per_user = max(1, messages // users)
-        timed = drive(base, graph, users, per_user, "8", expected)
+        timed = drive(base, driver, users, per_user, "8", expected)
         seconds = max(a for _, a in timed) - min(s for s, _ in timed)
         latencies = [a - s for s, a in timed]
         pids = children(process.pid) if workers > 1 else [process.pid]
         result = {
-            "workers": workers, "nlu": "rasa server" if rasa else "in process",
+            "channel": driver.name, "workers": workers,
+            "nlu": "rasa server" if rasa else "in process",
             "messages": len(latencies), "users": users, "seconds": seconds,
             "messages_per_s": len(latencies) / seconds,
             "p50_ms": 1000 * statistics.median(latencies),
@@ -281,15 +361,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--users", type=int, default=16)
-    parser.add_argument("--only", default="1-local,2-local,1-rasa,2-rasa")
+    parser.add_argument("--only", default="1-local,2-local,1-rasa,2-rasa,1-local-telegram,"
+                                           "2-local-telegram")
     args = parser.parse_args()
-    configs = args.only.split(",")
+    configs = [c for c in args.only.split(",")
+               if not c.endswith("telegram") or telegram_installed()]
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "load_before": os.getloadavg()}}
     with tempfile.TemporaryDirectory() as tmp:
-        for config in [c for c in configs if c.endswith("local")]:
+        for config in [c for c in configs if "-local" in c]:
             results[config] = run(config, args.messages, args.users, Path(tmp), None)
             print(config, json.dumps(results[config]), flush=True)
         remote = [c for c in configs if c.endswith("rasa")]
@@ -301,14 +383,14 @@ def main() -> None:
     results["machine"]["load_after"] = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "server.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print("\n| workers | NLU | messages/s | p50 ms | p95 ms | RSS per worker (MB) |")
-    print("|---|---|---|---|---|---|")
+    print("\n| channel | workers | NLU | messages/s | p50 ms | p95 ms | RSS per worker (MB) |")
+    print("|---|---|---|---|---|---|---|")
     for config in configs:
         r = results[config]
         rss = ", ".join(str(x) for x in r["worker_rss_mb"])
         extra = f" (+ Rasa server {r['rasa_rss_mb']})" if r["rasa_rss_mb"] else ""
-        print(f"| {r['workers']} | {r['nlu']} | {r['messages_per_s']:.1f} | {r['p50_ms']:.0f} "
-              f"| {r['p95_ms']:.0f} | {rss}{extra} |")
+        print(f"| {r['channel']} | {r['workers']} | {r['nlu']} | {r['messages_per_s']:.1f} "
+              f"| {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {rss}{extra} |")
     print(f"\nload average before {results['machine']['load_before']}, "
           f"after {results['machine']['load_after']}")
 
