@@ -160,9 +160,9 @@ def main() -> None:
         acc = r["intent_accuracy"]
         print(f"| {r['pipeline']} | {acc.get('km+mixed', 0):.1%} | {acc.get('en', 0):.1%} | "
               f"{r['entity_recall']:.1%} | {r['parse_ms_p50']} / {r['parse_ms_p95']} ms | "
-              f"{statistics.median(r['load_seconds'])} s | "
-              f"{statistics.median(r['cold_start_to_first_reply_seconds'])} s | "
-              f"{r['train_seconds']} s |")
+              f"{statistics.median(r['load_seconds']):.1f} s | "
+              f"{statistics.median(r['cold_start_to_first_reply_seconds']):.1f} s | "
+              f"{r['train_seconds']:.0f} s |")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ class Settings:
     http_port: int = 8080
     log_level: str = "INFO"
     log_format: str = "console"  # console | json
+    reminder_offsets: tuple[int, ...] = (1440, 120)  # minutes before a meeting (1 day, 2 h)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # for channel settings
 
     @classmethod
@@ -51,6 +52,7 @@ class Settings:
             http_port=int(_number(env, "ISAFBOT_HTTP_PORT", 8080, 1, 65535)),
             log_level=env.get("ISAFBOT_LOG_LEVEL", "INFO").upper(),
             log_format=env.get("ISAFBOT_LOG_FORMAT", "console"),
+            reminder_offsets=_offsets(env.get("ISAFBOT_REMINDER_OFFSETS") or "1d,2h"),
             env=env,
         )
 
@@ -69,6 +71,25 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     if not low <= value <= high:
         raise SettingsError(f"{name}={raw!r} must be between {low:g} and {high:g}")
     return value
+
+
+def _offsets(raw: str) -> tuple[int, ...]:
+    """ISAFBOT_REMINDER_OFFSETS: comma-separated durations before a meeting, e.g. "1d,2h,30m";
+    returned in minutes, largest first."""
+    units = {"d": 1440, "h": 60, "m": 1}
+    minutes: set[int] = set()
+    for part in raw.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        number, unit = part[:-1], part[-1:]
+        if unit not in units or not number.isdigit() or int(number) <= 0:
+            raise SettingsError(f"ISAFBOT_REMINDER_OFFSETS={raw!r}: {part!r} is not a duration "
+                                "such as 1d, 2h or 30m")
+        minutes.add(int(number) * units[unit])
+    if not minutes:
+        raise SettingsError("ISAFBOT_REMINDER_OFFSETS must name at least one duration")
+    return tuple(sorted(minutes, reverse=True))
 
 
 def _secret_key(env: Mapping[str, str], data_dir: Path, database_url: str) -> bytes:

@@ -25,7 +25,7 @@ def start(turn: Turn) -> None:
     """First contact; a deep-link argument (`/start c_120809`) goes to its handler."""
     argument = (turn.incoming.argument or "").strip()
     if argument:
-        prefix = argument.split("_", 1)[0].lower()
+        prefix = re.split(r"[_-]", argument, maxsplit=1)[0].lower()  # c_120809, caf-CODE
         handler = turn.dialogues.deep_links.get(prefix)
         if handler:
             handler(turn)

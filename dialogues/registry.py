@@ -5,13 +5,13 @@ A new capability adds its router here (and its messages to content/messages.yml)
 
 from __future__ import annotations
 
-from dialogues import budget, core, places, rounds, services, survey
+from dialogues import budget, core, forms, meetings, places, rounds, services, survey
 from dialogues.router import Router
 
 
 def all_routers() -> list[Router]:
     return [core.router, services.router, places.router, budget.router, survey.router,
-            rounds.router]
+            rounds.router, forms.router, meetings.router]
 
 
 def required_messages() -> set[str]:

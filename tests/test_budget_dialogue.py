@@ -17,7 +17,6 @@ from content.loader import load_content
 from content.sections.budgets import Budgets
 from dialogues.engine import Dialogues
 from dialogues.registry import all_routers
-from dialogues.router import Router, Turn
 from tests.conftest import Chat
 
 CONTENT = load_content()
@@ -65,7 +64,7 @@ def test_english_question_about_kok_khleang(chat: Chat) -> None:
     for expected in (f"bud:d:{KOUK_KHLEANG}:2023", f"bud:c:{KOUK_KHLEANG}:2022",
                      f"bud:f:school:{KOUK_KHLEANG}:2023",
                      f"bud:f:health_centre:{KOUK_KHLEANG}:2023", f"bud:q:{KOUK_KHLEANG}:2023",
-                     "bud:say", "bud:meet", "bud:g", "menu"):
+                     "bud:say", "meet:next", "bud:g", "menu"):
         assert expected in payloads
     _assert_payloads_are_short(chat)
 
@@ -195,7 +194,11 @@ def test_ordinary_words_are_not_taken_for_a_place(chat: Chat) -> None:
     assert "Mien" not in chat.text
 
 
-def test_meeting_button_says_coming_soon_until_meetings_exist(chat: Chat) -> None:
+def test_meeting_button_says_coming_soon_until_meetings_exist(sqlite_app: App) -> None:
+    """Without the meetings feature's router the button says "coming soon"."""
+    sqlite_app.dialogues = Dialogues(sqlite_app.dialogues.ctx, [
+        r for r in all_routers() if r.name != "meetings"])
+    chat = Chat(sqlite_app)
     chat.send("hello")
     chat.press("bud:say")
     assert "How to have your say" in chat.text and "JAAP" in chat.text
@@ -234,20 +237,16 @@ def test_menu_has_a_budget_entry(chat: Chat) -> None:
 
 def test_meeting_button_hands_over_to_the_meetings_feature_once_it_exists(
         sqlite_app: App) -> None:
-    """When a router handles `meet:next` (the meetings feature, built separately), budget
-    answers offer that payload, and old `bud:meet` buttons forward to it."""
-    meetings = Router("meetings-stand-in")
-
-    @meetings.payload("meet")
-    def next_meeting(turn: Turn) -> None:
-        turn.say("the meetings feature answered")
-
-    sqlite_app.dialogues = Dialogues(sqlite_app.dialogues.ctx, [*all_routers(), meetings])
+    """The meetings feature handles `meet:next`: budget answers offer that payload, and old
+    `bud:meet` buttons forward to it (the next meeting of the user's commune)."""
     chat = Chat(sqlite_app)
     chat.send("how much does Kok Khleang sangkat have?")
     assert "meet:next" in chat.payloads and "bud:meet" not in chat.payloads
-    chat.press("bud:meet")
-    assert chat.text == "the meetings feature answered"
+    chat.press("bud:meet")  # the question named a place, not the user's own commune
+    assert "Which commune or sangkat do you live in?" in chat.text
+    chat.send("Kouk Khleang")
+    assert "No meeting is planned in Kouk Khleang yet" in chat.text
+    assert "meet:sub" in chat.payloads
 
 
 def test_the_answer_survives_a_chart_that_cannot_be_drawn(chat: Chat,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -83,12 +84,20 @@ def alembic_config(database: Database) -> Any:
 def _make_engine(url: str, echo: bool) -> Engine:
     if url.startswith("sqlite"):
         _ensure_sqlite_directory(url)
-        engine = create_engine(url, echo=echo, future=True,
+        # A file database keeps a small pool of connections (SQLAlchemy 1.4 would open and
+        # close one per session: its PRAGMAs plus a WAL checkpoint on every close).
+        pool = {} if _is_memory(url) else {"poolclass": QueuePool, "pool_size": 5,
+                                           "max_overflow": 10}
+        engine = create_engine(url, echo=echo, future=True, **pool,
                                connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, echo=echo, future=True, pool_pre_ping=True)
+
+
+def _is_memory(url: str) -> bool:
+    return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
 
 
 def _ensure_sqlite_directory(url: str) -> None:

@@ -1,0 +1,1 @@
+"""Meetings, CAF roles, subscriptions, reminders and broadcasts (docs/meetings.md)."""

@@ -1,0 +1,127 @@
+"""The reminder scheduler: APScheduler 3.9 with its jobs in the app's database.
+
+The meetings table is the truth; `sync` makes the persistent jobs match it (a job per meeting
+and offset, plus one at the start time), so a meeting created, moved or cancelled by any
+process (chat worker, CLI) is picked up by the one running scheduler within `sync_seconds`.
+
+Timing (docs/meetings.md): the reminder `offset` before a meeting fires at start - offset. A
+reminder is useful until the meeting starts: after downtime the job still runs (its misfire
+grace lasts until the start), unless a reminder closer to the start is due too (then only the
+closest goes out), and never once the meeting has started.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import create_engine, select
+
+from bot.db.models_meetings import Meeting, MeetingReminder
+from bot.meetings import store
+from scheduler import jobs
+
+log = logging.getLogger(__name__)
+
+JOB_TABLE = "apscheduler_jobs"
+REMIND = "scheduler.jobs:remind"
+STARTED = "scheduler.jobs:meeting_started"
+
+
+def job_store(ctx: jobs.JobContext) -> SQLAlchemyJobStore:
+    """APScheduler's store on the app's database URL, in its own table. APScheduler 3.9 uses
+    SQLAlchemy's 1.x engine API, so it gets its own (small) engine rather than the app's
+    2.0-style one; on SQLite it waits for the write lock like the app does."""
+    url = ctx.db.url
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    else:
+        engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True)
+    return SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
+
+
+def make_scheduler(ctx: jobs.JobContext) -> AsyncIOScheduler:
+    return AsyncIOScheduler(
+        jobstores={"default": job_store(ctx), "memory": MemoryJobStore()},
+        job_defaults={"coalesce": True, "max_instances": 1},
+        timezone=timezone.utc)
+
+
+def wanted_jobs(ctx: jobs.JobContext, now: datetime) -> dict[str, dict[str, Any]]:
+    """The jobs the meetings call for at `now` (aware): id -> add_job arguments."""
+    offsets = ctx.settings.reminder_offsets
+    wanted: dict[str, dict[str, Any]] = {}
+    current = store.naive_utc(now)
+    with ctx.db.session() as session:
+        # every meeting whose start has not been handled yet (cancelled ones too: their start
+        # job withdraws what is left of their reminders)
+        meetings = list(session.execute(select(Meeting).where(
+            Meeting.withdrawn_at.is_(None))).scalars())
+        done = set(session.execute(select(
+            MeetingReminder.meeting_id, MeetingReminder.offset_minutes,
+            MeetingReminder.starts_at).where(
+            MeetingReminder.meeting_id.in_([m.id for m in meetings]))).all())
+    for meeting in meetings:
+        starts = meeting.starts_at
+        start_aware = starts.replace(tzinfo=timezone.utc)
+        wanted[f"start:{meeting.id}"] = {
+            "func": STARTED, "args": (meeting.id,),
+            "run_date": max(starts, current).replace(tzinfo=timezone.utc),
+            "misfire_grace_time": 7 * 24 * 3600}
+        if meeting.status != "scheduled" or starts <= current:
+            continue
+        for offset in offsets:
+            if (meeting.id, offset, starts) in done:
+                continue
+            run_at = starts - timedelta(minutes=offset)
+            if run_at <= current and not store.reminder_due(starts, offset, offsets, now):
+                continue  # stale: a closer reminder is due, or was sent
+            run = max(run_at, current).replace(tzinfo=timezone.utc)
+            wanted[f"rem:{meeting.id}:{offset}"] = {
+                "func": REMIND, "args": (meeting.id, offset, starts.isoformat()),
+                "run_date": run,
+                # useful until the meeting starts: a late run (after downtime) still goes
+                "misfire_grace_time": max(1, int((start_aware - run).total_seconds())),
+            }
+    return wanted
+
+
+def sync(scheduler: BaseScheduler, ctx: jobs.JobContext) -> tuple[int, int]:
+    """Make the persistent jobs match the meetings; returns (added or moved, removed)."""
+    now = ctx.clock.now()
+    wanted = wanted_jobs(ctx, now)
+    have = {job.id: job for job in scheduler.get_jobs(jobstore="default")}
+    changed = removed = 0
+    for job_id in have:
+        if job_id not in wanted:
+            scheduler.remove_job(job_id, jobstore="default")
+            removed += 1
+    for job_id, spec in wanted.items():
+        existing = have.get(job_id)
+        if existing is not None and tuple(existing.args) == tuple(spec["args"]):
+            continue  # same meeting time: keep the stored job as it is
+        scheduler.add_job(spec["func"], trigger=DateTrigger(run_date=spec["run_date"]),
+                          args=spec["args"], id=job_id, jobstore="default",
+                          misfire_grace_time=spec["misfire_grace_time"],
+                          replace_existing=True)
+        changed += 1
+    if changed or removed:
+        log.info("scheduler: %s job(s) added or moved, %s removed", changed, removed)
+    return changed, removed
+
+
+def housekeeping(scheduler: BaseScheduler, ctx: jobs.JobContext) -> None:
+    """Every few seconds: jobs follow the meetings, finished broadcasts are reported to their
+    CAF, reminders of started meetings are withdrawn."""
+    sync(scheduler, ctx)
+    with ctx.db.session() as session:
+        reported = store.report_finished(session, ctx.content)
+        store.withdraw_started(session, ctx.clock.now())
+    if reported:
+        ctx.wake()

@@ -1,0 +1,39 @@
+"""The meetings forms are valid data: every step's messages exist in km and en, every form has
+its hooks, and a broken form is reported by the content check, not at run time."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from content.loader import check_content, load_content
+from content.sections.forms import forms_of
+from dialogues import forms
+from dialogues.registry import required_messages
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_form_step_speaks_both_languages_and_has_hooks() -> None:
+    content = load_content()
+    found = forms_of(content)
+    assert set(found) == {"meeting", "meeting_time", "meeting_place", "broadcast"}
+    for form in found.values():
+        assert form.id in forms._hooks
+        for step in form.steps:
+            for key in step.message_keys():
+                assert key in required_messages(), key
+                assert content.message(key, "km") and content.message(key, "en")
+
+
+def test_a_broken_form_is_a_content_problem(tmp_path: Path) -> None:
+    root = tmp_path / "content"
+    shutil.copytree(ROOT / "content", root)
+    (root / "forms" / "meetings.yml").write_text(
+        "meeting:\n  steps:\n    - {id: kind, type: dropdown, ask: meet_ask_kind}\n"
+        "broadcast:\n  steps: []\n", encoding="utf-8")
+    content, problems = check_content(root)
+    assert content is None
+    text = "\n".join(str(p) for p in problems)
+    assert "one of choice, commune, text, datetime, confirm" in text
+    assert "a form needs a list of steps" in text
