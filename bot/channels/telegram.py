@@ -4,9 +4,10 @@ replies sent with the library's `Bot` (through the outbox, the rate limiter and 
 Two ways to receive, both storing each update in the durable inbox first (the update_id is the
 key, so a redelivered update is stored once, across restarts and workers):
 
-- long polling (default): `start()` deletes any webhook, then runs a getUpdates loop. The offset
-  lives in memory only: after a restart Telegram sends again what was not yet confirmed (at most
-  the last batch) and the inbox drops it;
+- long polling (default): `start()` deletes any webhook, then runs a getUpdates loop (in the
+  leader process only when several run). The offset lives in memory only: after a restart
+  Telegram sends again what was not yet confirmed (at most the last batch) and the inbox drops
+  it;
 - webhook (when TELEGRAM_WEBHOOK_URL is set): POST /webhooks/telegram on the project's web
   server, registered with `isafbot telegram set-webhook`. The X-Telegram-Bot-Api-Secret-Token
   header must equal TELEGRAM_WEBHOOK_SECRET (compared in constant time) or nothing is stored.
@@ -594,6 +595,12 @@ class TelegramChannel:
         backoff = self.settings.retry_seconds
         webhook_deleted = False
         while not self._stopping.is_set():
+            if not getattr(runtime, "leading", True):
+                # processes electing a leader: only the leader may poll, or Telegram answers
+                # the others 409 Conflict (`isafbot run --workers N` requires the webhook)
+                webhook_deleted = False
+                await self._sleep(1.0)
+                continue
             try:
                 if not webhook_deleted:
                     await self.bot.delete_webhook(drop_pending_updates=False)
