@@ -454,6 +454,37 @@ def test_updates_polled_while_the_database_is_down_are_fetched_again(
     assert len(tg.sent(chat)) == 1 and "Hello! I'm isaf-bot" in tg.texts(chat)[0]
 
 
+def test_only_a_leading_process_polls(tg: FakeTelegram) -> None:
+    """With processes electing a leader, a process that does not lead never calls getUpdates
+    (Telegram would answer the second poller 409 Conflict)."""
+    from types import SimpleNamespace
+
+    from bot.channels.telegram import TelegramChannel
+
+    settings = TelegramSettings.from_env(telegram_env(tg, webhook=False))
+    assert settings is not None
+    stored_ids: list[str] = []
+    runtime = SimpleNamespace(leading=False, inbox=SimpleNamespace(wake=lambda: None),
+                              accept=lambda _c, external_id, *_: stored_ids.append(external_id)
+                              or True)
+
+    async def run() -> None:
+        channel = TelegramChannel(settings)
+        await channel.start(runtime)  # type: ignore[arg-type]
+        await asyncio.sleep(1.5)
+        assert "getUpdates" not in tg.methods() and "deleteWebhook" not in tg.methods()
+        runtime.leading = True  # elected
+        update = tg.push(tg.text_update(42, "hello"))
+        deadline = time.monotonic() + 30
+        while not stored_ids and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert stored_ids == [str(update["update_id"])]
+        await channel.stop()
+
+    asyncio.run(run())
+    assert tg.methods().count("deleteWebhook") == 1
+
+
 # ------------------------------------------------------------------ Bot API errors
 
 def test_retry_after_is_honoured(live: LiveServer, tg: FakeTelegram) -> None:
