@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -754,6 +755,18 @@ def test_a_photo_takes_its_caption_or_is_followed_by_the_text(tg: FakeTelegram,
     assert text["text"] == long_caption.strip() and buttons_of([text]) == [("Menu", "menu")]
     with pytest.raises(Rejected):
         _send(tg, 80, Reply("chart", image=tmp_path / "gone.png"))
+
+
+def test_the_token_never_reaches_the_logs(tg: FakeTelegram,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    from bot.channels.telegram import protect_token
+
+    protect_token(TOKEN)
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    caplog.set_level(logging.DEBUG, logger="telegram")
+    _send(tg, 82, Reply("hello"))
+    assert "sendMessage" in caplog.text and "<TELEGRAM_BOT_TOKEN>" in caplog.text
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
 
 
 def test_a_reply_interrupted_by_a_429_resumes_where_it_stopped(tg: FakeTelegram) -> None:

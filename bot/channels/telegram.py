@@ -541,6 +541,35 @@ def _progress_key(address: str, parts: list[Part]) -> str:
     return hashlib.sha256(f"{address}\n{data}".encode()).hexdigest()
 
 
+# ------------------------------------------------------------------ the token in logs
+
+class RedactToken(logging.Filter):
+    """The bot token is part of every Bot API URL, and httpx logs each request's URL at INFO
+    (python-telegram-bot logs its base URL at DEBUG): the token never reaches a log."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, "<TELEGRAM_BOT_TOKEN>")
+            record.args = ()
+        return True
+
+
+def protect_token(token: str) -> None:
+    """Redact the token in the loggers that see URLs; httpx's line per request is noise at
+    INFO (several a second under load), so it logs warnings only unless configured."""
+    httpx_logger = logging.getLogger("httpx")
+    if httpx_logger.level == logging.NOTSET:
+        httpx_logger.setLevel(logging.WARNING)
+    for logger in (httpx_logger, logging.getLogger("httpcore"), Bot._LOGGER):
+        if not any(isinstance(f, RedactToken) and f.token == token for f in logger.filters):
+            logger.addFilter(RedactToken(token))
+
+
 # ------------------------------------------------------------------ the channel
 
 class TelegramChannel:
@@ -548,6 +577,7 @@ class TelegramChannel:
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
+        protect_token(settings.token)
         self.bot = settings.bot()
         self.me = Me(settings.bot_id)
         self._limiter = RateLimiter(Limits(per_second=30.0, burst=1.0, per_chat_per_second=1.0,

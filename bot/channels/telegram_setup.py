@@ -49,6 +49,10 @@ def _settings() -> TelegramSettings | None:
     if telegram is None:
         print("isafbot: set TELEGRAM_BOT_TOKEN first (see README, \"Telegram\")",
               file=sys.stderr)
+    else:
+        from bot.channels.telegram import protect_token
+
+        protect_token(telegram.token)
     return telegram
 
 
