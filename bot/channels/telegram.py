@@ -46,7 +46,6 @@ from telegram.error import (
     Conflict,
     Forbidden,
     InvalidToken,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
@@ -790,5 +789,6 @@ def channel_from_settings(app: App) -> TelegramChannel | None:
     return TelegramChannel(settings) if settings else None
 
 
-__all__ = ["CHANNEL", "NetworkError", "TelegramChannel", "TelegramSender", "TelegramSettings",
-           "channel_from_settings", "delivery_error", "render", "stored", "to_incoming"]
+__all__ = ["CHANNEL", "TelegramChannel", "TelegramSender", "TelegramSettings",
+           "channel_from_settings", "delivery_error", "protect_token", "render", "stored",
+           "to_incoming"]
