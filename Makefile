@@ -10,12 +10,12 @@ PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 PYTEST_ARGS ?=
 
-.PHONY: chat test lint model install lock clean bench
+.PHONY: chat test lint model install lock clean bench chromium nlu-server
 
 chat: model
 	$(BIN)/isafbot chat
 
-test: model
+test: model chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot nlu dialogues content scheduler
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -27,7 +27,7 @@ lint: install
 model: install
 	$(BIN)/isafbot train
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed chromium
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 supports < 3.11); install it, e.g. pyenv install 3.10" >&2; exit 1; }
@@ -37,6 +37,14 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip check
 	touch $@
+
+# The dashboard's browser tests drive Debian's chromium through Playwright (Playwright's own
+# browser downloads are never used): install it when missing (the CI machine is root with apt).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium \
+	    || { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
+	  else sudo apt-get install -y --no-install-recommends chromium; fi; }
 
 # Re-resolve requirements.in into requirements.lock in a scratch venv.
 lock:
@@ -49,6 +57,14 @@ lock:
 
 bench: model
 	$(BIN)/python -m bench.nlu_bench
+
+# A Rasa server answering /model/parse with the current model (the bot asks it when
+# ISAFBOT_NLU_URL=http://127.0.0.1:5005 is set). NLU_HOST=0.0.0.0 to serve other machines.
+NLU_HOST ?= 127.0.0.1
+NLU_PORT ?= 5005
+nlu-server: model
+	$(BIN)/rasa run --enable-api -i $(NLU_HOST) -p $(NLU_PORT) \
+	  -m "$$($(BIN)/python -c 'from pathlib import Path; from nlu.engine import train; print(train(Path("models"))[0])')"
 
 clean:
 	rm -rf $(VENV) var models

@@ -21,7 +21,7 @@ Command = Callable[[argparse.Namespace], int]
 # Modules that add subcommands: each has `register_cli(subparsers)`, cheap to import.
 EXTENSIONS: tuple[str, ...] = ("content.budget_import", "bot.channels.messenger_setup",
                                "bot.scorecard.cli", "bot.meetings.cli",
-                               "bot.channels.telegram_setup")
+                               "bot.channels.telegram_setup", "bot.dashboard.cli")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -115,12 +115,23 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """The production server: webhooks, dashboard, /healthz, workers, dispatcher."""
     from bot.bootstrap import bootstrap
-    from bot.server import serve
+    from bot.logs import configure_logging
+    from bot.server import serve, serve_processes
 
     settings = _settings(args)
+    configure_logging(settings)
+    if args.workers < 1 or args.handlers < 1:
+        raise SettingsError("--workers and --handlers must be at least 1")
+    if args.workers > 1:
+        from content.loader import load_content
+        from dialogues.registry import required_messages
+
+        load_content(settings.content_dir, required_messages=required_messages())  # fail early
+        serve_processes(settings, processes=args.workers, handlers=args.handlers)
+        return 0
     app = bootstrap(settings)
     try:
-        serve(app, host=settings.http_host, port=settings.http_port, workers=args.workers)
+        serve(app, host=settings.http_host, port=settings.http_port, workers=args.handlers)
     finally:
         app.close()
     return 0
@@ -150,8 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_content_check)
 
     run = sub.add_parser("run", help="run the server (webhooks, dashboard, workers)")
-    run.add_argument("--workers", type=int, default=4,
-                     help="concurrent update handlers in this process")
+    run.add_argument("--workers", type=int, default=1,
+                     help="server processes sharing the port and the database (PostgreSQL "
+                          "for more than one); one of them leads (dispatcher, scheduler)")
+    run.add_argument("--handlers", type=int, default=4,
+                     help="updates handled concurrently in each process")
     run.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="database tools")

@@ -2,6 +2,7 @@
 
 from bot.db import (
     models,  # noqa: F401
+    models_dashboard,  # noqa: F401
     models_meetings,  # noqa: F401
     models_scorecard,  # noqa: F401
 )
