@@ -26,7 +26,7 @@ from scheduler.reminders import housekeeping, make_scheduler
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = 0x15AF_0007  # pg advisory lock id of the scheduler (any constant, shared by all)
+LOCK_KEY = 734_211_007  # the scheduler's advisory lock (bot.leader: 734_211_010, rounds ..006)
 
 
 class SchedulerService:
