@@ -66,6 +66,7 @@ def configure_logging(settings: Settings) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)  # follow "uvicorn" below (set from ISAFBOT_LOG_LEVEL)
     for name in OWN_LOGGERS:
         logging.getLogger(name).setLevel(level)
     if level > logging.DEBUG:  # per-migration and per-job chatter, at INFO
