@@ -11,12 +11,13 @@ of 3: anything above is answered 429 and counted).
 
 Measured: throughput (updates answered per second, Bot API messages per second), reply latency
 (from posting an update to the last message of its answer arriving at the fake; p50, p95,
-max), webhook answer time, and correctness: every chat's messages are compared with what the
-console app answers to the same script, so lost and duplicated replies (both must be zero) and
-wrong ones are counted.
+max), webhook answer time (as the poster saw it, through at most `--connections` connections
+like Telegram's max_connections, and inside the handler), and correctness: every chat's
+messages are compared with what the console app answers to the same script, so lost and
+duplicated replies (both must be zero) and wrong ones are counted.
 
     .venv/bin/python -m bench.telegram_bench [--chats 200] [--messages 10]
-        [--db sqlite|postgresql|both] [--workers 4] [--no-limits]
+        [--db sqlite|postgresql|both] [--workers 4] [--connections 40] [--no-limits]
 
 Writes bench/results/telegram.json and prints the figures.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -34,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +119,7 @@ class Chats:
 
 
 async def drive(live: Any, tg: Any, chats: Chats, plans: dict[int, tuple[list[tuple[str, str]],
-                list[list[str]], str]], timeout: float) -> dict[str, Any]:
+                list[list[str]], str]], timeout: float, connections: int) -> dict[str, Any]:
     import httpx
 
     from tests.test_telegram import SECRET
@@ -125,7 +128,7 @@ async def drive(live: Any, tg: Any, chats: Chats, plans: dict[int, tuple[list[tu
     acks: list[float] = []
     errors: list[str] = []
     timeouts = 0
-    limits = httpx.Limits(max_connections=64)
+    limits = httpx.Limits(max_connections=connections)
     async with httpx.AsyncClient(base_url=live.url, timeout=60, limits=limits) as http:
 
         async def chat(chat_id: int) -> None:
@@ -168,6 +171,28 @@ async def drive(live: Any, tg: Any, chats: Chats, plans: dict[int, tuple[list[tu
             "errors": errors}
 
 
+@contextlib.contextmanager
+def timed_webhook() -> Iterator[list[float]]:
+    """Time the webhook handler itself (secret, body, store, answer), server side."""
+    from bot.channels.telegram import TelegramChannel
+
+    seconds: list[float] = []
+    original = TelegramChannel.receive
+
+    async def receive(self: Any, request: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await original(self, request)
+        finally:
+            seconds.append(time.perf_counter() - started)
+
+    TelegramChannel.receive = receive  # type: ignore[method-assign]
+    try:
+        yield seconds
+    finally:
+        TelegramChannel.receive = original  # type: ignore[method-assign]
+
+
 def run(args: argparse.Namespace, db: str, nlu: Any) -> dict[str, Any]:
     from bot.bootstrap import bootstrap
     from bot.ratelimit import Limits, RateLimiter
@@ -197,7 +222,7 @@ def run(args: argparse.Namespace, db: str, nlu: Any) -> dict[str, Any]:
         else:
             tg_limits = {"max_per_second": 30, "per_chat_per_second": 1, "chat_burst": 3}
             tg.enforce_limits(**tg_limits)
-        with LiveServer(app, tg, workers=args.workers) as live:
+        with timed_webhook() as handler, LiveServer(app, tg, workers=args.workers) as live:
             if args.no_limits:  # what the pipeline itself can do
                 free = RateLimiter(Limits(per_second=10_000, burst=100, per_chat_per_second=100,
                                           chat_burst=100))
@@ -205,7 +230,8 @@ def run(args: argparse.Namespace, db: str, nlu: Any) -> dict[str, Any]:
                 live.runtime.dispatcher.senders["telegram"].limiter = free  # type: ignore
             tg.wait_for(lambda: tg.counts["getMe"] > 0)
             load_before = os.getloadavg()
-            outcome = loop.run_until_complete(drive(live, tg, chats, plans, args.timeout))
+            outcome = loop.run_until_complete(drive(live, tg, chats, plans, args.timeout,
+                                                    args.connections))
             load_after = os.getloadavg()
             live.wait_idle(timeout=600)  # anything still in flight (a duplicate would show)
             loop.run_until_complete(asyncio.sleep(1.0))
@@ -233,6 +259,10 @@ def run(args: argparse.Namespace, db: str, nlu: Any) -> dict[str, Any]:
             "latency_max_s": round(max(latencies), 2),
             "webhook_ack_p50_ms": round(1000 * statistics.median(acks), 1),
             "webhook_ack_p95_ms": round(1000 * percentile(acks, 0.95), 1),
+            "webhook_handler_p50_ms": round(1000 * statistics.median(handler), 1),
+            "webhook_handler_p95_ms": round(1000 * percentile(handler, 0.95), 1),
+            "webhook_handler_max_ms": round(1000 * max(handler), 1),
+            "client_connections": args.connections,
             "lost_replies": lost, "duplicated_replies": duplicated, "wrong_replies": wrong,
             "chats_timed_out": outcome["timeouts"],
             "webhook_errors": outcome["errors"],
@@ -251,6 +281,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10, choices=range(1, 11))
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=40,
+                        help="parallel webhook connections (Telegram's max_connections "
+                             "default is 40)")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds a simulated user waits for an answer")
     parser.add_argument("--no-limits", action="store_true",

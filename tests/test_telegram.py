@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -397,6 +398,25 @@ def test_a_duplicated_update_is_answered_once_by_polling(polling: LiveServer,
     assert "deleteWebhook" in tg.methods()  # polling starts by removing any webhook
 
 
+def test_updates_posted_at_once_are_answered_in_order_per_chat(live: LiveServer,
+                                                               tg: FakeTelegram,
+                                                               console_app: App) -> None:
+    lines = ["hello", "how much is a birth certificate", "what documents for a death "
+             "certificate", "thank you", "goodbye"]
+    expected = []
+    for line in lines:
+        replies = asyncio.run(console_app.handle(Incoming("console", "ref", Kind.TEXT,
+                                                          text=line, language_hint="en")))
+        expected.append(replies[0].text)
+    chats = [5_100_000 + n for n in range(4)]
+    updates = [tg.text_update(chat, line, language="en") for line in lines for chat in chats]
+    for update in updates:  # interleaved, without waiting for answers
+        assert live.post(update).status_code == 200
+    live.wait_idle()
+    for chat in chats:
+        assert tg.texts(chat) == expected, chat
+
+
 def test_polling_mode_stores_then_confirms_and_survives_a_restart(
         polling_app: App, tg: FakeTelegram) -> None:
     chat = 5_000_006
@@ -433,6 +453,37 @@ def test_updates_polled_while_the_database_is_down_are_fetched_again(
               for u in c.answer["result"]]
     assert served.count(update["update_id"]) == 2  # ...so it was not confirmed, and came again
     assert len(tg.sent(chat)) == 1 and "Hello! I'm isaf-bot" in tg.texts(chat)[0]
+
+
+def test_only_a_leading_process_polls(tg: FakeTelegram) -> None:
+    """With processes electing a leader, a process that does not lead never calls getUpdates
+    (Telegram would answer the second poller 409 Conflict)."""
+    from types import SimpleNamespace
+
+    from bot.channels.telegram import TelegramChannel
+
+    settings = TelegramSettings.from_env(telegram_env(tg, webhook=False))
+    assert settings is not None
+    stored_ids: list[str] = []
+    runtime = SimpleNamespace(leading=False, inbox=SimpleNamespace(wake=lambda: None),
+                              accept=lambda _c, external_id, *_: stored_ids.append(external_id)
+                              or True)
+
+    async def run() -> None:
+        channel = TelegramChannel(settings)
+        await channel.start(runtime)  # type: ignore[arg-type]
+        await asyncio.sleep(1.5)
+        assert "getUpdates" not in tg.methods() and "deleteWebhook" not in tg.methods()
+        runtime.leading = True  # elected
+        update = tg.push(tg.text_update(42, "hello"))
+        deadline = time.monotonic() + 30
+        while not stored_ids and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert stored_ids == [str(update["update_id"])]
+        await channel.stop()
+
+    asyncio.run(run())
+    assert tg.methods().count("deleteWebhook") == 1
 
 
 # ------------------------------------------------------------------ Bot API errors
@@ -706,6 +757,18 @@ def test_a_photo_takes_its_caption_or_is_followed_by_the_text(tg: FakeTelegram,
         _send(tg, 80, Reply("chart", image=tmp_path / "gone.png"))
 
 
+def test_the_token_never_reaches_the_logs(tg: FakeTelegram,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    from bot.channels.telegram import protect_token
+
+    protect_token(TOKEN)
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    caplog.set_level(logging.DEBUG, logger="telegram")
+    _send(tg, 82, Reply("hello"))
+    assert "sendMessage" in caplog.text and "<TELEGRAM_BOT_TOKEN>" in caplog.text
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
 def test_a_reply_interrupted_by_a_429_resumes_where_it_stopped(tg: FakeTelegram) -> None:
     reply = Reply("First sentence here. " * 300)  # two messages
     tg.fail(81, None, fake_telegram.RETRY_AFTER(1))  # the first goes, the second not
@@ -779,6 +842,10 @@ def test_set_webhook_command_registers_the_secret_and_update_types(tg: FakeTeleg
     refused = subprocess.run([sys.executable, "-m", "bot.cli", "telegram", "set-webhook", url],
                              capture_output=True, timeout=120, env=no_secret)
     assert refused.returncode == 2 and "TELEGRAM_WEBHOOK_SECRET" in refused.stderr.decode()
+    tg.webhook = {}
+    default = subprocess.run([sys.executable, "-m", "bot.cli", "telegram", "set-webhook"],
+                             capture_output=True, timeout=120, env=env)  # TELEGRAM_WEBHOOK_URL
+    assert default.returncode == 0 and tg.webhook["url"] == url
     deleted = subprocess.run([sys.executable, "-m", "bot.cli", "telegram", "delete-webhook"],
                              capture_output=True, timeout=120, env=env)
     assert deleted.returncode == 0 and tg.webhook == {}

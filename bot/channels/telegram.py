@@ -4,9 +4,10 @@ replies sent with the library's `Bot` (through the outbox, the rate limiter and 
 Two ways to receive, both storing each update in the durable inbox first (the update_id is the
 key, so a redelivered update is stored once, across restarts and workers):
 
-- long polling (default): `start()` deletes any webhook, then runs a getUpdates loop. The offset
-  lives in memory only: after a restart Telegram sends again what was not yet confirmed (at most
-  the last batch) and the inbox drops it;
+- long polling (default): `start()` deletes any webhook, then runs a getUpdates loop (in the
+  leader process only when several run). The offset lives in memory only: after a restart
+  Telegram sends again what was not yet confirmed (at most the last batch) and the inbox drops
+  it;
 - webhook (when TELEGRAM_WEBHOOK_URL is set): POST /webhooks/telegram on the project's web
   server, registered with `isafbot telegram set-webhook`. The X-Telegram-Bot-Api-Secret-Token
   header must equal TELEGRAM_WEBHOOK_SECRET (compared in constant time) or nothing is stored.
@@ -29,6 +30,7 @@ import re
 import time
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -44,7 +46,6 @@ from telegram.error import (
     Conflict,
     Forbidden,
     InvalidToken,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
@@ -539,6 +540,35 @@ def _progress_key(address: str, parts: list[Part]) -> str:
     return hashlib.sha256(f"{address}\n{data}".encode()).hexdigest()
 
 
+# ------------------------------------------------------------------ the token in logs
+
+class RedactToken(logging.Filter):
+    """The bot token is part of every Bot API URL, and httpx logs each request's URL at INFO
+    (python-telegram-bot logs its base URL at DEBUG): the token never reaches a log."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, "<TELEGRAM_BOT_TOKEN>")
+            record.args = ()
+        return True
+
+
+def protect_token(token: str) -> None:
+    """Redact the token in the loggers that see URLs; httpx's line per request is noise at
+    INFO (several a second under load), so it logs warnings only unless configured."""
+    httpx_logger = logging.getLogger("httpx")
+    if httpx_logger.level == logging.NOTSET:
+        httpx_logger.setLevel(logging.WARNING)
+    for logger in (httpx_logger, logging.getLogger("httpcore"), Bot._LOGGER):
+        if not any(isinstance(f, RedactToken) and f.token == token for f in logger.filters):
+            logger.addFilter(RedactToken(token))
+
+
 # ------------------------------------------------------------------ the channel
 
 class TelegramChannel:
@@ -546,12 +576,14 @@ class TelegramChannel:
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
+        protect_token(settings.token)
         self.bot = settings.bot()
         self.me = Me(settings.bot_id)
         self._limiter = RateLimiter(Limits(per_second=30.0, burst=1.0, per_chat_per_second=1.0,
                                            chat_burst=3.0, per_group_per_minute=20.0))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
+        self._store_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="telegram-in")
 
     # -- webhook
 
@@ -578,7 +610,7 @@ class TelegramChannel:
         if item is None:
             return PlainTextResponse("body is not a Telegram update", status_code=400)
         runtime: Runtime = request.app.state.runtime
-        new = await asyncio.to_thread(runtime.accept, CHANNEL, *item)
+        new = await self._store(runtime.accept, CHANNEL, *item)
         if new:
             runtime.inbox.wake()
             self._answer_callback(item[2])
@@ -592,6 +624,12 @@ class TelegramChannel:
         backoff = self.settings.retry_seconds
         webhook_deleted = False
         while not self._stopping.is_set():
+            if not getattr(runtime, "leading", True):
+                # processes electing a leader: only the leader may poll, or Telegram answers
+                # the others 409 Conflict (`isafbot run --workers N` requires the webhook)
+                webhook_deleted = False
+                await self._sleep(1.0)
+                continue
             try:
                 if not webhook_deleted:
                     await self.bot.delete_webhook(drop_pending_updates=False)
@@ -632,7 +670,7 @@ class TelegramChannel:
             if not items:
                 continue
             try:
-                fresh = await asyncio.to_thread(self._accept_all, runtime, items)
+                fresh = await self._store(self._accept_all, runtime, items)
             except Exception:  # the database is unreachable: not confirmed, Telegram keeps them
                 log.exception("Telegram: %d updates could not be stored; asking again",
                               len(items))
@@ -642,6 +680,13 @@ class TelegramChannel:
             for item in fresh:
                 self._answer_callback(item[2])
             offset = max(int(item[0]) for item in items) + 1  # confirms them at Telegram
+
+    async def _store(self, function: Any, *args: Any) -> Any:
+        """Run a storing call in the channel's own threads: the default executor is shared
+        with the workers and the dispatcher, and under load a webhook waited seconds there
+        for a thread before it could store and answer."""
+        return await asyncio.get_running_loop().run_in_executor(self._store_pool, function,
+                                                                *args)
 
     @staticmethod
     def _accept_all(runtime: Runtime, items: list[tuple[str, str, dict[str, Any]]]
@@ -722,6 +767,7 @@ class TelegramChannel:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
+        self._store_pool.shutdown(wait=True)
 
 
 async def _read_body(request: Request) -> bytes | None:
@@ -743,5 +789,6 @@ def channel_from_settings(app: App) -> TelegramChannel | None:
     return TelegramChannel(settings) if settings else None
 
 
-__all__ = ["CHANNEL", "NetworkError", "TelegramChannel", "TelegramSender", "TelegramSettings",
-           "channel_from_settings", "delivery_error", "render", "stored", "to_incoming"]
+__all__ = ["CHANNEL", "TelegramChannel", "TelegramSender", "TelegramSettings",
+           "channel_from_settings", "delivery_error", "protect_token", "render", "stored",
+           "to_incoming"]

@@ -21,7 +21,9 @@ def register_cli(subparsers: Any) -> None:
     set_webhook = sub.add_parser(
         "set-webhook", help="register URL (ending in /webhooks/telegram) as the bot's webhook, "
                             "with TELEGRAM_WEBHOOK_SECRET as its secret token")
-    set_webhook.add_argument("url", help="public https URL of /webhooks/telegram")
+    set_webhook.add_argument("url", nargs="?",
+                             help="public https URL of /webhooks/telegram (default: "
+                                  "TELEGRAM_WEBHOOK_URL)")
     set_webhook.add_argument("--drop-pending-updates", action="store_true",
                              help="forget updates Telegram is still holding for the bot")
     set_webhook.add_argument("--max-connections", type=int, default=40,
@@ -47,6 +49,10 @@ def _settings() -> TelegramSettings | None:
     if telegram is None:
         print("isafbot: set TELEGRAM_BOT_TOKEN first (see README, \"Telegram\")",
               file=sys.stderr)
+    else:
+        from bot.channels.telegram import protect_token
+
+        protect_token(telegram.token)
     return telegram
 
 
@@ -59,6 +65,10 @@ def cmd_set_webhook(args: argparse.Namespace) -> int:
     if not telegram.webhook_secret:
         print("isafbot: set TELEGRAM_WEBHOOK_SECRET (16 to 256 characters of A-Z, a-z, 0-9, _ "
               "and -) first: the bot refuses webhook calls without it", file=sys.stderr)
+        return 2
+    args.url = args.url or telegram.webhook_url
+    if not args.url:
+        print("isafbot: give the webhook URL (or set TELEGRAM_WEBHOOK_URL)", file=sys.stderr)
         return 2
     if not args.url.startswith("https://"):
         print("isafbot: Telegram only calls https:// webhooks (a local Bot API server "
