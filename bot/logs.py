@@ -14,6 +14,9 @@ from typing import Any
 from bot.settings import Settings, SettingsError
 
 FORMATS = ("console", "text", "json")
+# Our loggers carry the level themselves: Rasa sets the root logger's level to WARNING while
+# it loads a model (in the background, after start-up), which must not silence the server.
+OWN_LOGGERS = ("bot", "scheduler", "nlu", "dialogues", "content", "uvicorn")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime",
                                                                         "taskName"}
 
@@ -32,7 +35,7 @@ class JsonLines(logging.Formatter):
             "pid": record.process or os.getpid(),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and not key.startswith("_") and key != "color_message":
                 entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) \
                     else str(value)
         if record.exc_info:
@@ -63,3 +66,9 @@ def configure_logging(settings: Settings) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)  # follow "uvicorn" below (set from ISAFBOT_LOG_LEVEL)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+    if level > logging.DEBUG:  # per-migration and per-job chatter, at INFO
+        for name in ("alembic", "apscheduler.executors", "apscheduler.scheduler"):
+            logging.getLogger(name).setLevel(logging.WARNING)

@@ -122,3 +122,40 @@ def log_usage(board: App) -> None:
             session.add(OutboxMessage(user_id=user.id, channel=user.channel,
                                       address=user.channel_user_id, reply={"text": "x"},
                                       automated=True, status=status, batch="broadcast:7"))
+
+
+def seed_meetings(app: App) -> None:
+    """A meeting in each commune with a reminder sent, and a broadcast in each commune;
+    two subscribers in HC's commune (one sent, one failed), one in the other."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from bot.db.models import OutboxMessage, User
+    from bot.meetings import store as meetings
+
+    now = datetime.now(timezone.utc)
+    starts = now + timedelta(hours=20)
+    with app.db.session() as session:
+        admin = User(channel="console", channel_user_id="admin-1", role="admin")
+        people = [User(channel="telegram", channel_user_id=f"sub-{n}", language="km")
+                  for n in range(3)]
+        session.add_all([admin, *people])
+        session.flush()
+        meetings.subscribe(session, people[0], HC_COMMUNE)
+        meetings.subscribe(session, people[1], HC_COMMUNE)
+        meetings.subscribe(session, people[2], OTHER_COMMUNE)
+        for commune, place in ((HC_COMMUNE, "Kouk Khleang sangkat hall"),
+                               (OTHER_COMMUNE, "secret other commune hall")):
+            meeting = meetings.create_meeting(session, kind="interface", commune=commune,
+                                              place=place, starts_at=starts, agenda=None,
+                                              by="test", now=now)
+            assert meetings.send_reminder(session, app.content, meeting.id, 1440,
+                                          meeting.starts_at, now=now, tz=app.settings.timezone,
+                                          offsets=[1440, 60]) is not None
+            meetings.create_broadcast(session, app.content, admin, commune,
+                                      f"Broadcast to {place}", now=now)
+        session.execute(update(OutboxMessage).where(OutboxMessage.user_id == people[0].id)
+                        .values(status="sent"))
+        session.execute(update(OutboxMessage).where(OutboxMessage.user_id == people[1].id)
+                        .values(status="failed"))

@@ -411,3 +411,32 @@ def test_oversized_forms_are_not_read(board: App) -> None:
                            + b"&username=caf&password=" + b"x" * 100_000,
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 403
+
+
+# ------------------------------------------------------------------ meetings
+
+def test_meetings_with_reminder_and_broadcast_reports(board: App) -> None:
+    from tests.dashboard_helpers import seed_meetings
+
+    seed_meetings(board)
+    admin = logged_in(board, "admin").get("/dashboard/meetings?lang=en").text
+    assert "Kouk Khleang sangkat hall" in admin and "secret other commune hall" in admin
+    assert "24 h before" in admin and "Broadcast to Kouk Khleang sangkat hall" in admin
+    caf = logged_in(board, "caf").get("/dashboard/meetings?lang=en").text
+    assert "Kouk Khleang sangkat hall" in caf and "secret other commune" not in caf
+    # the reminder went to 2 subscribers: 1 sent, 1 failed
+    reminder = caf.split("24 h before", 1)[1].split("</div>", 1)[0]
+    assert "sent 1" in reminder and "failed 1" in reminder and "recipients 2" in reminder
+    khmer = logged_in(board, "caf").get("/dashboard/meetings?lang=km").text
+    assert "កិច្ចប្រជុំ" in khmer
+
+
+def test_subscribers_per_commune_come_from_meeting_subscriptions(board: App) -> None:
+    from tests.dashboard_helpers import seed_meetings
+
+    seed_meetings(board)
+    admin = logged_in(board, "admin").get("/dashboard/usage?lang=en").text
+    subscribers = admin.split("Subscribers per commune", 1)[1]
+    assert "Kouk Khleang" in subscribers and ">2<" in subscribers
+    caf = logged_in(board, "caf").get("/dashboard/usage?lang=en").text
+    assert "Srah Chik" not in caf.split("Subscribers per commune", 1)[1]

@@ -29,6 +29,7 @@ from tests.dashboard_helpers import (
     dashboard_app,
     log_usage,
     seed,
+    seed_meetings,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -160,6 +161,10 @@ def test_admin_publishes_and_the_public_page_shows_it_on_a_phone(
         page.click("a[href='/dashboard/deliveries']")
         assert "broadcast:7" in page.content()
         _shot(page, "deliveries-km", database_url)
+        seed_meetings(server[1])
+        page.click("a[href='/dashboard/meetings']")
+        assert "Kouk Khleang sangkat hall" in page.content()
+        _shot(page, "meetings-km", database_url)
     finally:
         context.close()
     phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,

@@ -204,3 +204,22 @@ def test_several_workers_refuse_telegram_polling(tmp_path: Path, sqlite_url: str
     settings = make_settings(tmp_path, sqlite_url, TELEGRAM_BOT_TOKEN="123456:ABCdef")
     with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_URL"):
         serve_processes(settings, processes=2, handlers=2)
+
+
+def test_log_level_survives_rasa_resetting_the_root_logger(tmp_path: Path,
+                                                           sqlite_url: str) -> None:
+    from bot.logs import OWN_LOGGERS
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging(make_settings(tmp_path, sqlite_url, ISAFBOT_LOG_LEVEL="INFO"))
+        root.setLevel(logging.WARNING)  # what loading a Rasa model does
+        assert logging.getLogger("uvicorn.error").isEnabledFor(logging.INFO)
+        assert logging.getLogger("bot.server").isEnabledFor(logging.INFO)
+        assert logging.getLogger("scheduler.service").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name in OWN_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.dashboard.auth import Principal
 from bot.db.models import MessageLog, OutboxMessage, User
 from bot.db.models_dashboard import PublishedRound
+from bot.db.models_meetings import Broadcast, Meeting, MeetingReminder, MeetingSubscription
 from bot.db.models_scorecard import ScoringRound, SurveyComment
 from bot.delivery import batch_report
 from content.sections.surveys import Surveys
@@ -162,13 +163,14 @@ def usage(session: Session, who: Principal, *, since: datetime, top: int = 20) -
 
 
 def subscribers_per_commune(session: Session, who: Principal) -> list[tuple[str, int]]:
-    """People per commune who can be reached (the meetings feature subscribes them by
-    commune; until it lands, users with a commune set)."""
-    query = (select(User.commune_code, func.count()).where(
-        User.commune_code.is_not(None), User.unreachable.is_(False))
-        .group_by(User.commune_code).order_by(User.commune_code))
+    """Subscribers to a commune's meetings and broadcasts who can still be reached."""
+    query = (select(MeetingSubscription.commune_code, func.count())
+             .join(User, User.id == MeetingSubscription.user_id)
+             .where(User.unreachable.is_(False))
+             .group_by(MeetingSubscription.commune_code)
+             .order_by(MeetingSubscription.commune_code))
     if not who.is_admin:
-        query = query.where(User.commune_code.in_(sorted(who.communes)))
+        query = query.where(MeetingSubscription.commune_code.in_(sorted(who.communes)))
     return [(str(code), int(n)) for code, n in session.execute(query)]
 
 
@@ -202,3 +204,36 @@ def batches(session: Session, who: Principal, *, limit: int = 100) -> list[Batch
             .group_by(OutboxMessage.status)).all()
         out.append(Batch(name, queued, {status: int(n) for status, n in rows}))
     return out
+
+
+# ------------------------------------------------------------------ meetings (issue 7)
+
+@dataclass(frozen=True)
+class MeetingReport:
+    meeting: Meeting
+    reminders: list[tuple[MeetingReminder, dict[str, int]]]  # with batch_report counts
+
+
+def meetings(session: Session, who: Principal, *, limit: int = 100) -> list[MeetingReport]:
+    """Meetings of the viewer's communes, newest first, each with its reminders' delivery."""
+    query = select(Meeting).order_by(Meeting.starts_at.desc()).limit(limit)
+    if not who.is_admin:
+        query = query.where(Meeting.commune_code.in_(sorted(who.communes)))
+    found = list(session.execute(query).scalars())
+    reminders: dict[int, list[MeetingReminder]] = defaultdict(list)
+    if found:
+        for row in session.execute(select(MeetingReminder).where(
+                MeetingReminder.meeting_id.in_([m.id for m in found]))
+                .order_by(MeetingReminder.offset_minutes.desc())).scalars():
+            reminders[row.meeting_id].append(row)
+    return [MeetingReport(m, [(r, batch_report(session, r.batch)) for r in reminders[m.id]])
+            for m in found]
+
+
+def broadcasts(session: Session, who: Principal, *, limit: int = 100
+               ) -> list[tuple[Broadcast, dict[str, int]]]:
+    """Broadcasts to the viewer's communes, newest first, with batch_report counts."""
+    query = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)
+    if not who.is_admin:
+        query = query.where(Broadcast.commune_code.in_(sorted(who.communes)))
+    return [(b, batch_report(session, b.batch)) for b in session.execute(query).scalars()]

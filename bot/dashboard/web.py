@@ -17,11 +17,12 @@ import secrets
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
+from zoneinfo import ZoneInfo
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -122,7 +123,7 @@ class Dashboard:
         html = templates().get_template(name).render(
             t=t, lang=lang, other_lang=other, who=who, static_prefix="/dashboard/static",
             lang_url=f"/dashboard/lang?to={other}&next={quote(here, safe='')}",
-            min_group=fmt.integer(MIN_GROUP, lang),
+            min_group=fmt.integer(MIN_GROUP, lang), num=lambda n: fmt.integer(int(n), lang),
             **values)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
@@ -432,6 +433,43 @@ class Dashboard:
         return self.render(request, "deliveries.html", who, batches=rows,
                            statuses=("sent", "pending", "held", "failed", "unreachable"))
 
+    async def meetings(self, request: Request, who: Principal) -> Response:
+        lang = self.lang(request)
+        table = strings()
+        zone = ZoneInfo(self.app.settings.timezone)
+
+        def when(moment: datetime) -> str:
+            local = moment.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None)
+            return fmt.moment(local, lang)
+
+        def kind(name: str) -> str:
+            key = f"meet_kind_{name}"
+            return self.app.content.message(key, lang) if key in self.app.content.messages \
+                else name
+
+        def load(session: Session) -> dict[str, Any]:
+            meetings = [{
+                "when": when(m.meeting.starts_at),
+                "commune": _commune_name(m.meeting.commune_code, lang),
+                "kind": kind(m.meeting.kind), "place": m.meeting.place,
+                "status": table.get(f"meeting_{m.meeting.status}", {}).get(lang,
+                                                                         m.meeting.status),
+                "reminders": [{"label": table["reminder_before"][lang].format(
+                                   hours=fmt.number(round(r.offset_minutes / 60, 1), lang)),
+                               "report": report,
+                               "recipients": fmt.integer(r.recipients, lang)}
+                              for r, report in m.reminders]}
+                for m in data.meetings(session, who)]
+            broadcasts = [{"when": when(b.created_at),
+                           "commune": _commune_name(b.commune_code, lang), "text": b.text,
+                           "recipients": fmt.integer(b.recipients, lang), "report": report}
+                          for b, report in data.broadcasts(session, who)]
+            return {"meetings": meetings, "broadcasts": broadcasts}
+
+        return self.render(request, "meetings.html", who,
+                           statuses=("sent", "pending", "held", "failed", "unreachable"),
+                           **await self.db(load))
+
     # -------------------------------------------------------------- public pages
 
     async def public(self, request: Request) -> Response:
@@ -595,6 +633,7 @@ def routes(runtime: Any) -> list[BaseRoute]:
               methods=["POST"]),
         Route("/dashboard/usage", page(board.usage)),
         Route("/dashboard/deliveries", page(board.deliveries)),
+        Route("/dashboard/meetings", page(board.meetings)),
         Route("/dashboard/static/font/NotoSansKhmer.ttf", board.font),
         Mount("/dashboard/static", app=StaticFiles(directory=HERE / "static")),
         Route("/results", board.public_index),

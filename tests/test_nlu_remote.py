@@ -1,0 +1,89 @@
+"""The bot asking a real Rasa server (`rasa run --enable-api`, the same model file) gives the
+same understanding as the model in process: intents, confidences, entities and their offsets
+(including the shift for a leading "/", which Rasa would read as an intent payload)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.messages import Understanding
+from nlu.remote import RemoteNlu
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXTS = ["ធ្វើសំបុត្រកំណើតអស់ប៉ុន្មាន", "how much is a birth certificate",
+         "documents for an ID card ធ្វើនៅណា", "/start", "ថវិកាឃុំ 2025 កោកឃ្លាំង", "hello",
+         "   ", "😀"]
+
+
+@pytest.fixture(scope="module")
+def rasa_server() -> Iterator[str]:
+    from nlu.engine import train
+
+    model, _ = train(ROOT / "models")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    rasa = Path(sys.executable).parent / "rasa"
+    process = subprocess.Popen([str(rasa), "run", "--enable-api", "-i", "127.0.0.1", "-p",
+                                str(port), "-m", str(model)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert process.poll() is None, process.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "the Rasa server did not start"
+            try:
+                if httpx.post(f"{url}/model/parse", json={"text": "hi"}, timeout=30
+                              ).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _shape(parsed: Understanding) -> tuple[Any, ...]:
+    return (parsed.intent, round(parsed.confidence, 4),
+            [(e.entity, e.value, e.start, e.end) for e in parsed.entities])
+
+
+@pytest.mark.slow
+def test_a_rasa_server_understands_like_the_model_in_process(rasa_server: str,
+                                                             nlu: Any) -> None:
+    async def compare() -> None:
+        remote = RemoteNlu(rasa_server)
+        try:
+            for text in TEXTS:
+                asked, local = await remote.parse(text), await nlu.parse(text)
+                assert _shape(asked) == _shape(local), text
+                assert asked.text == text
+        finally:
+            await remote.aclose()
+
+    asyncio.run(compare())
+    assert asyncio.run(_entities(rasa_server)), "the test texts must include entities"
+
+
+async def _entities(url: str) -> bool:
+    remote = RemoteNlu(url)
+    try:
+        return bool((await remote.parse(TEXTS[0])).entities)
+    finally:
+        await remote.aclose()
