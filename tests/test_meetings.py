@@ -367,6 +367,42 @@ def test_cli_revokes_a_caf(app: App) -> None:
         assert session.execute(select(CafCommune)).first() is None
 
 
+def test_cli_makes_an_admin_who_acts_for_every_commune_and_takes_it_back(
+        app: App, tmp_path: Path, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in make_settings(tmp_path, database_url).env.items():
+        monkeypatch.setenv(key, value)
+    db = ["--db", database_url]
+    officer = make_user(app, "ngo-officer")
+    assert main(["caf", "admin", "--user", str(officer), *db]) == 0
+    with app.db.session() as session:
+        user = session.get(User, officer)
+        assert user.role == "admin"
+        assert store.can_act(session, user, KK) and store.can_act(session, user, OB)
+    assert main(["caf", "admin", "--user", str(officer), *db]) == 1  # already one
+    assert main(["caf", "admin", "--user", "999999", *db]) == 1  # nobody
+    assert main(["caf", "admin", "--user", str(officer), "--revoke", *db]) == 0
+    with app.db.session() as session:
+        user = session.get(User, officer)
+        assert user.role == "citizen" and not store.can_act(session, user, KK)
+    assert [action for _, action, _ in _audit(app)] == ["admin.grant", "admin.revoke"]
+
+
+def test_an_admin_who_was_a_caf_goes_back_to_caf(app: App) -> None:
+    officer = make_user(app, "caf-then-admin")
+    code = invite(app, KK)
+    with app.db.session() as session:
+        store.redeem_invite(session, session.get(User, officer), code)
+    with app.db.session() as session:
+        store.set_admin(session, by="test", user_id=officer)
+    with app.db.session() as session:
+        store.set_admin(session, by="test", user_id=officer, admin=False)
+    with app.db.session() as session:
+        user = session.get(User, officer)
+        assert user.role == "caf"
+        assert store.can_act(session, user, KK) and not store.can_act(session, user, OB)
+
+
 def test_meetings_in_the_past_are_refused_by_the_store(app: App) -> None:
     clock = FakeClock(NOW)
     with pytest.raises(store.MeetingError, match="past"), app.db.session() as session:

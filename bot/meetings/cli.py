@@ -91,6 +91,19 @@ def cmd_caf_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_caf_admin(args: argparse.Namespace) -> int:
+    from bot.meetings.store import MeetingError, set_admin
+
+    with _opened(args) as (database, _, _settings):
+        try:
+            with database.session() as session:
+                print(set_admin(session, by=_who(args), user_id=args.user,
+                                admin=not args.revoke))
+        except MeetingError as error:
+            return _fail(str(error))
+    return 0
+
+
 def cmd_meetings_create(args: argparse.Namespace) -> int:
     from bot.meetings.store import MeetingError, create_meeting
     from bot.meetings.when import parse_when
@@ -181,6 +194,10 @@ def register_cli(sub: Any) -> None:
     revoke.add_argument("--code")
     revoke.add_argument("--user", type=int)
     revoke.set_defaults(func=cmd_caf_revoke)
+    admin = caf_sub.add_parser("admin", help="make a chat user an admin (all communes), or not")
+    admin.add_argument("--user", type=int, required=True, help="user id (see `caf list`)")
+    admin.add_argument("--revoke", action="store_true", help="take the admin role back")
+    admin.set_defaults(func=cmd_caf_admin)
 
     meetings = sub.add_parser("meetings", help="create, list and cancel meetings")
     meetings_sub = meetings.add_subparsers(dest="meetings_command", required=True)
@@ -204,7 +221,7 @@ def register_cli(sub: Any) -> None:
     medit.add_argument("--when", help='new local time, e.g. "16/12/2026 9:00"')
     medit.add_argument("--place")
     medit.set_defaults(func=cmd_meetings_edit)
-    for parser in (invite, listing, revoke, create, mlist, mcancel, medit):
+    for parser in (invite, listing, revoke, admin, create, mlist, mcancel, medit):
         parser.add_argument("--db", help="database URL (default: ISAFBOT_DATABASE_URL)")
-        if parser in (invite, revoke, create, mcancel, medit):
+        if parser in (invite, revoke, admin, create, mcancel, medit):
             parser.add_argument("--by", help="who is acting, for the audit (default: cli:login)")

@@ -170,6 +170,26 @@ def revoke(session: Session, *, by: str, code: str | None = None,
     return f"user {user.id} is no longer a CAF ({', '.join(communes) or 'no communes'})"
 
 
+def set_admin(session: Session, *, by: str, user_id: int, admin: bool = True) -> str:
+    """Make a chat user an admin (acts for every commune), or take the role back.
+
+    The user must have written to the bot before (so they have a user id: `isafbot caf list`
+    shows CAFs'); a former admin goes back to CAF if they still hold communes, else citizen."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise MeetingError(f"no user {user_id}")
+    if admin:
+        if user.role == "admin":
+            raise MeetingError(f"user {user_id} is already an admin")
+        user.role = "admin"
+    else:
+        if user.role != "admin":
+            raise MeetingError(f"user {user_id} is not an admin")
+        user.role = "caf" if caf_communes(session, user) else "citizen"
+    audit(session, by, "admin.grant" if admin else "admin.revoke", None, user=user.id)
+    return f"user {user.id} is now {'an admin' if admin else 'a ' + user.role}"
+
+
 # ------------------------------------------------------------------ meetings
 
 def create_meeting(session: Session, *, kind: str, commune: str, place: str,
