@@ -27,7 +27,7 @@ lint: install
 model: install
 	$(BIN)/isafbot train
 
-install: $(VENV)/.installed chromium
+install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 supports < 3.11); install it, e.g. pyenv install 3.10" >&2; exit 1; }
@@ -40,6 +40,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 # The dashboard's browser tests drive Debian's chromium through Playwright (Playwright's own
 # browser downloads are never used): install it when missing (the CI machine is root with apt).
+# Only `make test` needs it: `make chat` never asks for root.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium \
