@@ -5,55 +5,23 @@ import: the database and content load inside the commands). Every action is audi
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from bot.db import Database
-    from content.model import Content
-
-
-@contextmanager
-def _opened(args: argparse.Namespace) -> Iterator[tuple[Database, Content, Any]]:
-    from bot.cli import _settings
-    from bot.db import Database
-    from content.loader import load_content
-    from dialogues.registry import required_messages
-
-    settings = _settings(args)
-    content = load_content(settings.content_dir, required_messages=required_messages())
-    database = Database(settings.database_url)
-    database.migrate()
-    try:
-        yield database, content, settings
-    finally:
-        database.dispose()
-
-
-def _who(args: argparse.Namespace) -> str:
-    return args.by or f"cli:{getpass.getuser()}"
-
-
-def _fail(message: str) -> int:
-    print(f"isafbot: {message}", file=sys.stderr)
-    return 1
+from bot.cli_support import actor, fail, opened
 
 
 def cmd_caf_invite(args: argparse.Namespace) -> int:
     from bot.meetings.store import MeetingError, create_invite
 
-    with _opened(args) as (database, _, _settings):
+    with opened(args) as (database, _, _settings):
         try:
             with database.session() as session:
-                invite = create_invite(session, args.commune, by=_who(args))
+                invite = create_invite(session, args.commune, by=actor(args))
                 code, communes = invite.code, list(invite.communes)
         except MeetingError as error:
-            return _fail(str(error))
+            return fail(str(error))
     print(f"invite code: {code} (communes: {', '.join(communes)}; works once)")
     print(f"in the chat: /caf {code}")
     print(f"Telegram deep link: https://t.me/<bot username>?start=caf-{code} "
@@ -64,7 +32,7 @@ def cmd_caf_invite(args: argparse.Namespace) -> int:
 def cmd_caf_list(args: argparse.Namespace) -> int:
     from bot.meetings.store import list_cafs
 
-    with _opened(args) as (database, _, _settings), database.session() as session:
+    with opened(args) as (database, _, _settings), database.session() as session:
         cafs, invites = list_cafs(session)
         for caf in cafs:
             print(f"user {caf.user_id}\t{caf.role}\t{caf.channel}:{caf.channel_user_id}\t"
@@ -81,26 +49,26 @@ def cmd_caf_revoke(args: argparse.Namespace) -> int:
     from bot.meetings.store import MeetingError, revoke
 
     if bool(args.code) == bool(args.user):
-        return _fail("give --code CODE (an unused invite) or --user ID (a CAF)")
-    with _opened(args) as (database, _, _settings):
+        return fail("give --code CODE (an unused invite) or --user ID (a CAF)")
+    with opened(args) as (database, _, _settings):
         try:
             with database.session() as session:
-                print(revoke(session, by=_who(args), code=args.code, user_id=args.user))
+                print(revoke(session, by=actor(args), code=args.code, user_id=args.user))
         except MeetingError as error:
-            return _fail(str(error))
+            return fail(str(error))
     return 0
 
 
 def cmd_caf_admin(args: argparse.Namespace) -> int:
     from bot.meetings.store import MeetingError, set_admin
 
-    with _opened(args) as (database, _, _settings):
+    with opened(args) as (database, _, _settings):
         try:
             with database.session() as session:
-                print(set_admin(session, by=_who(args), user_id=args.user,
+                print(set_admin(session, by=actor(args), user_id=args.user,
                                 admin=not args.revoke))
         except MeetingError as error:
-            return _fail(str(error))
+            return fail(str(error))
     return 0
 
 
@@ -108,21 +76,21 @@ def cmd_meetings_create(args: argparse.Namespace) -> int:
     from bot.meetings.store import MeetingError, create_meeting
     from bot.meetings.when import parse_when
 
-    with _opened(args) as (database, _, settings):
+    with opened(args) as (database, _, settings):
         zone = ZoneInfo(settings.timezone)
         now = datetime.now(timezone.utc)
         when = parse_when(args.when, now.astimezone(zone))
         if when.at is None or when.problem:
-            return _fail(f"--when {args.when!r}: {when.problem} (e.g. \"15/12/2026 14:00\", "
+            return fail(f"--when {args.when!r}: {when.problem} (e.g. \"15/12/2026 14:00\", "
                          f"local time {settings.timezone})")
         try:
             with database.session() as session:
                 meeting = create_meeting(session, kind=args.kind, commune=args.commune,
                                          place=args.place, starts_at=when.at,
-                                         agenda=args.agenda, by=_who(args), now=now)
+                                         agenda=args.agenda, by=actor(args), now=now)
                 meeting_id = meeting.id
         except MeetingError as error:
-            return _fail(str(error))
+            return fail(str(error))
     print(f"meeting {meeting_id}: {args.kind} in {args.commune} at "
           f"{when.at:%Y-%m-%d %H:%M} ({settings.timezone}), {args.place}")
     return 0
@@ -131,7 +99,7 @@ def cmd_meetings_create(args: argparse.Namespace) -> int:
 def cmd_meetings_list(args: argparse.Namespace) -> int:
     from bot.meetings.store import list_meetings, local
 
-    with _opened(args) as (database, _, settings), database.session() as session:
+    with opened(args) as (database, _, settings), database.session() as session:
         rows = list_meetings(session, communes=args.commune or None,
                              now=None if args.all else datetime.now(timezone.utc),
                              include_cancelled=args.all)
@@ -146,13 +114,13 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
 def cmd_meetings_cancel(args: argparse.Namespace) -> int:
     from bot.meetings.store import MeetingError, cancel_meeting
 
-    with _opened(args) as (database, content, settings):
+    with opened(args) as (database, content, settings):
         try:
             with database.session() as session:
-                told = cancel_meeting(session, content, args.meeting, by=_who(args),
+                told = cancel_meeting(session, content, args.meeting, by=actor(args),
                                       now=datetime.now(timezone.utc), tz=settings.timezone)
         except MeetingError as error:
-            return _fail(str(error))
+            return fail(str(error))
     print(f"meeting {args.meeting} cancelled; {told} people who had been reminded are told")
     return 0
 
@@ -162,21 +130,21 @@ def cmd_meetings_edit(args: argparse.Namespace) -> int:
     from bot.meetings.when import parse_when
 
     if not args.when and not args.place:
-        return _fail("give --when and/or --place")
-    with _opened(args) as (database, content, settings):
+        return fail("give --when and/or --place")
+    with opened(args) as (database, content, settings):
         now = datetime.now(timezone.utc)
         starts = None
         if args.when:
             when = parse_when(args.when, now.astimezone(ZoneInfo(settings.timezone)))
             if when.at is None or when.problem:
-                return _fail(f"--when {args.when!r}: {when.problem}")
+                return fail(f"--when {args.when!r}: {when.problem}")
             starts = when.at
         try:
             with database.session() as session:
-                update_meeting(session, content, args.meeting, by=_who(args), now=now,
+                update_meeting(session, content, args.meeting, by=actor(args), now=now,
                                tz=settings.timezone, starts_at=starts, place=args.place)
         except MeetingError as error:
-            return _fail(str(error))
+            return fail(str(error))
     print(f"meeting {args.meeting} changed; reminders follow, those reminded are told")
     return 0
 

@@ -4,44 +4,13 @@ CAF's tools for scoring rounds (cheap to import: heavy modules load inside the c
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli_support import actor, fail, opened
+
 if TYPE_CHECKING:
-    from bot.db import Database
     from bot.scorecard.results import RoundResults
-    from content.model import Content
-
-
-@contextmanager
-def _opened(args: argparse.Namespace) -> Iterator[tuple[Database, Content, Any]]:
-    """Content (validated) and the migrated database, as the bot itself would have them."""
-    from bot.cli import _settings
-    from bot.db import Database
-    from content.loader import load_content
-    from dialogues.registry import required_messages
-
-    settings = _settings(args)
-    content = load_content(settings.content_dir, required_messages=required_messages())
-    database = Database(settings.database_url)
-    database.migrate()
-    try:
-        yield database, content, settings
-    finally:
-        database.dispose()
-
-
-def _who(args: argparse.Namespace) -> str:
-    return args.by or f"cli:{getpass.getuser()}"
-
-
-def _fail(message: str) -> int:
-    print(f"isafbot: {message}", file=sys.stderr)
-    return 1
 
 
 # ------------------------------------------------------------------ rounds
@@ -51,16 +20,16 @@ def cmd_rounds_open(args: argparse.Namespace) -> int:
 
     from bot.scorecard.rounds import RoundError, open_round
 
-    with _opened(args) as (database, content, _):
+    with opened(args) as (database, content, _):
         try:
             with database.session() as session:
-                row = open_round(session, content, args.facility, by=_who(args),
+                row = open_round(session, content, args.facility, by=actor(args),
                                  label=args.label)
                 round_id = row.id
         except RoundError as error:
-            return _fail(str(error))
+            return fail(str(error))
         except IntegrityError:
-            return _fail(f"a round was opened for {args.facility} at the same time")
+            return fail(f"a round was opened for {args.facility} at the same time")
     print(f"round {round_id} is open for {args.facility}")
     return 0
 
@@ -69,7 +38,7 @@ def cmd_rounds_close(args: argparse.Namespace) -> int:
     from bot.scorecard.rounds import RoundError, close_round
     from bot.scorecard.store import open_round_of
 
-    with _opened(args) as (database, content, settings):
+    with opened(args) as (database, content, settings):
         try:
             with database.session() as session:
                 round_id = args.round
@@ -78,11 +47,11 @@ def cmd_rounds_close(args: argparse.Namespace) -> int:
                     if found is None:
                         raise RoundError(f"no round is open for {args.facility}")
                     round_id = found.id
-                row = close_round(session, content, round_id, by=_who(args),
+                row = close_round(session, content, round_id, by=actor(args),
                                   tz=settings.timezone)
                 summaries = row.summaries
         except RoundError as error:
-            return _fail(str(error))
+            return fail(str(error))
     print(f"round {round_id} is closed; {summaries} summary message(s) queued for the "
           "respondents who asked for one")
     return 0
@@ -92,7 +61,7 @@ def cmd_rounds_list(args: argparse.Namespace) -> int:
     from bot.scorecard.rounds import list_rounds
     from content.sections.surveys import surveys_of
 
-    with _opened(args) as (database, content, _), database.session() as session:
+    with opened(args) as (database, content, _), database.session() as session:
         rows = list_rounds(session, facility_id=args.facility, open_only=args.open)
         surveys = surveys_of(content)
         if not rows:
@@ -112,7 +81,7 @@ def cmd_facilities(args: argparse.Namespace) -> int:
     from content.places import gazetteer
     from content.sections.surveys import surveys_of
 
-    with _opened(args) as (database, content, _), database.session() as session:
+    with opened(args) as (database, content, _), database.session() as session:
         from bot.scorecard.store import open_rounds
 
         surveys = surveys_of(content)
@@ -121,7 +90,7 @@ def cmd_facilities(args: argparse.Namespace) -> int:
             wanted = {p.code for p in gazetteer().find(args.commune)} | {args.commune}
             codes = [code for code in codes if code in wanted]
             if not codes:
-                return _fail(f"no facilities in the content for {args.commune!r}")
+                return fail(f"no facilities in the content for {args.commune!r}")
         for code in codes:
             place = gazetteer().get(code)
             print(f"{code} {place.label('en') if place else ''}")
@@ -145,21 +114,21 @@ def cmd_results(args: argparse.Namespace) -> int:
     from bot.scorecard.results import round_results
     from content.sections.surveys import surveys_of
 
-    with _opened(args) as (database, content, _), database.session() as session:
+    with opened(args) as (database, content, _), database.session() as session:
         surveys = surveys_of(content)
         if args.round is None:
             round_id = session.execute(select(ScoringRound.id).where(
                 ScoringRound.facility_id == args.facility).order_by(
                 ScoringRound.id.desc()).limit(1)).scalar_one_or_none()
             if round_id is None:
-                return _fail(f"no round for {args.facility}")
+                return fail(f"no round for {args.facility}")
         else:
             round_id = args.round
         row = session.get(ScoringRound, round_id)
         if row is None:
-            return _fail(f"there is no round {round_id}")
+            return fail(f"there is no round {round_id}")
         if row.facility_id != args.facility:
-            return _fail(f"round {round_id} is for {row.facility_id}, not {args.facility}")
+            return fail(f"round {round_id} is for {row.facility_id}, not {args.facility}")
         results = round_results(session, surveys, round_id)
         print(format_results(results, args.lang))
         if args.csv:
@@ -172,7 +141,7 @@ def cmd_results(args: argparse.Namespace) -> int:
             from bot.scorecard.xlsform import write_xlsform
 
             if results.survey is None:
-                return _fail(f"survey {row.survey_id} is not in the content any more")
+                return fail(f"survey {row.survey_id} is not in the content any more")
             write_xlsform(surveys, results.survey, Path(args.xlsform))
             print(f"wrote the KoboToolbox form (XLSForm) of {row.survey_id} to {args.xlsform}")
     return 0
