@@ -32,6 +32,7 @@ from bot.channels.messenger_client import api_version_number as _api_version
 from bot.delivery import Recipient
 from bot.messages import Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
+from bot.request_body import read_body
 from bot.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -304,7 +305,7 @@ class MessengerChannel:
 
     async def receive(self, request: Request) -> Response:
         """Check the signature, store every event, answer 200; workers handle them after."""
-        body = await _read_body(request)
+        body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
             return PlainTextResponse("request body too large", status_code=413)
         if not signature_ok(self.settings.app_secret, body,
@@ -350,21 +351,6 @@ class MessengerChannel:
 
     async def stop(self) -> None:
         self.client.close()
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The raw body (the signature covers these exact bytes), or None past MAX_BODY_BYTES."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def channel_from_settings(app: App) -> MessengerChannel | None:

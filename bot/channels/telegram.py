@@ -55,6 +55,7 @@ from bot.channels.messenger_client import clusters, split_text, units
 from bot.delivery import DeliveryError, Recipient, Rejected, RetryLater, Unreachable
 from bot.messages import Button, Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
+from bot.request_body import read_body
 from bot.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -599,7 +600,7 @@ class TelegramChannel:
         if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
             log.warning("Telegram webhook: missing or wrong secret token, update dropped")
             return PlainTextResponse("forbidden", status_code=403)
-        body = await _read_body(request)
+        body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
             return PlainTextResponse("request body too large", status_code=413)
         try:
@@ -768,20 +769,6 @@ class TelegramChannel:
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
         self._store_pool.shutdown(wait=True)
-
-
-async def _read_body(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def channel_from_settings(app: App) -> TelegramChannel | None:

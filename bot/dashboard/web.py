@@ -38,6 +38,7 @@ from bot.dashboard import auth, data
 from bot.dashboard.auth import Principal
 from bot.db.base import utcnow
 from bot.db.models_scorecard import ScoringRound
+from bot.request_body import read_body
 from bot.scorecard.export import write_comments_csv, write_responses_csv
 from bot.scorecard.results import MIN_GROUP, NO_ANSWER, RoundResults, round_results
 from content.places import gazetteer
@@ -142,14 +143,9 @@ class Dashboard:
     async def form(request: Request) -> dict[str, str]:
         """An urlencoded form (the only kind the dashboard posts); a body over MAX_FORM_BYTES
         is not read further and counts as empty (so its CSRF check fails)."""
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_FORM_BYTES:
-                return {}
-            chunks.append(chunk)
-        body = b"".join(chunks)
+        body = await read_body(request, MAX_FORM_BYTES)
+        if body is None:
+            return {}
         parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
         return {key: values[0] for key, values in parsed.items()}
 
