@@ -8,18 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from bot.bootstrap import App
-from bot.server import build_runtime, build_web_app
 from tests.dashboard_helpers import (
     COMMENT,
     HC_COMMUNE,
@@ -31,6 +26,7 @@ from tests.dashboard_helpers import (
     seed,
     seed_meetings,
 )
+from tests.live_server import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -55,24 +51,10 @@ def server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, App, Seeded
     app = dashboard_app(tmp_path, database_url)
     add_accounts(app)
     seeded = seed(app)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(build_web_app(build_runtime(app, workers=1)), host="127.0.0.1",
-                            port=port, log_level="warning", lifespan="on", ws="none")
-    web = uvicorn.Server(config)
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if web.started:
-            break
-        time.sleep(0.05)
-    assert web.started, "the server did not start"
     try:
-        yield f"http://127.0.0.1:{port}", app, seeded
+        with LiveServer(app, workers=1) as live:
+            yield live.url, app, seeded
     finally:
-        web.should_exit = True
-        thread.join(timeout=30)
         app.close()
 
 

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -20,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select, update
 
 from bot.bootstrap import App, bootstrap
@@ -48,9 +46,8 @@ from bot.delivery import (
     enqueue,
 )
 from bot.messages import Button, Incoming, Kind, Reply
-from bot.server import build_runtime, build_web_app
 from bot.settings import SettingsError
-from tests import fake_graph
+from tests import fake_graph, live_server
 from tests.conftest import make_settings
 from tests.fake_graph import FakeGraph, cluster_problem
 
@@ -129,36 +126,8 @@ def batch(*events: dict[str, Any], entries: int = 1) -> dict[str, Any]:
         for i in range(0, len(events), size)]}
 
 
-class LiveServer:
-    """`isafbot run` in a thread: the project's web app on 127.0.0.1 (port 0)."""
-
-    def __init__(self, app: App, *, workers: int = 2) -> None:
-        self.app = app
-        self.runtime = build_runtime(app, workers=workers)
-        config = uvicorn.Config(build_web_app(self.runtime), host="127.0.0.1", port=0,
-                                lifespan="on", log_level="warning", ws="none")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = ""
-        self.http: httpx.Client | None = None
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the web server did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.http = httpx.Client(base_url=self.url, timeout=30)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(60)
-        if self.http:
-            self.http.close()
+class LiveServer(live_server.LiveServer):
+    """The web server, posting signed Messenger webhook batches."""
 
     def post(self, body: dict[str, Any] | bytes, *, signature: str | None = "valid",
              ) -> httpx.Response:
@@ -176,22 +145,6 @@ class LiveServer:
         assert response.status_code == 200, response.text
         assert response.text == "EVENT_RECEIVED"
         self.wait_idle()
-
-    def wait_idle(self, timeout: float = 120) -> None:
-        """Until every stored update is handled and every due outbox row is delivered."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.app.db.session() as session:
-                inbound = session.execute(select(func.count()).select_from(InboundUpdate).where(
-                    InboundUpdate.status.in_(("pending", "processing")))).scalar_one()
-                outbound = session.execute(select(func.count()).select_from(OutboxMessage).where(
-                    (OutboxMessage.status == "sending") |
-                    ((OutboxMessage.status == "pending") & (OutboxMessage.due_at <= utcnow()))
-                )).scalar_one()
-            if inbound == 0 and outbound == 0:
-                return
-            time.sleep(0.05)
-        raise AssertionError("the bot did not finish its work in time")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from bot.bootstrap import App, bootstrap
@@ -34,14 +32,12 @@ from bot.channels.telegram import (
     stored,
     to_incoming,
 )
-from bot.db.base import utcnow
 from bot.db.models import InboundUpdate, OutboxMessage, User
 from bot.delivery import Recipient, Rejected, RetryLater, Unreachable, batch_report, enqueue
 from bot.messages import Button, Incoming, Kind, Reply
 from bot.ratelimit import RateLimiter
-from bot.server import build_runtime, build_web_app
 from bot.settings import SettingsError
-from tests import fake_telegram
+from tests import fake_telegram, live_server
 from tests.conftest import ROOT, make_settings
 from tests.fake_graph import cluster_problem
 from tests.fake_telegram import FakeTelegram
@@ -64,37 +60,12 @@ def telegram_env(tg: FakeTelegram, *, webhook: bool) -> dict[str, str]:
     return env
 
 
-class LiveServer:
-    """`isafbot run` in a thread: the project's web app on 127.0.0.1 (port 0)."""
+class LiveServer(live_server.LiveServer):
+    """The web server, receiving updates by webhook or by polling the fake Bot API."""
 
     def __init__(self, app: App, tg: FakeTelegram, *, workers: int = 2) -> None:
-        self.app = app
+        super().__init__(app, workers=workers)
         self.tg = tg
-        self.runtime = build_runtime(app, workers=workers)
-        config = uvicorn.Config(build_web_app(self.runtime), host="127.0.0.1", port=0,
-                                lifespan="on", log_level="warning", ws="none")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = ""
-        self.http: httpx.Client | None = None
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the web server did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.http = httpx.Client(base_url=self.url, timeout=30)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(60)
-        if self.http:
-            self.http.close()
 
     @property
     def polling(self) -> bool:
@@ -124,22 +95,6 @@ class LiveServer:
     def stored_ids(self) -> set[str]:
         with self.app.db.session() as session:
             return set(session.execute(select(InboundUpdate.external_id)).scalars())
-
-    def wait_idle(self, timeout: float = 120) -> None:
-        """Until every stored update is handled and every due outbox row is delivered."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.app.db.session() as session:
-                inbound = session.execute(select(func.count()).select_from(InboundUpdate).where(
-                    InboundUpdate.status.in_(("pending", "processing")))).scalar_one()
-                outbound = session.execute(select(func.count()).select_from(OutboxMessage).where(
-                    (OutboxMessage.status == "sending") |
-                    ((OutboxMessage.status == "pending") & (OutboxMessage.due_at <= utcnow()))
-                )).scalar_one()
-            if inbound == 0 and outbound == 0:
-                return
-            time.sleep(0.05)
-        raise AssertionError("the bot did not finish its work in time")
 
 
 @pytest.fixture
