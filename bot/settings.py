@@ -73,6 +73,22 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     return value
 
 
+def seconds_setting(env: Mapping[str, str], name: str, default: float, *,
+                    high: float = 3600.0, zero_ok: bool = False) -> float:
+    """A duration setting of a channel (timeouts, retry waits) in seconds, at most `high`;
+    0 only where it means something (`zero_ok`: Telegram's short polling)."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    if not 0 <= value <= high or (value == 0 and not zero_ok):
+        raise SettingsError(f"{name}={raw!r} must be between 0 and {high:g} seconds")
+    return value
+
+
 def _offsets(raw: str) -> tuple[int, ...]:
     """ISAFBOT_REMINDER_OFFSETS: comma-separated durations before a meeting, e.g. "1d,2h,30m";
     returned in minutes, largest first."""

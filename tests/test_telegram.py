@@ -779,6 +779,13 @@ def test_settings_are_checked() -> None:
     polling = TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
     assert polling is not None and not polling.webhook_mode and polling.bot_id == BOT_ID
     assert polling.bot().base_url == f"https://api.telegram.org/bot{TOKEN}"
+    short = TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN,
+                                       "TELEGRAM_POLL_TIMEOUT": "0"})  # short polling
+    assert short is not None and short.poll_timeout == 0
+    for name, value in (("TELEGRAM_TIMEOUT", "0"), ("TELEGRAM_POLL_TIMEOUT", "51"),
+                        ("TELEGRAM_RETRY_SECONDS", "-1"), ("TELEGRAM_TIMEOUT", "soon")):
+        with pytest.raises(SettingsError, match=name):
+            TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, name: value})
 
 
 def test_set_webhook_command_registers_the_secret_and_update_types(tg: FakeTelegram,

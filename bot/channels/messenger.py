@@ -33,7 +33,7 @@ from bot.delivery import Recipient
 from bot.messages import Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
 from bot.request_body import read_body
-from bot.settings import SettingsError
+from bot.settings import SettingsError, seconds_setting
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -87,27 +87,14 @@ class MessengerSettings:
             verify_token=env["MESSENGER_VERIFY_TOKEN"],
             graph_url=graph_url,
             api_version=version,
-            timeout=_seconds(env, "MESSENGER_TIMEOUT", 10.0),
-            retry_seconds=_seconds(env, "MESSENGER_RETRY_SECONDS", 20.0),
+            timeout=seconds_setting(env, "MESSENGER_TIMEOUT", 10.0),
+            retry_seconds=seconds_setting(env, "MESSENGER_RETRY_SECONDS", 20.0),
         )
 
     def client(self) -> MessengerClient:
         return MessengerClient(self.page_access_token, self.app_secret,
                                graph_url=self.graph_url, api_version=self.api_version,
                                timeout=self.timeout, retry_seconds=self.retry_seconds)
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
-    if not 0 < value <= 3600:
-        raise SettingsError(f"{name}={raw!r} must be between 0 and 3600 seconds")
-    return value
 
 
 # ------------------------------------------------------------------ the 24-hour rule

@@ -56,7 +56,7 @@ from bot.delivery import DeliveryError, Recipient, Rejected, RetryLater, Unreach
 from bot.messages import Button, Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
 from bot.request_body import read_body
-from bot.settings import SettingsError
+from bot.settings import SettingsError, seconds_setting
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -131,9 +131,10 @@ class TelegramSettings:
                                 "A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return cls(
             token=token, base_url=base_url, webhook_url=webhook_url, webhook_secret=secret,
-            poll_timeout=_seconds(env, "TELEGRAM_POLL_TIMEOUT", 30.0, low=0.0, high=50.0),
-            timeout=_seconds(env, "TELEGRAM_TIMEOUT", 10.0),
-            retry_seconds=_seconds(env, "TELEGRAM_RETRY_SECONDS", 5.0),
+            poll_timeout=seconds_setting(env, "TELEGRAM_POLL_TIMEOUT", 30.0, high=50.0,
+                                         zero_ok=True),
+            timeout=seconds_setting(env, "TELEGRAM_TIMEOUT", 10.0),
+            retry_seconds=seconds_setting(env, "TELEGRAM_RETRY_SECONDS", 5.0),
         )
 
     def bot(self, *, connections: int = 64) -> Bot:
@@ -147,22 +148,6 @@ class TelegramSettings:
                                pool_timeout=self.timeout)
         return Bot(self.token, base_url=self.base_url, request=request,
                    get_updates_request=polling)
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float, *, low: float = 0.0,
-             high: float = 3600.0) -> float:
-    """A number of seconds in [low, high]; 0 only for the poll timeout (short polling)."""
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
-    zero_ok = name == "TELEGRAM_POLL_TIMEOUT"
-    if not low <= value <= high or (value == 0 and not zero_ok):
-        raise SettingsError(f"{name}={raw!r} must be between {low:g} and {high:g} seconds")
-    return value
 
 
 # ------------------------------------------------------------------ updates
