@@ -133,6 +133,16 @@ def sqlite_app(tmp_path: Path, sqlite_url: str, nlu: Any) -> Iterator[App]:
     application.close()
 
 
+@pytest.fixture
+def console_app(tmp_path: Path, nlu: Any) -> Iterator[App]:
+    """A second, independent app on its own SQLite file: a platform's conversation is
+    compared with the same conversation on the console."""
+    application = bootstrap(make_settings(tmp_path / "console",
+                                          f"sqlite:///{tmp_path / 'console.db'}"), nlu=nlu)
+    yield application
+    application.close()
+
+
 class Chat:
     """One user talking to an app, the way tests like to write conversations."""
 

@@ -168,15 +168,6 @@ def live(messenger_app: App) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture
-def console_app(tmp_path: Path, nlu: Any) -> Iterator[App]:
-    """A second, independent app: the same conversation on the console, for comparison."""
-    application = bootstrap(make_settings(tmp_path / "console",
-                                          f"sqlite:///{tmp_path / 'console.db'}"), nlu=nlu)
-    yield application
-    application.close()
-
-
 def _user(app: App, psid: str) -> User:
     with app.db.session() as session:
         return session.execute(select(User).where(

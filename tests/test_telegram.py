@@ -139,15 +139,6 @@ def polling(polling_app: App, tg: FakeTelegram) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture
-def console_app(tmp_path: Path, nlu: Any) -> Iterator[App]:
-    """A second, independent app: the same conversation on the console, for comparison."""
-    application = bootstrap(make_settings(tmp_path / "console",
-                                          f"sqlite:///{tmp_path / 'console.db'}"), nlu=nlu)
-    yield application
-    application.close()
-
-
 def _user(app: App, user_id: int) -> User:
     with app.db.session() as session:
         return session.execute(select(User).where(
