@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.messenger_bench import database, percentile  # noqa: E402
 from tests.fake_graph import FakeGraph  # noqa: E402
+from tests.rasa_server import rasa_server  # noqa: E402
 from tests.test_messenger import (  # noqa: E402
     APP_SECRET,
     TOKEN,
@@ -197,39 +198,6 @@ def children(pid: int) -> list[int]:
                     and b"resource_tracker" not in command:  # multiprocessing's helper
                 found.append(int(entry.name))
     return found
-
-
-@contextmanager
-def rasa_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    import httpx
-
-    from nlu.engine import train
-
-    model, _ = train(ROOT / "models")
-    port = free_port()
-    process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "rasa"), "run", "--enable-api", "-i", "127.0.0.1",
-         "-p", str(port), "-m", str(model)], cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                if httpx.post(f"{url}/model/parse", json={"text": "hello"},
-                              timeout=30).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("the Rasa server did not start")
-        yield url, process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @contextmanager

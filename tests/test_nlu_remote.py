@@ -5,20 +5,15 @@ same understanding as the model in process: intents, confidences, entities and t
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.messages import Understanding
 from nlu.remote import RemoteNlu
+from tests.rasa_server import rasa_server as running_rasa_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ["ធ្វើសំបុត្រកំណើតអស់ប៉ុន្មាន", "how much is a birth certificate",
@@ -28,35 +23,8 @@ TEXTS = ["ធ្វើសំបុត្រកំណើតអស់ប៉ុន�
 
 @pytest.fixture(scope="module")
 def rasa_server() -> Iterator[str]:
-    from nlu.engine import train
-
-    model, _ = train(ROOT / "models")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    rasa = Path(sys.executable).parent / "rasa"
-    process = subprocess.Popen([str(rasa), "run", "--enable-api", "-i", "127.0.0.1", "-p",
-                                str(port), "-m", str(model)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert process.poll() is None, process.communicate()[1][-2000:]
-            assert time.monotonic() < deadline, "the Rasa server did not start"
-            try:
-                if httpx.post(f"{url}/model/parse", json={"text": "hi"}, timeout=30
-                              ).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
+    with running_rasa_server() as (url, _):
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _shape(parsed: Understanding) -> tuple[Any, ...]:
