@@ -31,10 +31,12 @@ OUTBOX_CHANNEL = "isafbot_outbox"  # NOTIFY'd by other workers when they queue r
 
 
 class Leadership:
-    """One process's claim to lead; `try_acquire` never blocks."""
+    """One process's claim to lead; `try_acquire` never blocks. `key` names what is led: the
+    deployment (LEADER_LOCK) or one singleton of its own (the scheduler's key)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, key: int = LEADER_LOCK) -> None:
         self.db = db
+        self.key = key
         self._connection: Any = None
         self._file: Any = None
 
@@ -49,7 +51,7 @@ class Leadership:
             connection = self.db.engine.connect()
             try:
                 got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                              {"key": LEADER_LOCK}).scalar())
+                                              {"key": self.key}).scalar())
                 connection.commit()
             except Exception:
                 connection.close()
@@ -102,7 +104,7 @@ class Leadership:
             self._connection.commit()
             return True
         except Exception:
-            log.warning("leader: lost the database connection holding the lock")
+            log.warning("lost the database connection holding advisory lock %d", self.key)
             self._drop()
             return False
 
@@ -110,12 +112,14 @@ class Leadership:
         if self._connection is not None:
             with contextlib.suppress(Exception):
                 self._connection.execute(text("SELECT pg_advisory_unlock(:key)"),
-                                         {"key": LEADER_LOCK})
+                                         {"key": self.key})
                 self._connection.commit()
         self._drop()
 
     def _drop(self) -> None:
-        if self._connection is not None:
+        if self._connection is not None:  # really closed: back in the pool it would keep a lock
+            with contextlib.suppress(Exception):
+                self._connection.invalidate()
             with contextlib.suppress(Exception):
                 self._connection.close()
             self._connection = None

@@ -1,11 +1,12 @@
 """The scheduler as a background service of `isafbot run` (SERVICE_MODULES in bot/server.py).
 
-Exactly one scheduler runs per deployment. On PostgreSQL each process tries to take a session
-advisory lock on a dedicated connection; the one that holds it runs the scheduler, the others
-try again every `retry_seconds` and take over when the holder dies (its connection closes, so
-PostgreSQL releases the lock). The holder checks its connection at the same interval and stops
-its scheduler if the connection (and so the lock) is lost. On SQLite (one machine, one
-process) it just runs.
+Exactly one scheduler runs per deployment. `isafbot run` starts services only in the leader
+process (bot.leader), and on PostgreSQL the scheduler also holds a lock of its own (the same
+`Leadership`, with the scheduler's key), so separately started processes that were all told to
+lead still run one scheduler: the others try again every `retry_seconds` and take over when
+the holder dies (its connection closes, so PostgreSQL releases the lock). The holder checks its
+connection at the same interval and stops its scheduler if the lock is lost. On SQLite (one
+machine, one process) it just runs.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import text
 
 from bot.bootstrap import App
+from bot.leader import Leadership
 from scheduler import jobs
 from scheduler.reminders import housekeeping, make_scheduler
 
@@ -38,7 +39,7 @@ class SchedulerService:
         self.sync_seconds = sync_seconds
         self.retry_seconds = retry_seconds
         self.scheduler: AsyncIOScheduler | None = None
-        self._lock_connection: Any = None
+        self._lock = Leadership(app.db, key=LOCK_KEY)
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -73,52 +74,24 @@ class SchedulerService:
         while not self._stopping.is_set():
             try:
                 if self.scheduler is None:
-                    if await asyncio.to_thread(self._try_lock):
+                    if await asyncio.to_thread(self._lock.try_acquire):
                         self._run_scheduler()
-                elif not await asyncio.to_thread(self._still_locked):
+                elif not await asyncio.to_thread(self._lock.still_held):
                     log.warning("scheduler lost its database connection: stepping down")
                     self._stop_scheduler()
-                    await asyncio.to_thread(self._drop_lock_connection)
             except Exception:  # a database hiccup must not kill the service loop
                 log.exception("scheduler leadership check failed")
                 self._stop_scheduler()
-                await asyncio.to_thread(self._drop_lock_connection)
+                await asyncio.to_thread(self._lock.release)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.retry_seconds)
-
-    def _try_lock(self) -> bool:
-        if self._lock_connection is None:
-            self._lock_connection = self.app.db.engine.connect()
-        got = bool(self._lock_connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar())
-        self._lock_connection.commit()
-        if not got:
-            self._drop_lock_connection()
-        return got
-
-    def _still_locked(self) -> bool:
-        try:
-            self._lock_connection.execute(text("SELECT 1"))
-            self._lock_connection.commit()
-            return True
-        except Exception:
-            return False
-
-    def _drop_lock_connection(self) -> None:
-        """Really close it (not back to the pool, where it would keep the lock)."""
-        if self._lock_connection is not None:
-            with contextlib.suppress(Exception):
-                self._lock_connection.invalidate()
-            with contextlib.suppress(Exception):
-                self._lock_connection.close()
-            self._lock_connection = None
 
     async def stop(self) -> None:
         self._stopping.set()
         if self._task is not None:
             await self._task
         self._stop_scheduler()
-        await asyncio.to_thread(self._drop_lock_connection)  # releases the advisory lock
+        await asyncio.to_thread(self._lock.release)
 
 
 async def start(runtime: Any) -> Callable[[], Awaitable[None]]:
