@@ -65,9 +65,19 @@ class App:
     clock: Clock = field(default_factory=Clock)
 
     async def understand(self, incoming: Incoming) -> Understanding | None:
+        """What the NLU makes of a text, or None when the message needs no NLU: not a text,
+        or a text the user's flow reads itself (survey answers and comments, form steps are
+        never sent to the NLU, and are answered while it is down). Raises NluUnavailable
+        when the NLU server cannot be reached."""
         if incoming.kind != Kind.TEXT:
             return None
+        if not await asyncio.to_thread(self.wants_understanding, incoming):
+            return None
         return await self.nlu.parse(incoming.text)
+
+    def wants_understanding(self, incoming: Incoming) -> bool:
+        with self.db.session() as session:
+            return self.dialogues.wants_understanding(session, incoming)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message directly (the console's path): understand, then run the
@@ -87,10 +97,16 @@ class App:
         replies written to the outbox (with anything held for this user released)."""
         if incoming is None:  # nothing to answer (group chatter, delivery receipts)
             return None
-        understanding = await self.understand(incoming)
+        return self.effects(incoming, await self.understand(incoming))
+
+    def effects(self, incoming: Incoming, understanding: Understanding | None, *,
+                nlu_unavailable: bool = False) -> Callable[[Session], None]:
+        """The turn's effects, to run in the transaction that marks the update done;
+        `nlu_unavailable`: the NLU could not be asked for too long (a polite "not now")."""
 
         def effects(session: Session) -> None:
-            outcome = self.dialogues.handle(session, incoming, understanding, self.clock.now())
+            outcome = self.dialogues.handle(session, incoming, understanding, self.clock.now(),
+                                            nlu_unavailable=nlu_unavailable)
             release_held(session, outcome.user_id)
             enqueue(session, user_id=outcome.user_id, channel=incoming.channel,
                     address=incoming.chat_id or incoming.user_id, replies=outcome.replies)
@@ -107,6 +123,7 @@ def make_nlu(settings: Settings, *, background: bool = True) -> Nlu:
         from nlu.remote import RemoteNlu
 
         return RemoteNlu(settings.nlu_url)
+
     def load() -> Nlu:
         if settings.nlu_model:
             return LocalNlu.load(settings.nlu_model)
@@ -120,7 +137,7 @@ def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None
     """Validate content (refuse to start on broken content), open and migrate the database,
     and wire the dialogues. The NLU starts loading in the background unless one is given."""
     content = load_content(settings.content_dir, required_messages=required_messages())
-    db = Database(settings.database_url)
+    db = Database.from_settings(settings)
     if migrate:
         db.migrate()
     ctx = DialogueContext(content=content, fallback_threshold=settings.fallback_threshold,

@@ -107,7 +107,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.db import Database
 
     settings = _settings(args)
-    Database(settings.database_url).migrate()
+    Database.from_settings(settings).migrate()
     print("database schema is up to date")
     return 0
 
@@ -129,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         load_content(settings.content_dir, required_messages=required_messages())  # fail early
         serve_processes(settings, processes=args.workers, handlers=args.handlers)
         return 0
-    app = bootstrap(settings)
+    app = bootstrap(settings, migrate=False)  # the server migrates once the database answers
     try:
         serve(app, host=settings.http_host, port=settings.http_port, workers=args.handlers)
     finally:

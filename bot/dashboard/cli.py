@@ -23,7 +23,7 @@ def cmd_add_user(args: argparse.Namespace) -> int:
         if getpass.getpass("again: ") != password:
             print("isafbot: the passwords differ", file=sys.stderr)
             return 1
-    database = Database(settings.database_url)
+    database = Database.from_settings(settings)
     try:
         database.migrate()
         with database.session() as session:
@@ -50,7 +50,7 @@ def cmd_list_users(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.db:
         settings = settings.with_database(args.db)
-    database = Database(settings.database_url)
+    database = Database.from_settings(settings)
     try:
         database.migrate()
         with database.session() as session:
