@@ -177,7 +177,7 @@ class Dispatcher:
 
     def __init__(self, db: Database, senders: dict[str, Sender],
                  limiters: dict[str, RateLimiter], policies: dict[str, Policy] | None = None,
-                 *, batch_size: int = 200, concurrency: int = 64, lease_seconds: int = 120,
+                 *, batch_size: int = 200, concurrency: int = 64, lease_seconds: float = 120,
                  poll_seconds: float = 0.5, retry_horizon: float = RETRY_HORIZON,
                  max_backoff: float = 120.0, metrics: Metrics | None = None,
                  database_backoff: Backoff | None = None) -> None:

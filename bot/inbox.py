@@ -77,7 +77,7 @@ UpdateHandler = Callable[[Claimed], Awaitable[Callable[[Session], None] | None]]
 
 
 class Inbox:
-    def __init__(self, db: Database, *, lease_seconds: int = 120,
+    def __init__(self, db: Database, *, lease_seconds: float = 120,
                  max_attempts: int = MAX_ATTEMPTS, metrics: Metrics | None = None,
                  backoff: Backoff | None = None) -> None:
         self.db = db

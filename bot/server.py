@@ -336,10 +336,11 @@ def build_runtime(app: App, *, workers: int = 4, elect: bool = False,
         limiters={name: lim for name, c in channels.items() if (lim := c.limiter())},
         policies={name: pol for name, c in channels.items() if (pol := c.policy())},
         retry_horizon=settings.send_retry_horizon, max_backoff=settings.send_max_backoff,
-        metrics=metrics, database_backoff=backoff,
+        metrics=metrics, database_backoff=backoff, lease_seconds=settings.lease_seconds,
     )
     return Runtime(app=app, channels=channels,
-                   inbox=Inbox(app.db, metrics=metrics, backoff=backoff),
+                   inbox=Inbox(app.db, metrics=metrics, backoff=backoff,
+                               lease_seconds=settings.lease_seconds),
                    dispatcher=dispatcher, workers=workers,
                    leadership=Leadership(app.db) if elect else None, metrics=metrics,
                    supervisor=Supervisor(backoff=backoff), migrate=migrate)
