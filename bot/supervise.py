@@ -17,8 +17,10 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from bot.db.session import database_unavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,7 +102,6 @@ class LoopState:
     once: bool = False  # a start-up task: done when it returns
     retired: bool = False  # stopped on purpose (leadership lost): not restarted
     restarts: int = 0
-    started_at: float = field(default_factory=time.monotonic)
     task: asyncio.Task[Any] | None = None
 
     def ok(self) -> None:
@@ -174,8 +175,7 @@ class Supervisor:
                 wait = state.backoff.delay(state.burst.failures)
             state.running = False
             state.restarts += 1
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), wait)
+            await sleep_unless(self._stopping, wait)
         state.running = False
 
     def active(self) -> list[LoopState]:
@@ -220,10 +220,6 @@ class Supervisor:
             state.task.cancel()
         await asyncio.gather(state.task, return_exceptions=True)
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
-
 
 async def retry_database(function: Callable[..., T], *args: Any, backoff: Backoff,
                          stop: asyncio.Event | Callable[[], bool] | None,
@@ -231,7 +227,6 @@ async def retry_database(function: Callable[..., T], *args: Any, backoff: Backof
     """Run a database call in a thread, again and again while the database is unavailable
     (capped exponential backoff, the burst logged once), until it works or `stop` is set (then
     the last error is raised). Other errors are raised at once."""
-    from bot.db.session import database_unavailable
 
     def stopping() -> bool:
         if stop is None:

@@ -415,8 +415,8 @@ def test_healthz_turns_503_when_an_update_waits_too_long(tmp_path: Path,
             response = live.http.get("/healthz")
             assert response.status_code == 503
             assert "an update has waited 60 s" in response.json()["status"]
-            assert response.json()["inbox"] == {"waiting": 1, "oldest_seconds": 60.0} or \
-                response.json()["inbox"]["waiting"] == 1
+            assert response.json()["inbox"]["waiting"] == 1
+            assert response.json()["inbox"]["oldest_seconds"] >= 60
             with app.db.session() as session:
                 session.execute(update(InboundUpdate).values(status="done"))
             assert live.http.get("/healthz").status_code == 200
