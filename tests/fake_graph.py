@@ -51,7 +51,8 @@ BAD_TOKEN = graph_error(400, 190, "Invalid OAuth access token.")
 class Call:
     method: str
     path: str
-    params: dict[str, str]
+    params: dict[str, str]  # the query string's
+    url: str = ""  # the request target as sent (path and query)
     body: Any = None  # parsed JSON
     form: dict[str, str] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
@@ -143,7 +144,7 @@ class FakeGraph:
                 params = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                call = Call(method, url.path, params)
+                call = Call(method, url.path, params, self.path)
                 status, answer = graph.handle(call, raw, self.headers.get("Content-Type", ""))
                 call.status, call.answer = status, answer
                 with graph._lock:
