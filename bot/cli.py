@@ -200,6 +200,9 @@ def _quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from bot.redact import Redactor, protect
+
+    protect(Redactor.from_env(os.environ), handlers=logging.getLogger().handlers)
     args = build_parser().parse_args(argv)
     from bot.db.session import SchemaError
     from content.loader import ContentError

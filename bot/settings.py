@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -110,7 +112,9 @@ def _offsets(raw: str) -> tuple[int, ...]:
 
 def _secret_key(env: Mapping[str, str], data_dir: Path, database_url: str) -> bytes:
     """ISAFBOT_SECRET_KEY keys pseudonymous ids and sessions. A local SQLite install makes and
-    keeps its own; a shared database must be given one (every worker needs the same key)."""
+    keeps its own, in ISAFBOT_SECRET_KEY_FILE (default: secret_key in the data directory); a
+    shared database must be given one (every worker needs the same key). Back the key up apart
+    from the database (docs/deployment.md): the two together link respondents to answers."""
     if env.get("ISAFBOT_SECRET_KEY"):
         key = env["ISAFBOT_SECRET_KEY"]
         if len(key) < 16:
@@ -120,9 +124,31 @@ def _secret_key(env: Mapping[str, str], data_dir: Path, database_url: str) -> by
         raise SettingsError("ISAFBOT_SECRET_KEY must be set when the database is shared "
                             "(generate one with: python -c 'import secrets; "
                             "print(secrets.token_urlsafe(32))')")
-    path = data_dir / "secret_key"
+    path = Path(env.get("ISAFBOT_SECRET_KEY_FILE") or data_dir / "secret_key").expanduser()
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip().encode()
+        _create_key_file(path)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise SettingsError(f"the secret key file {path} can be read by other users: "
+                            f"chmod 600 {path}")
+    key = path.read_text().strip()
+    if len(key) < 16:
+        raise SettingsError(f"the secret key file {path} holds fewer than 16 characters")
+    return key.encode()
+
+
+def _create_key_file(path: Path) -> None:
+    """A new random key, written to a temporary file that is private (0600) from the moment it
+    exists, then linked into place: the key is never readable by others nor half-written, and
+    when several processes start at once the first link wins and all read that key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
