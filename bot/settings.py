@@ -18,6 +18,32 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long personal data is kept, in days (docs/privacy.md has the full table). Applied
+    by the scheduler's purge job and by `isafbot db purge` (bot.retention)."""
+
+    message_log_days: int = 90  # what people asked: the dashboard's usage page shows 12 weeks
+    deliveries_days: int = 30  # outbox rows once final (who was sent which batch, and when)
+    inbox_days: int = 7  # handled updates, for deduplication (Meta retries for 36 hours)
+    conversation_days: int = 30  # an idle conversation's state (a survey left half-way...)
+    inactive_users_days: int = 365  # a citizen who has not written since, with nothing pending
+
+    # (attribute, variable, smallest value allowed)
+    SETTINGS = (("message_log_days", "ISAFBOT_RETAIN_MESSAGE_LOG_DAYS", 1),
+                ("deliveries_days", "ISAFBOT_RETAIN_DELIVERIES_DAYS", 1),
+                ("inbox_days", "ISAFBOT_RETAIN_INBOX_DAYS", 2),
+                ("conversation_days", "ISAFBOT_RETAIN_CONVERSATION_DAYS", 1),
+                ("inactive_users_days", "ISAFBOT_RETAIN_INACTIVE_USERS_DAYS", 30))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Retention:
+        values = {attribute: int(_number(env, name, getattr(cls, attribute), low, 36500,
+                                         whole=True))
+                  for attribute, name, low in cls.SETTINGS}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     data_dir: Path
@@ -33,6 +59,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "console"  # console | json
     reminder_offsets: tuple[int, ...] = (1440, 120)  # minutes before a meeting (1 day, 2 h)
+    retention: Retention = field(default_factory=Retention)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # for channel settings
 
     @classmethod
@@ -55,6 +82,7 @@ class Settings:
             log_level=env.get("ISAFBOT_LOG_LEVEL", "INFO").upper(),
             log_format=env.get("ISAFBOT_LOG_FORMAT", "console"),
             reminder_offsets=_offsets(env.get("ISAFBOT_REMINDER_OFFSETS") or "1d,2h"),
+            retention=Retention.from_env(env),
             env=env,
         )
 
@@ -62,7 +90,8 @@ class Settings:
         return replace(self, database_url=url)
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float,
+            *, whole: bool = False) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -70,6 +99,8 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if whole and not value.is_integer():
+        raise SettingsError(f"{name}={raw!r} must be a whole number")
     if not low <= value <= high:
         raise SettingsError(f"{name}={raw!r} must be between {low:g} and {high:g}")
     return value

@@ -102,7 +102,7 @@ class InboundUpdate(Base):
     external_id = Column(String(128), nullable=False)  # update_id, message mid, ...
     # updates of one chat are handled in order; NULL once handled, like the payload
     chat_key = Column(String(96), nullable=True)
-    payload = Column(JSON, nullable=True)
+    payload = Column(JSON(none_as_null=True), nullable=True)  # None: SQL NULL, not 'null'
     status = Column(String(12), nullable=False, default="pending")  # pending|processing|done|failed
     attempts = Column(Integer, nullable=False, default=0)
     lease_until = Column(DateTime, nullable=True)
@@ -131,7 +131,8 @@ class OutboxMessage(Base):
     user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     channel = Column(String(20), nullable=False)
     address = Column(String(64), nullable=False)  # the chat to send to (a group, or the user)
-    reply = Column(JSON, nullable=True)  # Reply.to_json(); NULL once final (delivery.FINAL)
+    # Reply.to_json(); NULL once final (delivery.FINAL)
+    reply = Column(JSON(none_as_null=True), nullable=True)
     automated = Column(Boolean, nullable=False, default=False)  # reminder/broadcast, not answer
     status = Column(String(12), nullable=False, default="pending")
     attempts = Column(Integer, nullable=False, default=0)
