@@ -3,7 +3,8 @@ settings (bot.settings.Retention; docs/privacy.md lists every table).
 
 Run by the scheduler every hour (scheduler.jobs.purge) and by `isafbot db purge`. Each step
 deletes in chunks, each chunk its own short transaction, so that SQLite's write lock is never
-held for long and a purge interrupted half-way has still done something. What it does:
+held for long (and webhooks storing updates meanwhile get it between chunks) and a purge
+interrupted half-way has still done something. What it does:
 
 - handled inbox updates older than the inbox period are deleted (younger ones keep only what
   deduplication needs: any payload or chat key still there is cleared);
@@ -20,6 +21,7 @@ held for long and a purge interrupted half-way has still done something. What it
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
@@ -114,37 +116,34 @@ def _inactive_citizen(before: datetime) -> Any:
         ~exists().where(OutboxMessage.user_id == User.id, waiting))
 
 
-def _ids(db: Database, key: Any, condition: Any) -> list[int]:
-    with db.session() as session:
-        return list(session.execute(select(key).where(condition).order_by(key).limit(CHUNK))
-                    .scalars())
-
-
 def _delete_chunks(db: Database, key: Any, condition: Any) -> int:
-    """DELETE in chunks of ids (the condition is checked again in each chunk's statement, so a
-    row that changed in between is left alone)."""
-    return _in_chunks(db, key, condition,
-                      lambda ids: delete(key.class_).where(key.in_(ids), condition))
+    return _in_chunks(db, key, condition, lambda chosen: delete(key.class_).where(chosen))
 
 
 def _update_chunks(db: Database, key: Any, condition: Any, values: dict[str, Any]) -> int:
     return _in_chunks(db, key, condition,
-                      lambda ids: update(key.class_).where(key.in_(ids), condition)
-                      .values(**values))
+                      lambda chosen: update(key.class_).where(chosen).values(**values))
 
 
-def _in_chunks(db: Database, key: Any, condition: Any, statement: Callable[[list[int]], Any]
+def _in_chunks(db: Database, key: Any, condition: Any, statement: Callable[[Any], Any]
                ) -> int:
+    """Run the statement on CHUNK rows at a time (`key IN (SELECT key ... LIMIT CHUNK)`), one
+    transaction each. On SQLite it then pauses as long as the chunk took: a writer that waited
+    for the lock (a webhook storing an update) gets it, instead of losing every race to the
+    next chunk (SQLite's busy handler polls; measured in bench/retention_bench.py)."""
+    chosen = key.in_(select(key).where(condition).order_by(key).limit(CHUNK)
+                     .scalar_subquery())
     done = 0
     while True:
-        ids = _ids(db, key, condition)
-        if not ids:
-            return done
+        started = time.monotonic()
         with db.session() as session:
-            done += int(session.execute(statement(ids).execution_options(
+            count = int(session.execute(statement(chosen).execution_options(
                 synchronize_session=False)).rowcount or 0)
-        if len(ids) < CHUNK:
+        done += count
+        if count < CHUNK:
             return done
+        if db.is_sqlite:
+            time.sleep(min(time.monotonic() - started, 0.2))
 
 
 def _empty_conversations(db: Database, before: datetime) -> int:
