@@ -171,7 +171,7 @@ def _create_key_file(path: Path) -> None:
     """A new random key, written to a temporary file that is private (0600) from the moment it
     exists, then linked into place: the key is never readable by others nor half-written, and
     when several processes start at once the first link wins and all read that key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new data dir: owner only
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

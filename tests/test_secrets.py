@@ -243,6 +243,7 @@ def test_the_secret_key_file_is_never_readable_by_others(tmp_path: Path,
     first = Settings.from_env(env).secret_key
     assert Settings.from_env(env).secret_key == first and len(first) >= 32
     assert [f.name for f in (tmp_path / "var").iterdir()] == ["secret_key"]
+    assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700  # made here: owner only
 
 
 def test_a_secret_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
