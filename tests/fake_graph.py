@@ -290,6 +290,27 @@ class FakeGraph:
         return 200, {"result": "success"}
 
 
+def multipart_fields(raw: bytes, content_type: str) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A multipart/form-data body's fields and files (by name); ValueError when malformed.
+    Shared with the fake Telegram."""
+    try:
+        parts = MultipartDecoder(raw, content_type).parts
+    except Exception as error:
+        raise ValueError("can't parse multipart body") from error
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for part in parts:
+        disposition = part.headers.get(b"Content-Disposition", b"").decode()
+        name = re.search(r'name="([^"]+)"', disposition)
+        if not name:
+            continue
+        if "filename=" in disposition:
+            files[name.group(1)] = part.content
+        else:
+            fields[name.group(1)] = part.content.decode("utf-8")
+    return fields, files
+
+
 def _parse_body(call: Call, raw: bytes, content_type: str) -> str | None:
     """A request body as Meta reads it: a JSON object (call.body), form or multipart fields
     (call.form, call.files). What is wrong with it, or None."""
@@ -303,18 +324,11 @@ def _parse_body(call: Call, raw: bytes, content_type: str) -> str | None:
         return None
     if content_type.startswith("multipart/form-data"):
         try:
-            parts = MultipartDecoder(raw, content_type).parts
-        except Exception:
+            fields, files = multipart_fields(raw, content_type)
+        except ValueError:
             return "Upload attachment failure."
-        for part in parts:
-            disposition = part.headers.get(b"Content-Disposition", b"").decode()
-            name = re.search(r'name="([^"]+)"', disposition)
-            if not name:
-                continue
-            if "filename=" in disposition:
-                call.files[name.group(1)] = part.content
-            else:
-                call.form[name.group(1)] = part.text
+        call.form.update(fields)
+        call.files.update(files)
         return None
     try:
         call.form.update({k: v[-1] for k, v in parse_qs(raw.decode("utf-8")).items()})

@@ -60,7 +60,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from requests_toolbelt.multipart.decoder import MultipartDecoder
+
+from tests.fake_graph import multipart_fields
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -699,19 +700,8 @@ def _parameters(query: str, raw: bytes, content_type: str) -> tuple[dict[str, An
     params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
     files: dict[str, bytes] = {}
     if raw and content_type.startswith("multipart/form-data"):
-        try:
-            parts = MultipartDecoder(raw, content_type).parts
-        except Exception as error:
-            raise ValueError("can't parse multipart body") from error
-        for part in parts:
-            disposition = part.headers.get(b"Content-Disposition", b"").decode()
-            name = re.search(r'name="([^"]+)"', disposition)
-            if not name:
-                continue
-            if "filename=" in disposition:
-                files[name.group(1)] = part.content
-            else:
-                params[name.group(1)] = part.content.decode("utf-8")
+        fields, files = multipart_fields(raw, content_type)
+        params.update(fields)
     elif raw and content_type.startswith("application/json"):
         try:
             body = json.loads(raw)

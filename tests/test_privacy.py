@@ -15,34 +15,57 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bot.bootstrap import App, bootstrap
 from content.sections.surveys import surveys_of
-from tests import live_server
+from tests import live_server, test_messenger, test_telegram
 from tests.conftest import make_settings
 from tests.fake_graph import FakeGraph
 from tests.fake_telegram import FakeTelegram
 from tests.scorecard_helpers import open_for
 
-TG_TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstu"
-TG_SECRET = "test-webhook-secret-0123456789"
+Server = TypeVar("Server", bound=live_server.LiveServer)
+
 TG_USER = 5550173942
 FIRST_NAME, LAST_NAME, USERNAME = "Chanthavy", "Sopheakdey", "chanthavy_sk"
-
-FB_TOKEN = "test-page-access-token"
-FB_SECRET = "test-app-secret-5f1c"
 PSID = "6543210987654321"
-PAGE_ID = "1000000000001"
 
 COMMENT_EN = "The midwife asked me for 20000 riel extra"
 COMMENT_KM = "ឆ្មបសុំលុយបន្ថែមពីខ្ញុំ ២០០០០ រៀល"
+
+
+# A whole survey as a person takes it: what they type, the buttons they press (by label), and
+# what they must have been shown (their earlier answer, when they went back to it).
+SURVEY_EN = [
+    ("say", "i want to rate the health centre in Kouk Khleang"), ("press", "✅ Start"),
+    ("press", "🙂 Good"), ("press", "⬅️ Back"), ("shown", "Your earlier answer: 🙂 Good"),
+    ("press", "😐 Acceptable"),
+    *[("press", label) for label in ["😡 Very bad", "🙁 Bad", "😄 Very good"] * 3],
+    ("shown", "Any comment"), ("say", COMMENT_EN), ("press", "Answer"), ("press", "Woman"),
+    ("say", "27"), *[("press", "Prefer not to say")] * 3, ("press", "Yes, send me the results"),
+    ("shown", "Thank you for rating Kouk Khleang Health Centre")]
+SURVEY_KM = [
+    ("say", "ចង់វាយតម្លៃមណ្ឌលសុខភាព"), ("say", "គោកឃ្លាំង"), ("press", "✅ ចាប់ផ្តើម"),
+    ("press", "🙂 ពេញចិត្ត"), ("press", "⬅️ ត្រឡប់ក្រោយ"), ("shown", "ចម្លើយមុនរបស់អ្នក៖ 🙂 ពេញចិត្ត"),
+    ("press", "😐 ទទួលយកបាន"),
+    *[("press", label) for label in ["😡 មិនពេញចិត្តខ្លាំង", "🙁 មិនពេញចិត្ត", "😄 ពេញចិត្តខ្លាំង"] * 3],
+    ("say", COMMENT_KM), ("shown", "មតិយោបល់របស់អ្នកត្រូវបានរក្សាទុក"), ("press", "ឆ្លើយ"),
+    ("press", "ស្រី"), ("say", "២៧"), *[("press", "មិនចង់ប្រាប់")] * 3,
+    ("press", "បាទ/ចាស ផ្ញើមកខ្ញុំ"), ("shown", "អរគុណសម្រាប់ការវាយតម្លៃមណ្ឌលសុខភាពគោកឃ្លាង")]
+
+
+def take_survey(user: TelegramUser | MessengerUser, steps: list[tuple[str, str]]) -> None:
+    for action, value in steps:
+        if action == "shown":
+            assert value in user.shown(), f"{value!r} was not shown:\n{user.shown()}"
+        else:
+            getattr(user, action)(value)
 
 
 def rating_labels(app: App) -> list[str]:
@@ -95,7 +118,22 @@ def scan(url: str, identities: list[str], sensitive: list[str]) -> list[str]:
     return sorted(set(problems))
 
 
-def _unlimited(server: live_server.LiveServer) -> live_server.LiveServer:
+@pytest.fixture
+def make_app(tmp_path: Path, database_url: str, nlu: Any) -> Iterator[Callable[..., App]]:
+    """The app with a channel's settings (given as environment variables)."""
+    made: list[App] = []
+
+    def make(env: dict[str, str]) -> App:
+        made.append(bootstrap(make_settings(tmp_path, database_url, **env), nlu=nlu))
+        open_for(made[-1])
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.close()
+
+
+def _unlimited(server: Server) -> Server:
     """The platforms' per-chat rate limits (one message a second) would make a survey of 25
     turns take half a minute; they are not what this test is about."""
     server.runtime.dispatcher.limiters.clear()
@@ -108,78 +146,32 @@ class TelegramUser:
     """A person with a first and last name and a username, in a private chat with the bot
     (webhook mode), pressing the buttons they were shown."""
 
-    def __init__(self, server: live_server.LiveServer, tg: FakeTelegram) -> None:
-        self.server, self.tg = server, tg
-        self.names = {"first_name": FIRST_NAME, "last_name": LAST_NAME, "username": USERNAME}
-
-    def _post(self, update: dict[str, Any]) -> None:
-        assert self.server.http is not None
-        response = self.server.http.post(
-            "/webhooks/telegram", content=json.dumps(update).encode(),
-            headers={"Content-Type": "application/json",
-                     "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
-        assert response.status_code == 200, response.text
-        self.server.wait_idle()
+    def __init__(self, server: test_telegram.LiveServer) -> None:
+        self.server, self.tg = server, server.tg
+        self.names = {"first_name": FIRST_NAME, "last_name": LAST_NAME, "username": USERNAME,
+                      "language": "en"}
 
     def say(self, words: str) -> None:
-        self._post(self.tg.text_update(TG_USER, words, language="en", **self.names))
+        self.server.deliver(self.tg.text_update(TG_USER, words, **self.names))
 
     def press(self, label: str) -> None:
-        for record in reversed(self.tg.sent(TG_USER)):
-            for row in (record.get("reply_markup") or {}).get("inline_keyboard", []):
-                for button in row:
-                    if button["text"] == label:
-                        self._post(self.tg.callback_update(
-                            TG_USER, button["callback_data"], language="en", **self.names))
-                        return
-        raise AssertionError(f"no button {label!r} was shown:\n{self.shown()}")
+        found = [b["callback_data"] for record in self.tg.sent(TG_USER)
+                 for row in (record.get("reply_markup") or {}).get("inline_keyboard", [])
+                 for b in row if b["text"] == label]
+        assert found, f"no button {label!r} was shown:\n{self.shown()}"
+        self.server.deliver(self.tg.callback_update(TG_USER, found[-1], **self.names))
 
     def shown(self) -> str:
         return "\n".join(self.tg.texts(TG_USER))
 
 
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram(TG_TOKEN, username="isaf_test_bot") as fake:
-        yield fake
-
-
-@pytest.fixture
-def telegram_app(tmp_path: Path, database_url: str, nlu: Any, tg: FakeTelegram
-                 ) -> Iterator[App]:
-    env = {"TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_BASE_URL": tg.base_url,
-           "TELEGRAM_TIMEOUT": "2", "TELEGRAM_RETRY_SECONDS": "0.3",
-           "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/webhooks/telegram",
-           "TELEGRAM_WEBHOOK_SECRET": TG_SECRET}
-    application = bootstrap(make_settings(tmp_path, database_url, **env), nlu=nlu)
-    yield application
-    application.close()
-
-
-def test_a_telegram_survey_leaves_no_identity_beside_answers(telegram_app: App,
-                                                            tg: FakeTelegram) -> None:
-    app = telegram_app
-    open_for(app)
-    with _unlimited(live_server.LiveServer(app)) as server:
-        tg.wait_for(lambda: "getMe" in tg.methods())
-        user = TelegramUser(server, tg)
-        user.say("i want to rate the health centre in Kouk Khleang")
-        user.press("✅ Start")
-        user.press("🙂 Good")
-        user.press("⬅️ Back")
-        assert "Your earlier answer: 🙂 Good" in user.shown()
-        user.press("😐 Acceptable")
-        for label in ["😡 Very bad", "🙁 Bad", "😄 Very good"] * 3:
-            user.press(label)
-        assert "Any comment" in user.shown()
-        user.say(COMMENT_EN)
-        user.press("Answer")
-        user.press("Woman")
-        user.say("27")
-        for _ in range(3):
-            user.press("Prefer not to say")
-        user.press("Yes, send me the results")
-        assert "Thank you for rating Kouk Khleang Health Centre" in user.shown()
+def test_a_telegram_survey_leaves_no_identity_beside_answers(
+        make_app: Callable[..., App]) -> None:
+    with FakeTelegram(test_telegram.TOKEN) as tg:
+        app = make_app(test_telegram.telegram_env(tg, webhook=True))
+        with _unlimited(test_telegram.LiveServer(app, tg)) as server:
+            tg.wait_for(lambda: "getMe" in tg.methods())
+            take_survey(TelegramUser(server), SURVEY_EN)
 
     problems = scan(app.settings.database_url, [str(TG_USER), FIRST_NAME, LAST_NAME, USERNAME],
                     [COMMENT_EN, "Woman", *rating_labels(app)])
@@ -192,102 +184,41 @@ class MessengerUser:
     """A person on the page's Messenger, tapping the quick replies and buttons they were
     shown (Meta sends their title back: a quick reply's as the message text)."""
 
-    def __init__(self, server: live_server.LiveServer, graph: FakeGraph) -> None:
+    def __init__(self, server: test_messenger.LiveServer, graph: FakeGraph) -> None:
         self.server, self.graph = server, graph
-        self._mids = iter(range(1, 10_000))
-
-    def _post(self, event: dict[str, Any]) -> None:
-        import hashlib
-        import hmac
-
-        event = {"sender": {"id": PSID}, "recipient": {"id": PAGE_ID},
-                 "timestamp": int(time.time() * 1000), **event}
-        raw = json.dumps({"object": "page", "entry": [
-            {"id": PAGE_ID, "time": event["timestamp"], "messaging": [event]}]}).encode()
-        signature = "sha256=" + hmac.new(FB_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-        assert self.server.http is not None
-        response = self.server.http.post("/webhooks/messenger", content=raw, headers={
-            "Content-Type": "application/json", "X-Hub-Signature-256": signature})
-        assert response.status_code == 200, response.text
-        self.server.wait_idle()
 
     def say(self, words: str) -> None:
-        self._post({"message": {"mid": f"m_in_{next(self._mids)}", "text": words}})
+        self.server.deliver(test_messenger.text_event(PSID, words))
 
     def press(self, label: str) -> None:
-        for body in reversed(self.graph.sent(PSID)):
-            message = body["message"]
-            for reply in message.get("quick_replies", []):
-                if _shows(reply["title"], label):
-                    self._post({"message": {"mid": f"m_in_{next(self._mids)}",
-                                            "text": reply["title"],
-                                            "quick_reply": {"payload": reply["payload"]}}})
-                    return
-            payload = (message.get("attachment") or {}).get("payload") or {}
-            for button in payload.get("buttons", []):
-                if _shows(button["title"], label):
-                    self._post({"postback": {"mid": f"m_pb_{next(self._mids)}",
-                                             "title": button["title"],
-                                             "payload": button["payload"]}})
-                    return
+        for title, payload, kind in reversed(self._choices()):
+            if title == label or (title.endswith("…") and label.startswith(title[:-1])):
+                make = test_messenger.quick_reply_event if kind == "quick_reply" else \
+                    test_messenger.postback_event
+                self.server.deliver(make(PSID, title, payload))
+                return
         raise AssertionError(f"no choice {label!r} was shown:\n{self.shown()}")
 
-    def shown(self) -> str:
-        parts = []
+    def _choices(self) -> list[tuple[str, str, str]]:
+        found = []
         for body in self.graph.sent(PSID):
             message = body["message"]
+            found += [(q["title"], q["payload"], "quick_reply")
+                      for q in message.get("quick_replies", [])]
             payload = (message.get("attachment") or {}).get("payload") or {}
-            parts.append(message.get("text") or payload.get("text") or "")
-        return "\n".join(parts)
+            found += [(b["title"], b["payload"], "postback") for b in payload.get("buttons", [])]
+        return found
+
+    def shown(self) -> str:
+        return test_messenger.shown_text(self.graph.sent(PSID))
 
 
-def _shows(title: str, label: str) -> bool:
-    """A Messenger title shows the label, whole or shortened ("Yes, send me the…")."""
-    return title == label or (title.endswith("…") and label.startswith(title[:-1]))
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph(FB_TOKEN, FB_SECRET) as fake:
-        yield fake
-
-
-@pytest.fixture
-def messenger_app(tmp_path: Path, database_url: str, nlu: Any, graph: FakeGraph
-                  ) -> Iterator[App]:
-    env = {"MESSENGER_PAGE_ACCESS_TOKEN": FB_TOKEN, "MESSENGER_APP_SECRET": FB_SECRET,
-           "MESSENGER_VERIFY_TOKEN": "test-verify-token", "MESSENGER_GRAPH_URL": graph.url,
-           "MESSENGER_API_VERSION": "26.0", "MESSENGER_RETRY_SECONDS": "0.3",
-           "MESSENGER_TIMEOUT": "1.5"}
-    application = bootstrap(make_settings(tmp_path, database_url, **env), nlu=nlu)
-    yield application
-    application.close()
-
-
-def test_a_messenger_survey_leaves_no_identity_beside_answers(messenger_app: App,
-                                                             graph: FakeGraph) -> None:
-    app = messenger_app
-    open_for(app)
-    with _unlimited(live_server.LiveServer(app)) as server:
-        user = MessengerUser(server, graph)
-        user.say("ចង់វាយតម្លៃមណ្ឌលសុខភាព")
-        user.say("គោកឃ្លាំង")
-        user.press("✅ ចាប់ផ្តើម")
-        user.press("🙂 ពេញចិត្ត")
-        user.press("⬅️ ត្រឡប់ក្រោយ")
-        assert "ចម្លើយមុនរបស់អ្នក៖ 🙂 ពេញចិត្ត" in user.shown()
-        user.press("😐 ទទួលយកបាន")
-        for label in ["😡 មិនពេញចិត្តខ្លាំង", "🙁 មិនពេញចិត្ត", "😄 ពេញចិត្តខ្លាំង"] * 3:
-            user.press(label)
-        user.say(COMMENT_KM)
-        assert "មតិយោបល់របស់អ្នកត្រូវបានរក្សាទុក" in user.shown()
-        user.press("ឆ្លើយ")
-        user.press("ស្រី")
-        user.say("២៧")
-        for _ in range(3):
-            user.press("មិនចង់ប្រាប់")
-        user.press("បាទ/ចាស ផ្ញើមកខ្ញុំ")
-        assert "អរគុណសម្រាប់ការវាយតម្លៃមណ្ឌលសុខភាពគោកឃ្លាង" in user.shown()
+def test_a_messenger_survey_leaves_no_identity_beside_answers(
+        make_app: Callable[..., App]) -> None:
+    with FakeGraph(test_messenger.TOKEN, test_messenger.APP_SECRET) as graph:
+        app = make_app(test_messenger.messenger_env(graph))
+        with _unlimited(test_messenger.LiveServer(app)) as server:
+            take_survey(MessengerUser(server, graph), SURVEY_KM)
 
     problems = scan(app.settings.database_url, [PSID],
                     [COMMENT_KM, "ស្រី", *rating_labels(app)])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -35,7 +34,7 @@ from bot.messages import Button, Reply
 from bot.retention import Purged, purge
 from bot.settings import Retention, Settings, SettingsError
 from scheduler.service import SchedulerService
-from tests.conftest import make_settings
+from tests.conftest import make_settings, scratch_database
 from tests.fake_telegram import FakeTelegram
 
 ME = telegram.Me(123456789, "isaf_test_bot")
@@ -405,26 +404,10 @@ def test_the_scheduler_purges_at_start_and_every_period(tmp_path: Path, database
 # ------------------------------------------------------------------ the migration
 
 @pytest.fixture
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path, database_url: str
-              ) -> Iterator[str]:
-    """A database with no schema at all (on PostgreSQL a new one, dropped afterwards)."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    from sqlalchemy import create_engine, text
-
-    from tests.conftest import POSTGRES_ADMIN_URL
-
-    name = f"isafbot_migration_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def empty_url(tmp_path: Path, database_url: str) -> Iterator[str]:
+    """A database with no schema at all, of the kind `database_url` is."""
+    with scratch_database(database_url.split(":", 1)[0], tmp_path) as url:
+        yield url
 
 
 def test_upgrading_clears_what_older_versions_kept(empty_url: str) -> None:
