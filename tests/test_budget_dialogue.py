@@ -54,12 +54,14 @@ def test_english_question_about_kok_khleang(chat: Chat) -> None:
     assert f"Roads and infrastructure {share}" in explainer  # the largest category, as a share
     people = f"{latest.people.count:,}"
     assert f"for each of its {people} residents" in explainer  # per person
-    assert "Sample figures" in explainer  # never shown without saying so
+    # Sample figures are called so before the first figure, and how they were made is said.
+    assert explainer.startswith("⚠️ Sample figures: this is not Kouk Khleang's real budget.\n")
+    assert "How the sample was made" in explainer
     assert "Source: isaf-bot sample figures" in explainer and "last checked" in explainer
     assert len(explainer.split("\n\n")) <= 3  # at most three paragraphs
     [image] = _images(replies)
     assert image.exists() and image.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert "(sample figures)" in replies[1].text
+    assert replies[1].text.startswith("📊 Sample figures:")
     payloads = chat.payloads
     for expected in (f"bud:d:{KOUK_KHLEANG}:2023", f"bud:c:{KOUK_KHLEANG}:2022",
                      f"bud:f:school:{KOUK_KHLEANG}:2023",
@@ -127,7 +129,7 @@ def test_khmer_quiz_and_glossary(chat: Chat) -> None:
     best = BUDGETS.communes[SRAH_CHIK].years[2023].spending_by_share()[0][0].category
     assert f"bud:qa:{SRAH_CHIK}:2023:{best}" in choices
     chat.press(f"bud:qa:{SRAH_CHIK}:2023:{best}")
-    assert "ត្រូវហើយ" in chat.text and "(តួលេខគំរូ)" in chat.text
+    assert "ត្រូវហើយ" in chat.text and chat.text.startswith("⚠️ តួលេខគំរូ៖")
     assert f"bud:qb:{SRAH_CHIK}:2023:up" in chat.payloads
     chat.press(f"bud:qb:{SRAH_CHIK}:2023:down")  # the sample budget went up
     assert "មិនទាន់ត្រូវទេ" in chat.text and "កើនឡើង" in chat.text
@@ -147,7 +149,8 @@ def test_wrong_quiz_answer_is_friendly_and_says_the_right_one(chat: Chat) -> Non
     assert f"Not quite! Roads and infrastructure got the most: {round(KK_TOP_SHARE * 100)}%." \
         in chat.text
     assert "Social accountability got 1%." in chat.text
-    assert "(sample figures)\nSource: isaf-bot sample figures" in chat.text
+    assert chat.text.startswith("⚠️ Sample figures:")  # before the shares it repeats
+    assert "Source: isaf-bot sample figures" in chat.text
     chat.press(f"bud:qb:{KOUK_KHLEANG}:2023:up")
     assert "Right!" in chat.text and "went up" in chat.text
 
