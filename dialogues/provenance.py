@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from content.model import Content, Source
+from content.model import Content, Fact, Source
 from content.review import is_stale
 from dialogues import formatting as fmt
 from dialogues.router import Turn
@@ -24,6 +24,10 @@ class Freshness:
 
     def stale(self, content: Content, source_ids: Iterable[str]) -> bool:
         return is_stale(content, source_ids, self.today, self.stale_after_years)
+
+    def warns(self, content: Content, fact: Fact) -> bool:
+        """Whether answers showing this fact must carry the warning."""
+        return fact.may_be_outdated or self.stale(content, fact.sources)
 
 
 def freshness(turn: Turn) -> Freshness:

@@ -43,6 +43,13 @@ def review_record(content: Content, today: date, stale_after_years: float) -> st
         "there a source did not settle the question. The rights block every fee answer "
         "carries is shown once, in its own section.",
         "",
+        "In the `review` notes, \"stored\" means the copy of a page or file kept in the "
+        "project's search corpus (the reviewer had no live web), and services.md and budgets.md "
+        "are the project's shared reference files (shared/reference/). Where a note says a "
+        "source was not re-read, the fact was compared with the reference file only. The "
+        "Khmer wording has not yet been reviewed by a native speaker: that is the first job of "
+        "the next review.",
+        "",
         "## Overview",
         "",
         "| service | fact | sources (newest first) | checked | answers warn |",
@@ -50,7 +57,7 @@ def review_record(content: Content, today: date, stale_after_years: float) -> st
     ]
     for service in content.services.values():
         for aspect, fact in service.facts.items():
-            warns = "yes" if fact.may_be_outdated or fresh.stale(content, fact.sources) else "no"
+            warns = "yes" if fresh.warns(content, fact) else "no"
             out.append(f"| {service.name('en')} | {ASPECT_NAMES[aspect]} | "
                        f"{_sources_short(content, fact.sources)} | {fact.checked.isoformat()} | "
                        f"{warns} |")

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from bot.messages import Button
 from content.loader import Problem
 from content.model import ASPECTS, Content, Fact, FeeOption, Service
+from content.review import newest_source
 from dialogues import formatting as fmt
 from dialogues.provenance import Freshness, freshness, published, source_line, source_names
 from dialogues.router import Router, Turn
@@ -192,9 +193,9 @@ def fact_message(content: Content, service: Service, fact: Fact, lang: str,
 def stale_warning(content: Content, service: Service, fact: Fact, lang: str,
                   fresh: Freshness) -> str | None:
     """"⚠️ Our newest source is from 2015 ...", for a stale fact or one marked outdated."""
-    if not (fact.may_be_outdated or fresh.stale(content, fact.sources)):
+    if not fresh.warns(content, fact):
         return None
-    newest = max((content.sources[s] for s in fact.sources), key=lambda s: s.oldest_date)
+    newest = newest_source(content, fact.sources)
     office = content.message(f"office_{service.office}", lang)
     check = content.message("check_fee", lang) if fact.aspect == "fee" else \
         content.message("check_other", lang, office=office)
@@ -247,9 +248,8 @@ def audit(content: Content, today: date, stale_after_years: float) -> list[Probl
                                             content.rights.block(lang) in text):
                     problems.append(Problem(where, service.id, "facts.fee",
                                             f"the {lang} fee answer has no rights block"))
-                if fresh.stale(content, fact.sources) or fact.may_be_outdated:
-                    newest = max((content.sources[s] for s in fact.sources),
-                                 key=lambda s: s.oldest_date)
+                if fresh.warns(content, fact):
+                    newest = newest_source(content, fact.sources)
                     year = fmt.digits(newest.year, lang)
                     warning = stale_warning(content, service, fact, lang, fresh) or ""
                     if not warning or warning not in text or year not in warning:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import bootstrap
-from content.loader import CONTENT_DIR, ContentError, check_content, load_content
+from content.loader import CONTENT_DIR, ContentError, check_content
 from content.model import ASPECTS
 from dialogues.registry import required_messages
 from tests.conftest import make_settings

@@ -23,7 +23,7 @@ import pytest
 
 from content.loader import CONTENT_DIR, check_content, load_content
 from content.model import Content
-from content.review import DEFAULT_STALE_AFTER_YEARS, is_stale, recheck_problems
+from content.review import DEFAULT_STALE_AFTER_YEARS, is_stale, newest_source, recheck_problems
 from dialogues import services
 from dialogues.provenance import Freshness
 from dialogues.registry import required_messages
@@ -76,7 +76,7 @@ def test_every_stale_fact_carries_its_warning_in_every_aspect(lang: str) -> None
     for service in CONTENT.services.values():
         for aspect, fact in service.facts.items():
             text = services.answer_text(CONTENT, service, [aspect], lang, FRESH)
-            newest = max((CONTENT.sources[s] for s in fact.sources), key=lambda s: s.oldest_date)
+            newest = newest_source(CONTENT, fact.sources)
             if is_stale(CONTENT, fact.sources, TODAY, DEFAULT_STALE_AFTER_YEARS):
                 seen_aspects.add(aspect)
                 warning = services.stale_warning(CONTENT, service, fact, lang, FRESH)
