@@ -3,7 +3,6 @@ stops the bot from starting (it never fails mid-conversation)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import bootstrap
-from content.loader import CONTENT_DIR, ContentError, check_content
+from content.loader import ContentError, check_content
 from content.model import ASPECTS
 from dialogues.registry import required_messages
 from tests.conftest import make_settings
@@ -35,13 +34,6 @@ def test_bundled_content_is_valid_and_complete() -> None:
             assert fact.source in content.sources
             assert fact.checked.year >= 2026
             assert fact.review, (service.id, aspect)  # what was compared on that day
-
-
-@pytest.fixture
-def broken(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return root
 
 
 def _problems(root: Path) -> list[str]:

@@ -13,7 +13,6 @@ docs/content-review.md is generated from the content; a test keeps it current.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -21,31 +20,18 @@ from pathlib import Path
 
 import pytest
 
-from content.loader import CONTENT_DIR, check_content, load_content
+from content.loader import check_content, load_content
 from content.model import Content
 from content.review import DEFAULT_STALE_AFTER_YEARS, is_stale, newest_source, recheck_problems
 from dialogues import services
 from dialogues.provenance import Freshness
 from dialogues.registry import required_messages
 from dialogues.review_record import record_date, review_record
-from tests.conftest import ROOT
+from tests.conftest import ROOT, edit_file
 
 TODAY = date(2026, 12, 3)  # the day this content was reviewed; the rules are judged as of then
 CONTENT = load_content()
 FRESH = Freshness(TODAY, DEFAULT_STALE_AFTER_YEARS)
-
-
-@pytest.fixture
-def broken(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return root
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _review(content: Content, today: date = TODAY) -> list[str]:
@@ -137,7 +123,7 @@ def test_the_review_record_is_current() -> None:
 # ------------------------------------------------------------------ broken content, per rule
 
 def test_check_fails_on_a_fact_without_a_source(broken: Path) -> None:
-    _edit(broken / "services" / "status_letter.yml", "    source: sevakhum_2015\n", "")
+    edit_file(broken / "services" / "status_letter.yml", "    source: sevakhum_2015\n", "")
     content, problems = check_content(broken, required_messages=required_messages())
     assert content is None
     assert any("status_letter.yml: status_letter: facts.documents.source: missing: every fact "
@@ -146,7 +132,7 @@ def test_check_fails_on_a_fact_without_a_source(broken: Path) -> None:
 
 def test_check_fails_on_a_fact_checked_more_than_a_year_ago(broken: Path) -> None:
     path = broken / "services" / "residence_book.yml"
-    _edit(path, 'checked: "2026-12-03"', 'checked: "2025-11-30"')
+    edit_file(path, 'checked: "2026-12-03"', 'checked: "2025-11-30"')
     content = load_content(broken)
     assert _review(content) == [
         "content/services/residence_book.yml: residence_book: facts.documents.checked: last "
@@ -158,10 +144,10 @@ def test_check_fails_on_a_fact_checked_more_than_a_year_ago(broken: Path) -> Non
 def test_check_fails_on_a_stale_fact_shown_without_its_warning(broken: Path) -> None:
     """The warning is the one thing that says a fact is old: rewording it so that it no longer
     says how old is a defect the check catches in every answer it would reach."""
-    _edit(broken / "messages.yml",
+    edit_file(broken / "messages.yml",
           'km: "⚠️ ប្រភពថ្មីបំផុតរបស់យើងគឺពីឆ្នាំ {year} ដូច្នេះព័ត៌មាននេះអាចបានផ្លាស់ប្តូរ។ {check}"',
           'km: "ព័ត៌មាននេះអាចបានផ្លាស់ប្តូរ។ {check}"')
-    _edit(broken / "messages.yml",
+    edit_file(broken / "messages.yml",
           'en: "⚠️ Our newest source is from {year}, so this may have changed. {check}"',
           'en: "This may have changed. {check}"')
     content = load_content(broken, required_messages=required_messages())
@@ -174,16 +160,16 @@ def test_check_fails_on_a_stale_fact_shown_without_its_warning(broken: Path) -> 
 
 
 def test_check_fails_on_a_fee_answer_without_the_rights_block(broken: Path) -> None:
-    _edit(broken / "rights.yml", "block:", "bloc:")
+    edit_file(broken / "rights.yml", "block:", "bloc:")
     content, problems = check_content(broken, required_messages=required_messages())
     assert content is None
     assert "content/rights.yml: rights: block: missing" in [str(p) for p in problems]
 
 
 def test_check_fails_on_a_number_written_in_another_style(broken: Path) -> None:
-    _edit(broken / "services" / "family_book.yml", "បញ្ជីឆ្នាំ២០១៥ កំណត់ ១០.០០០ រៀល",
+    edit_file(broken / "services" / "family_book.yml", "បញ្ជីឆ្នាំ២០១៥ កំណត់ ១០.០០០ រៀល",
           "បញ្ជីឆ្នាំ២០១៥ កំណត់ ១០ ០០០ រៀល")
-    _edit(broken / "services" / "family_book.yml", "The 2015 list said 10,000 riel",
+    edit_file(broken / "services" / "family_book.yml", "The 2015 list said 10,000 riel",
           "The 2015 list said 10000 riel")
     content, problems = check_content(broken, required_messages=required_messages())
     assert content is None
@@ -196,7 +182,7 @@ def test_check_fails_on_a_number_written_in_another_style(broken: Path) -> None:
 
 def test_the_check_command_fails_on_review_problems_and_passes_on_the_bundled_content(
         broken: Path) -> None:
-    _edit(broken / "services" / "id_card.yml", 'checked: "2026-12-03"', 'checked: "2024-01-01"')
+    edit_file(broken / "services" / "id_card.yml", 'checked: "2026-12-03"', 'checked: "2024-01-01"')
     env = {"ISAFBOT_CONTENT_DIR": str(broken), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-m", "bot.cli", "content", "check", "--today",
                              "2026-12-03"], capture_output=True, text=True, env=env, timeout=120)
