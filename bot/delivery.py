@@ -8,7 +8,13 @@ channel's rate limiter. A row's status tells what happened:
 - sending: claimed by a dispatcher (a lease; a crashed dispatcher's rows are taken back);
 - sent, failed (gave up, `error` says why), unreachable (the user blocked the bot);
 - held: not allowed now by the platform's policy (Messenger's 24-hour window); released with
-  the reply to the user's next message.
+  the reply to the user's next message;
+- withdrawn: a meeting reminder no longer useful (bot.meetings.store).
+
+A row keeps its message (`reply`) only until it reaches a final status (`FINAL`): what was sent
+to whom is not kept beside the user id ("your earlier answer: 🙂 Good"); the row itself (who,
+when, status, batch) is delivery history, deleted after the retention period (bot.retention).
+Error texts are stored through the redaction filter (bot.redact).
 
 Delivery is exactly once except for the unavoidable case of a process killed after the
 platform accepted a message and before the row was marked sent: that one message is sent again
@@ -27,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -42,12 +48,14 @@ from bot.db.models import OutboxMessage, User
 from bot.messages import Button, Reply
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
+from bot.redact import Redactor
 from bot.supervise import Backoff, Burst, LoopState, retry_database
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # unexpected errors (not a platform's answer) before a row is failed
 RETRY_HORIZON = 24 * 3600.0
+FINAL = ("sent", "failed", "unreachable", "withdrawn")  # the message body is dropped
 
 
 # ------------------------------------------------------------------ what senders raise
@@ -180,8 +188,10 @@ class Dispatcher:
                  *, batch_size: int = 200, concurrency: int = 64, lease_seconds: float = 120,
                  poll_seconds: float = 0.5, retry_horizon: float = RETRY_HORIZON,
                  max_backoff: float = 120.0, metrics: Metrics | None = None,
-                 database_backoff: Backoff | None = None) -> None:
+                 database_backoff: Backoff | None = None,
+                 redact: Callable[[str], str] | None = None) -> None:
         self.db = db
+        self.redact = redact or Redactor()
         self.senders = senders
         self.limiters = limiters
         self.policies = policies or {}
@@ -370,14 +380,19 @@ class Dispatcher:
         await self._write(self._set, row_id, status, error)
 
     def _set(self, row_id: int, status: str, error: str | None) -> None:
+        final = {"reply": None} if status in FINAL else {}
         with self.db.session() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-                status=status, error=error, lease_until=None, retry_since=None,
-                sent_at=utcnow() if status == "sent" else None))
+                status=status, error=self._clean(error), lease_until=None, retry_since=None,
+                sent_at=utcnow() if status == "sent" else None, **final))
+
+    def _clean(self, error: str | None) -> str | None:
+        return self.redact(error) if error else None
 
     def _retry(self, row_id: int, seconds: float, error: str, temporary: bool) -> None:
         now = utcnow()
-        values: dict[str, Any] = {"status": "pending", "error": error, "lease_until": None,
+        values: dict[str, Any] = {"status": "pending", "error": self._clean(error),
+                                  "lease_until": None,
                                   "due_at": now + timedelta(seconds=seconds)}
         if temporary:  # the horizon counts from the first of a run of temporary failures
             values["retry_since"] = func.coalesce(OutboxMessage.retry_since, now)
@@ -406,5 +421,5 @@ class Dispatcher:
                 OutboxMessage.user_id == user_id,
                 or_(OutboxMessage.id == row_id,
                     OutboxMessage.status.in_(("pending", "held")))).values(
-                status="unreachable", error=error, lease_until=None))
+                status="unreachable", error=self._clean(error), lease_until=None, reply=None))
 

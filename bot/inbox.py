@@ -6,6 +6,11 @@ in arrival order and different chats concurrently. Handling an update (dialogue,
 log, outbox rows, marking it done) is one transaction: a worker killed mid-way leaves the update
 to be taken again when its lease expires, with no half-done effects.
 
+A stored update holds only what its handler needs (each channel reduces the platform's update
+before storing it: no names, no keyboards), and once it is handled (done, or failed for good)
+only what deduplication needs: the channel, the platform's update id, the status and the times;
+the payload and the chat key are cleared. Errors are stored through the redaction filter.
+
 What happens when something goes wrong (docs/deployment.md):
 
 - the handler raises: the update is tried again, `max_attempts` times in all, then set aside
@@ -39,11 +44,15 @@ from bot.db.base import utcnow
 from bot.db.models import InboundUpdate
 from bot.db.session import database_unavailable
 from bot.metrics import Metrics
+from bot.redact import Redactor
 from bot.supervise import Backoff, Burst, LoopState, retry_database
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# What a handled update (done, or failed for good) no longer keeps: deduplication needs only
+# (channel, external_id); ordering looks at unfinished updates only.
+HANDLED: dict[str, Any] = {"payload": None, "chat_key": None}
 _INSERT_CHUNK = 500  # ids per IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -79,8 +88,10 @@ UpdateHandler = Callable[[Claimed], Awaitable[Callable[[Session], None] | None]]
 class Inbox:
     def __init__(self, db: Database, *, lease_seconds: float = 120,
                  max_attempts: int = MAX_ATTEMPTS, metrics: Metrics | None = None,
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None,
+                 redact: Callable[[str], str] | None = None) -> None:
         self.db = db
+        self.redact = redact or Redactor()
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self.metrics = metrics or Metrics()
@@ -200,6 +211,8 @@ class Inbox:
             row.lease_until = None
             row.error = (f"set aside: the worker handling it stopped {row.attempts} times "
                          "before finishing (a crash or a kill each time)")
+            for column, value in HANDLED.items():  # failed for good: the payload goes
+                setattr(row, column, value)
             log.error("update %s (%s) %s", row.id, row.channel, row.error)
             self.metrics.handled(str(row.channel), "failed")
             return row
@@ -214,19 +227,23 @@ class Inbox:
                     InboundUpdate.attempts == claimed.attempts)
 
     def complete(self, session: Session, claimed: Claimed) -> None:
-        """Mark done inside the session that holds the update's effects; LeaseLost (so the
-        effects are rolled back) when the update is no longer this worker's."""
+        """Mark done inside the session that holds the update's effects (the payload goes);
+        LeaseLost (so the effects are rolled back) when the update is no longer this
+        worker's."""
         result = session.execute(update(InboundUpdate).where(self._mine(claimed)).values(
-            status="done", processed_at=utcnow(), lease_until=None, retry_at=None, error=None))
+            status="done", processed_at=utcnow(), lease_until=None, retry_at=None, error=None,
+            **HANDLED))
         if result.rowcount != 1:
             raise LeaseLost(f"update {claimed.id} is no longer leased to this worker")
 
     def fail(self, claimed: Claimed, error: str) -> None:
-        """Try again later, or give up after `max_attempts` (the row keeps the error)."""
+        """Try again later, or give up after `max_attempts` (the row keeps the error, not the
+        payload)."""
         status = "failed" if claimed.attempts >= self.max_attempts else "pending"
         with self.db.session() as session:
             session.execute(update(InboundUpdate).where(self._mine(claimed)).values(
-                status=status, lease_until=None, error=error[:2000]))
+                status=status, lease_until=None, error=self.redact(error)[:2000],
+                **(HANDLED if status == "failed" else {})))
         self.metrics.handled(claimed.channel, "failed" if status == "failed" else "retried")
 
     def release(self, claimed: Claimed) -> None:
@@ -241,7 +258,8 @@ class Inbox:
         with self.db.session() as session:
             session.execute(update(InboundUpdate).where(self._mine(claimed)).values(
                 status="pending", lease_until=None, attempts=InboundUpdate.attempts - 1,
-                retry_at=utcnow() + timedelta(seconds=seconds), error=reason[:2000]))
+                retry_at=utcnow() + timedelta(seconds=seconds),
+                error=self.redact(reason)[:2000]))
         self._waiting = True
 
     @property

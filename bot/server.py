@@ -337,10 +337,11 @@ def build_runtime(app: App, *, workers: int = 4, elect: bool = False,
         policies={name: pol for name, c in channels.items() if (pol := c.policy())},
         retry_horizon=settings.send_retry_horizon, max_backoff=settings.send_max_backoff,
         metrics=metrics, database_backoff=backoff, lease_seconds=settings.lease_seconds,
+        redact=app.redactor,
     )
     return Runtime(app=app, channels=channels,
                    inbox=Inbox(app.db, metrics=metrics, backoff=backoff,
-                               lease_seconds=settings.lease_seconds),
+                               lease_seconds=settings.lease_seconds, redact=app.redactor),
                    dispatcher=dispatcher, workers=workers,
                    leadership=Leadership(app.db) if elect else None, metrics=metrics,
                    supervisor=Supervisor(backoff=backoff), migrate=migrate)

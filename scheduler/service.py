@@ -39,12 +39,13 @@ LOOP = "scheduler"
 class SchedulerService:
     def __init__(self, app: App, *, wake: Callable[[], None] = lambda: None,
                  sync_seconds: float = 10.0, retry_seconds: float = 15.0,
-                 supervisor: Supervisor | None = None) -> None:
+                 purge_seconds: float = 3600.0, supervisor: Supervisor | None = None) -> None:
         self.app = app
         self.ctx = jobs.JobContext(db=app.db, content=app.content, settings=app.settings,
                                    clock=app.clock, wake=wake)
         self.sync_seconds = sync_seconds
         self.retry_seconds = retry_seconds
+        self.purge_seconds = purge_seconds
         self.scheduler: BackgroundScheduler | None = None
         self._lock = Leadership(app.db, key=LOCK_KEY)
         self._supervisor = supervisor or Supervisor(backoff=Backoff(cap=retry_seconds))
@@ -64,6 +65,10 @@ class SchedulerService:
         scheduler = make_scheduler(self.ctx)
         scheduler.add_job(self._keep_house, IntervalTrigger(seconds=self.sync_seconds),
                           args=(scheduler,), id="housekeeping", jobstore="memory",
+                          next_run_time=self.ctx.clock.now())
+        # the retention purge (plain arguments, like every job): at start, then every hour
+        scheduler.add_job(jobs.purge, IntervalTrigger(seconds=self.purge_seconds),
+                          args=(jobs.CONTEXT,), id="purge", jobstore="memory",
                           next_run_time=self.ctx.clock.now())
         scheduler.start()  # creates its job table: a database call, so in a thread
         self.scheduler = scheduler
