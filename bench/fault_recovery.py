@@ -25,7 +25,6 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,26 +33,8 @@ RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
 from bench.messenger_bench import database  # noqa: E402
-from tests.fault_harness import (  # noqa: E402
-    Bot,
-    Fault,
-    database_cut,
-    database_down_at_start,
-    empty_database,
-    nlu_down,
-    platforms_failing,
-    run_scenario,
-)
+from tests.fault_harness import SCENARIOS, Bot, empty_database, run_scenario  # noqa: E402
 from tests.rasa_server import rasa_server  # noqa: E402
-
-SCENARIOS: dict[str, tuple[str, Callable[[], Fault]]] = {
-    "pg-database-cut-5s": ("postgresql", database_cut),
-    "pg-database-down-at-start-8s": ("postgresql", database_down_at_start),
-    "sqlite-nlu-down-10s": ("sqlite", nlu_down),
-    "pg-nlu-down-10s": ("postgresql", nlu_down),
-    "sqlite-platforms-15s": ("sqlite", platforms_failing),
-    "pg-platforms-15s": ("postgresql", platforms_failing),
-}
 
 
 def measure(name: str, rasa: str, settings: str, kill: bool) -> dict[str, Any]:

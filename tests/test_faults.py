@@ -32,38 +32,18 @@ minutes in all on 2 cores, plus the Rasa server's start, shared with the other t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.fault_harness import (
-    Bot,
-    Fault,
-    database_cut,
-    database_down_at_start,
-    empty_database,
-    nlu_down,
-    platforms_failing,
-    run_scenario,
-)
-
-SCENARIOS: list[tuple[str, Callable[[], Fault]]] = [
-    ("postgresql", database_cut),
-    ("postgresql", database_down_at_start),
-    ("sqlite", nlu_down),
-    ("postgresql", nlu_down),
-    ("sqlite", platforms_failing),
-    ("postgresql", platforms_failing),
-]
+from tests.fault_harness import SCENARIOS, Bot, empty_database, run_scenario
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("database", "make_fault"), SCENARIOS,
-                         ids=[f"{db}-{make.__name__}" for db, make in SCENARIOS])
+@pytest.mark.parametrize("name", list(SCENARIOS))
 def test_the_bot_outlives_the_fault_and_answers_everything_once(
-        database: str, make_fault: Callable[[], Fault], request: pytest.FixtureRequest,
-        tmp_path: Path, rasa_url: str) -> None:
+        name: str, request: pytest.FixtureRequest, tmp_path: Path, rasa_url: str) -> None:
+    database, make_fault = SCENARIOS[name]
     url = request.getfixturevalue("postgres_url") if database == "postgresql" \
         else f"sqlite:///{tmp_path / 'isafbot.db'}"
     empty_database(url)
