@@ -48,7 +48,7 @@ class Seeded:
     other_round: int
 
 
-def _round(app: App, facility: str, scores: list[dict[str, int | None]],
+def seed_round(app: App, facility: str, scores: list[dict[str, int | None]],
            profiles: list[dict[str, str]], comments: list[str], *, close: bool,
            label: str | None = None) -> int:
     with app.db.session() as session:
@@ -74,14 +74,14 @@ def seed(app: App) -> Seeded:
 
     HC round 2: 7 responses; 6 women and 1 man (the man's group must be hidden, and so the
     rule hides enough others); `enough_staff` rated by all, `clean_water` by 3 only."""
-    first = _round(app, HC, [{"enough_staff": 2} for _ in range(5)],
+    first = seed_round(app, HC, [{"enough_staff": 2} for _ in range(5)],
                    [{} for _ in range(5)], [], close=True, label="2025")
     scores: list[dict[str, int | None]] = [
         {"enough_staff": s, **({"clean_water": 4} if n < 3 else {})}
         for n, s in enumerate([1, 2, 3, 4, 5, 5, 4])]
     profiles = [{"gender": "female"} for _ in range(6)] + [{"gender": "male"}]
-    second = _round(app, HC, scores, profiles, [COMMENT], close=True, label="2026")
-    other = _round(app, OTHER, [{"working_hours": 3} for _ in range(5)], [{} for _ in range(5)],
+    second = seed_round(app, HC, scores, profiles, [COMMENT], close=True, label="2026")
+    other = seed_round(app, OTHER, [{"working_hours": 3} for _ in range(5)], [{} for _ in range(5)],
                    ["secret other commune comment"], close=True)
     return Seeded([first, second], other)
 
