@@ -242,7 +242,7 @@ def _upsert(session: Session) -> Any:
 @dataclass(frozen=True)
 class Reservation:
     """An attempt counted against the limits (in these windows), before its password is
-    checked; `allowed` is False when a limit was already reached."""
+    checked; `allowed` is False when a limit was already reached (then it is not counted)."""
 
     allowed: bool
     windows: dict[str, datetime]
@@ -271,12 +271,16 @@ def reserve_attempt(session: Session, username: str, address: str,
         select(DashboardLoginLimit.key)
         .where(DashboardLoginLimit.window_started_at <= now - LOGIN_WINDOW)
         .with_for_update(skip_locked=True))).execution_options(synchronize_session=False))
-    return Reservation(all(rows[key][0] <= most for key, most in limits),
-                       {key: rows[key][1] for key, _ in limits})
+    reservation = Reservation(all(rows[key][0] <= most for key, most in limits),
+                              {key: rows[key][1] for key, _ in limits})
+    if not reservation.allowed:  # refused unchecked: it does not count either
+        release_attempt(session, reservation)
+    return reservation
 
 
 def release_attempt(session: Session, reservation: Reservation) -> None:
-    """The attempt succeeded: it does not count (unless its window is already over)."""
+    """The attempt succeeded or was refused unchecked: it does not count (unless its window
+    is already over)."""
     for key, started in reservation.windows.items():
         session.execute(update(DashboardLoginLimit).where(
             DashboardLoginLimit.key == key, DashboardLoginLimit.window_started_at == started,
