@@ -153,6 +153,17 @@ def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "PASSWORD_COST", auth.ScryptCost(2**10, 8, 1))
 
 
+@pytest.fixture
+def board(tmp_path: Path, database_url: str, quick_passwords: None) -> Iterator[App]:
+    """A dashboard app (no NLU) with the accounts of tests/dashboard_helpers."""
+    from tests.dashboard_helpers import add_accounts, dashboard_app
+
+    application = dashboard_app(tmp_path, database_url)
+    add_accounts(application)
+    yield application
+    application.close()
+
+
 class Chat:
     """One user talking to an app, the way tests like to write conversations."""
 

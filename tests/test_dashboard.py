@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,14 +33,6 @@ from tests.dashboard_helpers import (
     seed,
     seed_round,
 )
-
-
-@pytest.fixture
-def board(tmp_path: Path, database_url: str, quick_passwords: None) -> Iterator[App]:
-    app = dashboard_app(tmp_path, database_url)
-    add_accounts(app)
-    yield app
-    app.close()
 
 
 @pytest.fixture
@@ -236,7 +227,8 @@ def test_over_https_cookies_are_secure_and_hsts_is_sent(board: App) -> None:
         assert answer.headers["strict-transport-security"] == "max-age=31536000"
 
 
-def test_secure_cookies_when_configured(tmp_path: Path, database_url: str) -> None:
+def test_secure_cookies_when_configured(tmp_path: Path, database_url: str,
+                                       quick_passwords: None) -> None:
     app = dashboard_app(tmp_path, database_url, ISAFBOT_DASHBOARD_SECURE_COOKIES="1")
     try:
         add_accounts(app)
