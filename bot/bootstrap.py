@@ -125,7 +125,8 @@ def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None
         db.migrate()
     ctx = DialogueContext(content=content, fallback_threshold=settings.fallback_threshold,
                           data_dir=settings.data_dir, secret_key=settings.secret_key,
-                          timezone=settings.timezone)
+                          timezone=settings.timezone,
+                          stale_after_years=settings.stale_after_years)
     dialogues = Dialogues(ctx, all_routers())
     return App(settings=settings, db=db, content=content, dialogues=dialogues,
                nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or Clock())

@@ -31,6 +31,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "console"  # console | json
     reminder_offsets: tuple[int, ...] = (1440, 120)  # minutes before a meeting (1 day, 2 h)
+    stale_after_years: float = 2.0  # facts whose newest source is older carry a warning
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # for channel settings
 
     @classmethod
@@ -53,6 +54,7 @@ class Settings:
             log_level=env.get("ISAFBOT_LOG_LEVEL", "INFO").upper(),
             log_format=env.get("ISAFBOT_LOG_FORMAT", "console"),
             reminder_offsets=_offsets(env.get("ISAFBOT_REMINDER_OFFSETS") or "1d,2h"),
+            stale_after_years=_number(env, "ISAFBOT_STALE_AFTER_YEARS", 2.0, 0.25, 50.0),
             env=env,
         )
 

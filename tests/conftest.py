@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -90,6 +91,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'isafbot.db'}"
+
+
+# ------------------------------------------------------------------ content to break
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    """A copy of the bundled content for a test to break (files only, no code)."""
+    from content.loader import CONTENT_DIR
+
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return root
+
+
+def edit_file(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in a file (which must contain it) with `new`."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 # ------------------------------------------------------------------ settings and app

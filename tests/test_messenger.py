@@ -313,7 +313,7 @@ def test_english_conversation_matches_the_console(live: LiveServer, graph: FakeG
     assert ("Khmer nationality…", "svc:id_card") in choices(sent)
     chat.step("press", "svc:birth_certificate")  # a quick reply
     _, sent = chat.step("text", "how much does it cost")  # the service just shown
-    assert "Birth certificate: fee" in shown_text(sent) and "Source:" in shown_text(sent)
+    assert "Birth certificate: free" in shown_text(sent) and "Source:" in shown_text(sent)
     chat.step("press", "svc:birth_certificate:place")
     _, sent = chat.step("text", "how much does Kok Khleang sangkat have?")  # a chart
     assert "Sample figures" in shown_text(sent)
@@ -424,7 +424,7 @@ def test_replayed_events_are_answered_once(live: LiveServer, graph: FakeGraph) -
     live.deliver(press)
     assert _count(live.app, InboundUpdate) == 2
     texts = [shown_text([m]) for m in graph.sent(psid)]
-    assert sum("Birth certificate: fee" in t for t in texts) == 1
+    assert sum("Birth certificate: free" in t for t in texts) == 1
     assert sum("where to apply" in t for t in texts) == 1
 
 
@@ -571,7 +571,7 @@ def test_rate_limits_outages_and_timeouts_are_retried(live: LiveServer,
         rows = session.execute(select(OutboxMessage)).scalars().all()
     assert {r.status for r in rows} == {"sent"}
     for psid in cases:
-        assert sum("ID card: fee" in shown_text([m]) for m in graph.sent(psid)) == 1
+        assert sum("ID card: free" in shown_text([m]) for m in graph.sent(psid)) == 1
         assert len(graph.attempts(psid)) >= 2
     assert next(r for r in rows if r.address == "7000000000000011").attempts == 3
 
