@@ -153,6 +153,28 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_purge(args: argparse.Namespace) -> int:
+    """Apply the retention settings now (the scheduler does it every hour)."""
+    from datetime import datetime, timezone
+
+    from bot.db import Database
+    from bot.retention import purge
+
+    settings = _settings(args)
+    database = Database(settings.database_url)
+    try:
+        database.migrate()
+        purged = purge(database, settings.retention, datetime.now(timezone.utc))
+    finally:
+        database.dispose()
+    retention = settings.retention
+    print(f"retention (days): message log {retention.message_log_days}, deliveries "
+          f"{retention.deliveries_days}, inbox {retention.inbox_days}, conversations "
+          f"{retention.conversation_days}, inactive users {retention.inactive_users_days}")
+    print(f"purged: {purged}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The production server: webhooks, dashboard, /healthz, workers, dispatcher."""
     from bot.bootstrap import bootstrap
@@ -219,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_sub.add_parser("upgrade", help="apply migrations")
     upgrade.add_argument("--db", help="database URL")
     upgrade.set_defaults(func=cmd_db_upgrade)
+    purge = db_sub.add_parser("purge", help="delete what the retention settings no longer "
+                                            "keep (ISAFBOT_RETAIN_*; the server does it hourly)")
+    purge.add_argument("--db", help="database URL")
+    purge.set_defaults(func=cmd_db_purge)
 
     for module in EXTENSIONS:
         importlib.import_module(module).register_cli(sub)
@@ -246,6 +272,9 @@ def _quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from bot.redact import Redactor, protect
+
+    protect(Redactor.from_env(os.environ), handlers=logging.getLogger().handlers)
     args = build_parser().parse_args(argv)
     from bot.db.session import SchemaError
     from content.loader import ContentError

@@ -706,8 +706,9 @@ def test_a_photo_takes_its_caption_or_is_followed_by_the_text(tg: FakeTelegram,
 def test_the_token_never_reaches_the_logs(tg: FakeTelegram,
                                           caplog: pytest.LogCaptureFixture) -> None:
     from bot.channels.telegram import protect_token
+    from bot.redact import Redactor
 
-    protect_token(TOKEN)
+    protect_token(Redactor.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}))
     caplog.set_level(logging.DEBUG, logger="httpx")
     caplog.set_level(logging.DEBUG, logger="telegram")
     _send(tg, 82, Reply("hello"))

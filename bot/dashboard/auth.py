@@ -266,16 +266,24 @@ def reserve_attempt(session: Session, username: str, address: str,
         select(DashboardLoginLimit.key, DashboardLoginLimit.attempts,
                DashboardLoginLimit.window_started_at)
         .where(DashboardLoginLimit.key.in_([key for key, _ in limits])))}
-    # Forget finished windows; last, and skipping rows others hold, so it never waits.
-    session.execute(delete(DashboardLoginLimit).where(DashboardLoginLimit.key.in_(
-        select(DashboardLoginLimit.key)
-        .where(DashboardLoginLimit.window_started_at <= now - LOGIN_WINDOW)
-        .with_for_update(skip_locked=True))).execution_options(synchronize_session=False))
+    forget_finished_windows(session, now)  # last: it never waits (see there)
     reservation = Reservation(all(rows[key][0] <= most for key, most in limits),
                               {key: rows[key][1] for key, _ in limits})
     if not reservation.allowed:  # refused unchecked: it does not count either
         release_attempt(session, reservation)
     return reservation
+
+
+def forget_finished_windows(session: Session, now: datetime | None = None) -> int:
+    """Delete the counters whose window is over (at each login attempt, and by the retention
+    purge). Rows another transaction holds are skipped (PostgreSQL's SKIP LOCKED), so this
+    never waits for a login in progress, and two of them never deadlock."""
+    now = now or utcnow()
+    deleted = session.execute(delete(DashboardLoginLimit).where(DashboardLoginLimit.key.in_(
+        select(DashboardLoginLimit.key)
+        .where(DashboardLoginLimit.window_started_at <= now - LOGIN_WINDOW)
+        .with_for_update(skip_locked=True))).execution_options(synchronize_session=False))
+    return int(deleted.rowcount or 0)
 
 
 def release_attempt(session: Session, reservation: Reservation) -> None:
