@@ -78,7 +78,7 @@ class App:
         return await self.nlu.parse(incoming.text)
 
     def wants_understanding(self, incoming: Incoming) -> bool:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return self.dialogues.wants_understanding(session, incoming)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:

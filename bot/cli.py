@@ -161,7 +161,7 @@ def cmd_db_purge(args: argparse.Namespace) -> int:
     from bot.retention import purge
 
     settings = _settings(args)
-    database = Database(settings.database_url)
+    database = Database.from_settings(settings)
     try:
         database.migrate()
         purged = purge(database, settings.retention, datetime.now(timezone.utc))

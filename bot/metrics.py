@@ -63,7 +63,7 @@ def read_backlog(db: Database) -> Backlog:
     retried counts from its first failure (its due time moves with each retry); one scheduled
     for later does not count until it is due."""
     now = utcnow()
-    with db.session() as session:
+    with db.read_session() as session:
         inbox, oldest_in = session.execute(
             select(func.count(), func.min(InboundUpdate.received_at))
             .where(InboundUpdate.status.in_(UNFINISHED))).one()
