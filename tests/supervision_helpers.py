@@ -58,6 +58,15 @@ class RecordingChannel:
         return [text for to, text in self.sent if to == address]
 
 
+async def deliver(runtime: Runtime, external_id: str, user: str, *, text: str | None = None,
+                  button: str | None = None) -> None:
+    """Store an update of the recording channel, as its webhook would, and wake the workers."""
+    payload = {"user": user, "text": text} if text is not None else \
+        {"user": user, "button": button}
+    await asyncio.to_thread(runtime.accept, "test", external_id, f"test:{user}", payload)
+    runtime.inbox.wake()
+
+
 def recording_runtime(app: App, channel: RecordingChannel, **options: Any) -> Runtime:
     runtime = build_runtime(app, **options)
     runtime.channels[channel.name] = channel  # type: ignore[assignment]

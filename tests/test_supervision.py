@@ -36,7 +36,13 @@ from tests.conftest import Chat, make_settings
 from tests.fault_proxy import FaultProxy
 from tests.live_server import LiveServer
 from tests.scorecard_helpers import HC_INDICATORS, open_for
-from tests.supervision_helpers import Outage, RecordingChannel, recording_runtime, until
+from tests.supervision_helpers import (
+    Outage,
+    RecordingChannel,
+    deliver,
+    recording_runtime,
+    until,
+)
 
 FAST = {"ISAFBOT_LOOP_MAX_BACKOFF": "0.3"}  # loops retry quickly in tests
 
@@ -69,16 +75,12 @@ async def test_workers_and_dispatcher_outlive_a_database_outage(
     caplog.set_level(logging.WARNING)
     await runtime.start()
     try:
-        await asyncio.to_thread(runtime.accept, "test", "1", "test:a", {"user": "a",
-                                                                       "button": "menu"})
-        runtime.inbox.wake()
+        await deliver(runtime, "1", "a", button="menu")
         await until(lambda: channel.texts("a"), what="the first answer")
         outage.begin()
         await asyncio.sleep(1.5)  # the workers and the dispatcher hit it several times
         outage.end()
-        await asyncio.to_thread(runtime.accept, "test", "2", "test:b", {"user": "b",
-                                                                       "button": "menu"})
-        runtime.inbox.wake()
+        await deliver(runtime, "2", "b", button="menu")
         await until(lambda: channel.texts("b"), what="an answer after the outage")
         await until(lambda: _statuses(app) == {"1": "done", "2": "done"})
         healthy, report = await runtime.health()
@@ -111,9 +113,7 @@ async def test_the_database_down_at_start_is_waited_for(tmp_path: Path, postgres
             assert "database unavailable" in report["status"]
             proxy.restore()
             await until(lambda: runtime.ready, what="start-up after the database is back")
-            await asyncio.to_thread(runtime.accept, "test", uuid.uuid4().hex, "test:a",
-                                    {"user": "a", "button": "menu"})
-            runtime.inbox.wake()
+            await deliver(runtime, uuid.uuid4().hex, "a", button="menu")
             await until(lambda: channel.texts("a"), what="an answer")
             healthy, report = await runtime.health()
             assert healthy, report["problems"]
@@ -209,11 +209,8 @@ async def test_an_nlu_outage_is_waited_out(tmp_path: Path, database_url: str,
         runtime = recording_runtime(app, channel, workers=2)
         await runtime.start()
         try:
-            await asyncio.to_thread(runtime.accept, "test", "1", "test:a",
-                                    {"user": "a", "text": "how much is a birth certificate"})
-            await asyncio.to_thread(runtime.accept, "test", "2", "test:b",
-                                    {"user": "b", "button": "menu"})  # needs no NLU
-            runtime.inbox.wake()
+            await deliver(runtime, "1", "a", text="how much is a birth certificate")
+            await deliver(runtime, "2", "b", button="menu")  # needs no NLU
             await until(lambda: channel.texts("b"), what="the button's answer")
             await asyncio.sleep(2.0)  # ten tries or so at 0.2 s
             with app.db.session() as session:
@@ -243,11 +240,8 @@ async def test_past_the_horizon_the_person_is_told_politely(tmp_path: Path,
     runtime = recording_runtime(app, channel, workers=1)
     await runtime.start()
     try:
-        await asyncio.to_thread(runtime.accept, "test", "1", "test:en",
-                                {"user": "en", "text": "how much is a birth certificate"})
-        await asyncio.to_thread(runtime.accept, "test", "2", "test:km",
-                                {"user": "km", "text": "ធ្វើសំបុត្រកំណើតអស់ប៉ុន្មាន"})
-        runtime.inbox.wake()
+        await deliver(runtime, "1", "en", text="how much is a birth certificate")
+        await deliver(runtime, "2", "km", text="ធ្វើសំបុត្រកំណើតអស់ប៉ុន្មាន")
         english = await until(lambda: channel.texts("en"))
         khmer = await until(lambda: channel.texts("km"))
         assert english == [app.content.message("nlu_unavailable", "en")]
@@ -381,9 +375,7 @@ async def test_no_database_call_runs_on_the_event_loop(tmp_path: Path, postgres_
     try:
         await runtime.start()
         await until(lambda: runtime.leading, what="leadership")
-        await asyncio.to_thread(runtime.accept, "test", uuid.uuid4().hex, "test:a",
-                                {"user": "a", "button": "menu"})
-        runtime.inbox.wake()
+        await deliver(runtime, uuid.uuid4().hex, "a", button="menu")
         await until(lambda: channel.texts("a"), what="an answer")
         await asyncio.sleep(1.0)  # several lock checks, a scheduler round
         assert runtime.leading
