@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.messages import Button, Incoming, Kind, Reply, Understanding
+from bot.permissions import Actor, chat_actor
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -69,6 +70,11 @@ class Turn:
     def say(self, text: str, buttons: list[Button] | tuple[Button, ...] = (),
             image: Path | None = None) -> None:
         self.replies.append(Reply(text=text, buttons=tuple(buttons), image=image))
+
+    def actor(self) -> Actor:
+        """The user as a CAF or admin would act (bot.permissions): their granted communes,
+        read now, never the commune they named as theirs."""
+        return chat_actor(self.session, self.user)
 
     def menu(self) -> list[Button]:
         """The main menu's buttons, in the user's language."""

@@ -12,6 +12,7 @@ from bot.bootstrap import App, bootstrap
 from bot.dashboard.auth import add_account
 from bot.db.models import MessageLog, OutboxMessage, User
 from bot.messages import Understanding
+from bot.permissions import operator
 from bot.scorecard import store
 from bot.scorecard.rounds import close_round, open_round
 from tests.conftest import make_settings
@@ -52,7 +53,8 @@ def _round(app: App, facility: str, scores: list[dict[str, int | None]],
            profiles: list[dict[str, str]], comments: list[str], *, close: bool,
            label: str | None = None) -> int:
     with app.db.session() as session:
-        round_id = int(open_round(session, app.content, facility, by="test", label=label).id)
+        round_id = int(open_round(session, app.content, facility, by=operator("test"),
+                                  label=label).id)
     with app.db.session() as session:
         for number, ratings in enumerate(scores):
             response = store.start_response(session, round_id, f"respondent-{number}")
@@ -65,7 +67,7 @@ def _round(app: App, facility: str, scores: list[dict[str, int | None]],
             store.save_comment(session, round_id, f"author-{number}", text)
     if close:
         with app.db.session() as session:
-            close_round(session, app.content, round_id, by="test")
+            close_round(session, app.content, round_id, by=operator("test"))
     return round_id
 
 
@@ -149,7 +151,7 @@ def seed_meetings(app: App) -> None:
                                (OTHER_COMMUNE, "secret other commune hall")):
             meeting = meetings.create_meeting(session, kind="interface", commune=commune,
                                               place=place, starts_at=starts, agenda=None,
-                                              by="test", now=now)
+                                              by=operator("test"), now=now)
             assert meetings.send_reminder(session, app.content, meeting.id, 1440,
                                           meeting.starts_at, now=now, tz=app.settings.timezone,
                                           offsets=[1440, 60]) is not None

@@ -17,6 +17,7 @@ from bot.bootstrap import App
 from bot.dashboard import auth
 from bot.db.base import utcnow
 from bot.db.models_dashboard import DashboardAccount, DashboardSession
+from bot.permissions import operator
 from bot.server import build_runtime, build_web_app
 from tests.dashboard_helpers import (
     COMMENT,
@@ -354,7 +355,7 @@ def test_open_rounds_cannot_be_published(board: App, seeded: Seeded) -> None:
     from bot.scorecard.rounds import open_round
 
     with board.db.session() as session:
-        round_id = int(open_round(session, board.content, "hc_120809", by="test").id)
+        round_id = int(open_round(session, board.content, "hc_120809", by=operator("test")).id)
     admin = logged_in(board, "admin")
     token = csrf_of(admin.get(f"/dashboard/rounds/{round_id}").text)
     response = admin.post(f"/dashboard/rounds/{round_id}/publish?lang=en",

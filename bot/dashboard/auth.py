@@ -29,6 +29,7 @@ from bot.db.models_dashboard import (
     DashboardLoginAttempt,
     DashboardSession,
 )
+from bot.permissions import Actor
 
 ROLES = ("admin", "caf")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -80,11 +81,16 @@ class Principal:
     csrf_token: str
 
     @property
+    def actor(self) -> Actor:
+        """The account as bot.permissions sees it: the one check of who acts on which commune."""
+        return Actor(f"dashboard:{self.username}", self.role, self.communes)
+
+    @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.actor.is_admin
 
     def may_see_commune(self, commune: str | None) -> bool:
-        return self.is_admin or (commune is not None and commune in self.communes)
+        return self.actor.may_act_on(commune)
 
 
 def add_account(session: Session, username: str, password: str, role: str,
