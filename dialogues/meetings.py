@@ -71,7 +71,12 @@ def my_communes(turn: Turn) -> list[str]:
 
 
 def _is_caf(turn: Turn) -> bool:
+    """A CAF (or admin) with communes, in a private chat; otherwise they are told why (in a
+    group: to continue privately, where the CAF tools are)."""
     if my_communes(turn):
+        if turn.incoming.in_group:
+            turn.continue_privately("meet")
+            return False
         return True
     key = "meet_no_communes" if turn.actor().is_staff else "meet_not_allowed"
     turn.say(turn.t(key), [turn.button("menu_button", "menu")])
@@ -161,11 +166,22 @@ def unsubscribe(turn: Turn) -> None:
 
 # ------------------------------------------------------------------ CAF: invites
 
+@router.deep_link("meet")
+def meet_link(turn: Turn) -> None:
+    """`/start meet` (from a group): a CAF's meetings, anyone else's next meeting."""
+    if turn.actor().is_staff:
+        list_meetings(turn)
+    else:
+        next_meeting(turn)
+
+
+@router.private_only(lambda turn: "caf")  # an invite code is not for the group to read
 @router.command("caf")
 def caf_command(turn: Turn) -> None:
     redeem(turn, (turn.incoming.argument or "").strip())
 
 
+@router.private_only(lambda turn: "caf")
 @router.deep_link("caf")
 def caf_link(turn: Turn) -> None:
     """`/start caf-CODE` (a Telegram deep link from `isafbot caf invite`)."""

@@ -22,7 +22,7 @@ from dialogues import formatting as fmt
 from dialogues.places import need_commune
 from dialogues.router import Router, Turn
 
-router = Router("rounds")
+router = Router("rounds", private=lambda turn: "rounds")  # CAF tools: private chats only
 router.uses("rounds_not_allowed", "rounds_list", "rounds_open_button", "rounds_close_button",
             "rounds_results_button", "rounds_opened", "rounds_confirm_close",
             "rounds_close_yes", "rounds_closed", "rounds_none", "rounds_error", "menu_button",

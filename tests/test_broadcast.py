@@ -17,8 +17,8 @@ from bot.db.models import OutboxMessage, User
 from bot.db.models_meetings import Broadcast, CafAudit
 from bot.delivery import Dispatcher, Held, Recipient, RetryLater, Unreachable
 from bot.meetings import store
-from bot.permissions import NotAllowed
 from bot.messages import Reply
+from bot.permissions import NotAllowed
 from bot.settings import Settings
 from tests.conftest import Chat
 from tests.meetings_helpers import KK, OB, FakeClock, invite, make_user, outbox, pp
