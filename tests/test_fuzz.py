@@ -43,7 +43,6 @@ FB_SECRET = "fuzz-app-secret-5f1c"
 FB_VERIFY = "fuzz-verify-token"
 MESSENGER = "/webhooks/messenger"
 TELEGRAM = "/webhooks/telegram"
-REFUSALS = {200, 400, 403, 405, 413}  # anything else (a 500 above all) is a bug
 _UNIQUE = itertools.count(1_000_000)
 
 
@@ -239,7 +238,7 @@ class Asgi:
         except Exception as error:  # ServerErrorMiddleware answered 500 and raised it
             raise AssertionError(f"{method} {path} raised {error!r}") from error
         status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-        assert status in REFUSALS, f"{method} {path} answered {status}"
+        assert status < 500, f"{method} {path} answered {status}"
         return int(status)
 
     def close(self) -> None:
@@ -322,10 +321,12 @@ def test_odd_content_lengths_are_refused_not_a_500(asgi: Asgi) -> None:
 
 # ------------------------------------------------------------------ webhooks
 
-@given(path=st.sampled_from([MESSENGER, TELEGRAM, "/healthz", "/dashboard/login"]),
+@given(path=st.sampled_from([MESSENGER, TELEGRAM, "/healthz", "/dashboard/login",
+                             "/dashboard/", "/dashboard/lang", "/dashboard/rounds/1",
+                             "/results", "/results/120809"]),
        method=st.sampled_from(["POST", "GET"]), headers=HEADERS, body=BODIES,
        query=st.binary(max_size=200))
-def test_webhooks_never_fail_on_any_headers_and_bodies(asgi: Asgi, path: str, method: str,
+def test_no_request_fails_on_any_headers_and_bodies(asgi: Asgi, path: str, method: str,
                                                        headers: list[tuple[bytes, bytes]],
                                                        body: bytes, query: bytes) -> None:
     status = asgi.request(method, path, headers, body, query)

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,7 +47,7 @@ WEBHOOK_PATH = "/webhooks/messenger"
 GET_STARTED = "get_started"  # the Get Started button's postback payload (`isafbot messenger setup`)
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a batch of 1000 events is about 1 MB
 _MAX_EXTERNAL_ID = 128  # inbound_updates.external_id
-_MAX_PSID = 64  # users.channel_user_id
+_PSID = re.compile(r"[\x21-\x7e]{1,64}")  # fits users.channel_user_id
 
 
 # ------------------------------------------------------------------ settings
@@ -178,14 +179,13 @@ def _stored(event: Any) -> tuple[str, str, dict[str, Any]] | None:
 
 
 def _psid(event: dict[str, Any]) -> str | None:
-    """The sender's page-scoped id: digits (Meta's), at most 64 (users.channel_user_id);
-    an event from anything else is not a person writing to the page."""
+    """The sender's page-scoped id (Meta's are digits): 1 to 64 visible ASCII characters
+    (users.channel_user_id); an event from anything else is not a person writing to the page."""
     sender = event.get("sender")
     psid = sender.get("id") if isinstance(sender, dict) else None
     if isinstance(psid, int) and not isinstance(psid, bool) and psid >= 0:
         psid = str(psid)
-    if not isinstance(psid, str) or not (psid.isascii() and psid.isdigit()) \
-            or len(psid) > _MAX_PSID:
+    if not isinstance(psid, str) or not _PSID.fullmatch(psid):
         return None
     return psid
 
