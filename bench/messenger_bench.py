@@ -22,43 +22,25 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-POSTGRES_ADMIN = os.environ.get("ISAFBOT_TEST_POSTGRES_URL",
-                                "postgresql://root@127.0.0.1:5432/test")
 sys.path.insert(0, str(ROOT))
+
+from tests.conftest import scratch_database  # noqa: E402
+
+
+def database(kind: str, tmp: Path) -> AbstractContextManager[str]:
+    """A new database for one run: SQLite in `tmp`, or PostgreSQL (dropped afterwards)."""
+    return scratch_database(kind, tmp, prefix="isafbot_bench")
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-@contextmanager
-def database(kind: str, tmp: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-        return
-    from sqlalchemy import create_engine, text
-
-    name = f"isafbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE datname = :n"), {"n": name})
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def make_app(url: str, tmp: Path, graph: Any, nlu: Any) -> Any:

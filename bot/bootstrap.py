@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.db import Database
 from bot.delivery import enqueue, readdress, release_held
 from bot.messages import Incoming, Kind, Reply, Understanding
+from bot.redact import Redactor
 from bot.settings import Settings
 from content.loader import load_content
 from content.model import Content
@@ -63,6 +64,7 @@ class App:
     dialogues: Dialogues
     nlu: Nlu
     clock: Clock = field(default_factory=Clock)
+    redactor: Redactor = field(default_factory=Redactor)  # for errors stored, logged, printed
 
     async def understand(self, incoming: Incoming) -> Understanding | None:
         if incoming.kind != Kind.TEXT:
@@ -148,10 +150,12 @@ def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None
         db.migrate()
     ctx = DialogueContext(content=content, fallback_threshold=settings.fallback_threshold,
                           data_dir=settings.data_dir, secret_key=settings.secret_key,
-                          timezone=settings.timezone)
+                          timezone=settings.timezone,
+                          stale_after_years=settings.stale_after_years)
     dialogues = Dialogues(ctx, all_routers())
     return App(settings=settings, db=db, content=content, dialogues=dialogues,
-               nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or Clock())
+               nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or Clock(),
+               redactor=Redactor.from_env(settings.env))
 
 
 __all__ = ["App", "BackgroundNlu", "Clock", "LocalNlu", "bootstrap", "make_nlu"]

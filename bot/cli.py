@@ -12,6 +12,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_content_check(args: argparse.Namespace) -> int:
+    """Structure first (the bot refuses to start on these), then the review rules that depend
+    on today's date: facts checked more than a year ago, answers that would show a stale fact
+    without its warning or a fee without the rights block."""
     from content.loader import check_content
+    from content.review import recheck_problems
+    from dialogues import services
     from dialogues.registry import required_messages
 
     settings = _settings(args)
@@ -98,9 +104,44 @@ def cmd_content_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s): the bot will not start until they are fixed.",
               file=sys.stderr)
         return 1
+    today = _today(args)
+    review = recheck_problems(content, today) + services.audit(
+        content, today, settings.stale_after_years)
+    for problem in review:
+        print(problem)
+    if review:
+        print(f"{len(review)} review problem(s) on {today.isoformat()}: the bot runs, but "
+              "these answers are not as honest as they must be.", file=sys.stderr)
+        return 1
     print(f"content OK: {len(content.services)} services, {len(content.sources)} sources, "
           f"{len(content.messages)} messages, sections: {', '.join(content.sections) or '-'}")
     return 0
+
+
+def cmd_content_review(args: argparse.Namespace) -> int:
+    """Write the review record (docs/content-review.md) from the content."""
+    from content.loader import load_content
+    from dialogues.registry import required_messages
+    from dialogues.review_record import review_record
+
+    settings = _settings(args)
+    content = load_content(settings.content_dir, required_messages=required_messages())
+    text = review_record(content, _today(args), settings.stale_after_years)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _today(args: argparse.Namespace) -> date:
+    if getattr(args, "today", None):
+        try:
+            return date.fromisoformat(args.today)
+        except ValueError:
+            raise SettingsError(f"--today {args.today!r} is not a date (YYYY-MM-DD)") from None
+    return date.today()
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -109,6 +150,28 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
     Database(settings.database_url).migrate()
     print("database schema is up to date")
+    return 0
+
+
+def cmd_db_purge(args: argparse.Namespace) -> int:
+    """Apply the retention settings now (the scheduler does it every hour)."""
+    from datetime import datetime, timezone
+
+    from bot.db import Database
+    from bot.retention import purge
+
+    settings = _settings(args)
+    database = Database(settings.database_url)
+    try:
+        database.migrate()
+        purged = purge(database, settings.retention, datetime.now(timezone.utc))
+    finally:
+        database.dispose()
+    retention = settings.retention
+    print(f"retention (days): message log {retention.message_log_days}, deliveries "
+          f"{retention.deliveries_days}, inbox {retention.inbox_days}, conversations "
+          f"{retention.conversation_days}, inactive users {retention.inactive_users_days}")
+    print(f"purged: {purged}")
     return 0
 
 
@@ -158,7 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     content = sub.add_parser("content", help="content tools")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate everything under content/")
+    check.add_argument("--today", help="judge freshness as on this day (YYYY-MM-DD)")
     check.set_defaults(func=cmd_content_check)
+    review = content_sub.add_parser("review", help="write the content review record")
+    review.add_argument("--today", help="judge freshness as on this day (YYYY-MM-DD)")
+    review.add_argument("--output", default="docs/content-review.md", help="file, or - for stdout")
+    review.set_defaults(func=cmd_content_review)
 
     run = sub.add_parser("run", help="run the server (webhooks, dashboard, workers)")
     run.add_argument("--workers", type=int, default=1,
@@ -173,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_sub.add_parser("upgrade", help="apply migrations")
     upgrade.add_argument("--db", help="database URL")
     upgrade.set_defaults(func=cmd_db_upgrade)
+    purge = db_sub.add_parser("purge", help="delete what the retention settings no longer "
+                                            "keep (ISAFBOT_RETAIN_*; the server does it hourly)")
+    purge.add_argument("--db", help="database URL")
+    purge.set_defaults(func=cmd_db_purge)
 
     for module in EXTENSIONS:
         importlib.import_module(module).register_cli(sub)
@@ -200,6 +272,9 @@ def _quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from bot.redact import Redactor, protect
+
+    protect(Redactor.from_env(os.environ), handlers=logging.getLogger().handlers)
     args = build_parser().parse_args(argv)
     from bot.db.session import SchemaError
     from content.loader import ContentError

@@ -8,7 +8,13 @@ channel's rate limiter. A row's status tells what happened:
 - sending: claimed by a dispatcher (a lease; a crashed dispatcher's rows are taken back);
 - sent, failed (gave up, `error` says why), unreachable (the user blocked the bot);
 - held: not allowed now by the platform's policy (Messenger's 24-hour window); released with
-  the reply to the user's next message.
+  the reply to the user's next message;
+- withdrawn: a meeting reminder no longer useful (bot.meetings.store).
+
+A row keeps its message (`reply`) only until it reaches a final status (`FINAL`): what was sent
+to whom is not kept beside the user id ("your earlier answer: 🙂 Good"); the row itself (who,
+when, status, batch) is delivery history, deleted after the retention period (bot.retention).
+Error texts are stored through the redaction filter (bot.redact).
 
 Delivery is exactly once except for the unavoidable case of a process killed after the
 platform accepted a message and before the row was marked sent: that one message is sent again
@@ -20,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,10 +40,12 @@ from bot.db.base import utcnow
 from bot.db.models import OutboxMessage, User
 from bot.messages import THREAD_SEPARATOR, Button, Reply
 from bot.ratelimit import RateLimiter
+from bot.redact import Redactor
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+FINAL = ("sent", "failed", "unreachable", "withdrawn")  # the message body is dropped
 
 
 # ------------------------------------------------------------------ what senders raise
@@ -182,8 +190,9 @@ class Dispatcher:
     def __init__(self, db: Database, senders: dict[str, Sender],
                  limiters: dict[str, RateLimiter], policies: dict[str, Policy] | None = None,
                  *, batch_size: int = 200, concurrency: int = 64, lease_seconds: int = 120,
-                 poll_seconds: float = 0.5) -> None:
+                 poll_seconds: float = 0.5, redact: Callable[[str], str] | None = None) -> None:
         self.db = db
+        self.redact = redact or Redactor()
         self.senders = senders
         self.limiters = limiters
         self.policies = policies or {}
@@ -326,15 +335,19 @@ class Dispatcher:
         await asyncio.to_thread(self._set, row_id, status, error)
 
     def _set(self, row_id: int, status: str, error: str | None) -> None:
+        final = {"reply": None} if status in FINAL else {}
         with self.db.session() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-                status=status, error=error, lease_until=None,
-                sent_at=utcnow() if status == "sent" else None))
+                status=status, error=self._clean(error), lease_until=None,
+                sent_at=utcnow() if status == "sent" else None, **final))
+
+    def _clean(self, error: str | None) -> str | None:
+        return self.redact(error) if error else None
 
     def _retry(self, row_id: int, seconds: float, error: str) -> None:
         with self.db.session() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-                status="pending", error=error, lease_until=None,
+                status="pending", error=self._clean(error), lease_until=None,
                 due_at=utcnow() + timedelta(seconds=seconds)))
 
     def _release(self, row_ids: list[int]) -> None:
@@ -360,7 +373,7 @@ class Dispatcher:
                     and_(or_(OutboxMessage.address == chat,
                              OutboxMessage.address.like(f"{chat}{THREAD_SEPARATOR}%")),
                          OutboxMessage.status.in_(("pending", "held"))))).values(
-                status="unreachable", error=error, lease_until=None)
+                status="unreachable", error=self._clean(error), lease_until=None, reply=None)
                 .execution_options(synchronize_session=False))
 
     def _mark_unreachable(self, row_id: int, user_id: int, error: str) -> None:
@@ -371,5 +384,5 @@ class Dispatcher:
                 OutboxMessage.user_id == user_id,
                 or_(OutboxMessage.id == row_id,
                     OutboxMessage.status.in_(("pending", "held")))).values(
-                status="unreachable", error=error, lease_until=None))
+                status="unreachable", error=self._clean(error), lease_until=None, reply=None))
 

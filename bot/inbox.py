@@ -5,6 +5,11 @@ restarts and workers) and answers 200 at once; workers then handle stored update
 in arrival order and different chats concurrently. Handling an update (dialogue, state, message
 log, outbox rows, marking it done) is one transaction: a worker killed mid-way leaves the update
 to be taken again when its lease expires, with no half-done effects.
+
+A stored update holds only what its handler needs (each channel reduces the platform's update
+before storing it: no names, no keyboards), and once it is handled (done, or failed for good)
+only what deduplication needs: the channel, the platform's update id, the status and the times;
+the payload and the chat key are cleared. Errors are stored through the redaction filter.
 """
 
 from __future__ import annotations
@@ -24,10 +29,14 @@ from sqlalchemy.orm import Session
 from bot.db import Database
 from bot.db.base import utcnow
 from bot.db.models import InboundUpdate
+from bot.redact import Redactor
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# What a handled update (done, or failed for good) no longer keeps: deduplication needs only
+# (channel, external_id); ordering looks at unfinished updates only.
+HANDLED: dict[str, Any] = {"payload": None, "chat_key": None}
 _INSERT_CHUNK = 500  # ids per IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -47,8 +56,10 @@ UpdateHandler = Callable[[Claimed], Awaitable[Callable[[Session], None] | None]]
 
 class Inbox:
     def __init__(self, db: Database, *, lease_seconds: int = 120,
-                 max_attempts: int = MAX_ATTEMPTS) -> None:
+                 max_attempts: int = MAX_ATTEMPTS,
+                 redact: Callable[[str], str] | None = None) -> None:
         self.db = db
+        self.redact = redact or Redactor()
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self._arrived = asyncio.Event()
@@ -157,16 +168,18 @@ class Inbox:
         return row
 
     def complete(self, session: Session, update_id: int) -> None:
-        """Mark done inside the session that holds the update's effects."""
+        """Mark done inside the session that holds the update's effects (the payload goes)."""
         session.execute(update(InboundUpdate).where(InboundUpdate.id == update_id).values(
-            status="done", processed_at=utcnow(), lease_until=None, error=None))
+            status="done", processed_at=utcnow(), lease_until=None, error=None, **HANDLED))
 
     def fail(self, claimed: Claimed, error: str) -> None:
-        """Try again later, or give up after `max_attempts` (the row keeps the error)."""
+        """Try again later, or give up after `max_attempts` (the row keeps the error, not the
+        payload)."""
         status = "failed" if claimed.attempts >= self.max_attempts else "pending"
         with self.db.session() as session:
             session.execute(update(InboundUpdate).where(InboundUpdate.id == claimed.id).values(
-                status=status, lease_until=None, error=error[:2000]))
+                status=status, lease_until=None, error=self.redact(error)[:2000],
+                **(HANDLED if status == "failed" else {})))
 
     async def work(self, handle: UpdateHandler, *, poll_seconds: float = 0.5,
                    stop: asyncio.Event | None = None) -> None:

@@ -1,6 +1,8 @@
 """Logging configured in one place: `ISAFBOT_LOG_FORMAT=json` writes one JSON object per line
 (for journald, Docker, Loki...), `console` (the default; `text` is the same) a readable line.
-`ISAFBOT_LOG_LEVEL` sets the level. Fields given with `extra={...}` are kept in JSON lines."""
+`ISAFBOT_LOG_LEVEL` sets the level. Fields given with `extra={...}` are kept in JSON lines.
+Every line goes through the one redaction filter (bot.redact): no token or password is
+written."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+from bot.redact import Redactor, protect
 from bot.settings import Settings, SettingsError
 
 FORMATS = ("console", "text", "json")
@@ -38,7 +41,9 @@ class JsonLines(logging.Formatter):
             if key not in _STANDARD and not key.startswith("_") and key != "color_message":
                 entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) \
                     else str(value)
-        if record.exc_info:
+        if record.exc_text:  # set, and redacted, by bot.redact's filter
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
@@ -57,6 +62,7 @@ def configure_logging(settings: Settings) -> None:
     else:
         handler.setFormatter(logging.Formatter(
             "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"))
+    protect(Redactor.from_env(settings.env), handlers=[handler])
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

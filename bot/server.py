@@ -208,8 +208,10 @@ def build_runtime(app: App, *, workers: int = 4, elect: bool = False) -> Runtime
         senders={name: c.sender() for name, c in channels.items()},
         limiters={name: lim for name, c in channels.items() if (lim := c.limiter())},
         policies={name: pol for name, c in channels.items() if (pol := c.policy())},
+        redact=app.redactor,
     )
-    return Runtime(app=app, channels=channels, inbox=Inbox(app.db), dispatcher=dispatcher,
+    return Runtime(app=app, channels=channels, inbox=Inbox(app.db, redact=app.redactor),
+                   dispatcher=dispatcher,
                    workers=workers, leadership=Leadership(app.db) if elect else None)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,6 +15,32 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long personal data is kept, in days (docs/privacy.md has the full table). Applied
+    by the scheduler's purge job and by `isafbot db purge` (bot.retention)."""
+
+    message_log_days: int = 90  # what people asked: the dashboard's usage page shows 12 weeks
+    deliveries_days: int = 30  # outbox rows once final (who was sent which batch, and when)
+    inbox_days: int = 7  # handled updates, for deduplication (Meta retries for 36 hours)
+    conversation_days: int = 30  # an idle conversation's state (a survey left half-way...)
+    inactive_users_days: int = 365  # a citizen who has not written since, with nothing pending
+
+    # (attribute, variable, smallest value allowed)
+    SETTINGS = (("message_log_days", "ISAFBOT_RETAIN_MESSAGE_LOG_DAYS", 1),
+                ("deliveries_days", "ISAFBOT_RETAIN_DELIVERIES_DAYS", 1),
+                ("inbox_days", "ISAFBOT_RETAIN_INBOX_DAYS", 2),
+                ("conversation_days", "ISAFBOT_RETAIN_CONVERSATION_DAYS", 1),
+                ("inactive_users_days", "ISAFBOT_RETAIN_INACTIVE_USERS_DAYS", 30))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Retention:
+        values = {attribute: int(_number(env, name, getattr(cls, attribute), low, 36500,
+                                         whole=True))
+                  for attribute, name, low in cls.SETTINGS}
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -31,6 +59,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "console"  # console | json
     reminder_offsets: tuple[int, ...] = (1440, 120)  # minutes before a meeting (1 day, 2 h)
+    stale_after_years: float = 2.0  # facts whose newest source is older carry a warning
+    retention: Retention = field(default_factory=Retention)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # for channel settings
 
     @classmethod
@@ -53,6 +83,8 @@ class Settings:
             log_level=env.get("ISAFBOT_LOG_LEVEL", "INFO").upper(),
             log_format=env.get("ISAFBOT_LOG_FORMAT", "console"),
             reminder_offsets=_offsets(env.get("ISAFBOT_REMINDER_OFFSETS") or "1d,2h"),
+            stale_after_years=_number(env, "ISAFBOT_STALE_AFTER_YEARS", 2.0, 0.25, 50.0),
+            retention=Retention.from_env(env),
             env=env,
         )
 
@@ -60,7 +92,8 @@ class Settings:
         return replace(self, database_url=url)
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float,
+            *, whole: bool = False) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -68,6 +101,8 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if whole and not value.is_integer():
+        raise SettingsError(f"{name}={raw!r} must be a whole number")
     if not low <= value <= high:
         raise SettingsError(f"{name}={raw!r} must be between {low:g} and {high:g}")
     return value
@@ -110,7 +145,9 @@ def _offsets(raw: str) -> tuple[int, ...]:
 
 def _secret_key(env: Mapping[str, str], data_dir: Path, database_url: str) -> bytes:
     """ISAFBOT_SECRET_KEY keys pseudonymous ids and sessions. A local SQLite install makes and
-    keeps its own; a shared database must be given one (every worker needs the same key)."""
+    keeps its own, in ISAFBOT_SECRET_KEY_FILE (default: secret_key in the data directory); a
+    shared database must be given one (every worker needs the same key). Back the key up apart
+    from the database (docs/deployment.md): the two together link respondents to answers."""
     if env.get("ISAFBOT_SECRET_KEY"):
         key = env["ISAFBOT_SECRET_KEY"]
         if len(key) < 16:
@@ -120,9 +157,31 @@ def _secret_key(env: Mapping[str, str], data_dir: Path, database_url: str) -> by
         raise SettingsError("ISAFBOT_SECRET_KEY must be set when the database is shared "
                             "(generate one with: python -c 'import secrets; "
                             "print(secrets.token_urlsafe(32))')")
-    path = data_dir / "secret_key"
+    path = Path(env.get("ISAFBOT_SECRET_KEY_FILE") or data_dir / "secret_key").expanduser()
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip().encode()
+        _create_key_file(path)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise SettingsError(f"the secret key file {path} can be read by other users: "
+                            f"chmod 600 {path}")
+    key = path.read_text().strip()
+    if len(key) < 16:
+        raise SettingsError(f"the secret key file {path} holds fewer than 16 characters")
+    return key.encode()
+
+
+def _create_key_file(path: Path) -> None:
+    """A new random key, written to a temporary file that is private (0600) from the moment it
+    exists, then linked into place: the key is never readable by others nor half-written, and
+    when several processes start at once the first link wins and all read that key."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new data dir: owner only
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

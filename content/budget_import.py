@@ -531,14 +531,16 @@ def _imported(path: Path) -> bool:
 
 
 def _summary(blocks: dict[BlockKey, list[Row]]) -> list[str]:
+    from dialogues.formatting import riel  # the one number format (imported when needed)
+
     lines = []
     for key in sorted(blocks, key=lambda k: (k[1], k[0], k[2] or "", k[3])):
         rows = blocks[key]
         revenue = sum(r.amount for r in rows if r.kind == "revenue")
         spending = sum(r.amount for r in rows if r.kind == "spending")
         sample = " (sample)" if any(r.sample for r in rows) else ""
-        lines.append(f"{_describe(key)}: revenue {revenue:,} riel, spending {spending:,} "
-                     f"riel{sample}")
+        lines.append(f"{_describe(key)}: revenue {riel(revenue, 'en')}, spending "
+                     f"{riel(spending, 'en')}{sample}")
     return lines
 
 

@@ -22,10 +22,12 @@ from content.model import (
     Content,
     Fact,
     FeeOption,
+    Rights,
     Service,
     Source,
     Text,
 )
+from dialogues.formatting import number_style_problems
 from nlu.khmer import is_khmer_char
 
 CONTENT_DIR = Path(__file__).resolve().parent
@@ -33,6 +35,9 @@ OFFICES = ("one_window", "commune_police", "administrative_police")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PUBLISHED = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _PLACEHOLDER = re.compile(r"{(\w+)}")
+Day = date  # `date` is also a Checker method
+_FACT_KEYS = {"source", "also", "checked", "review", "may_be_outdated", "note", "details",
+              "items", "options", "working_days", "days", "at_most", "months", "text"}
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,10 @@ class Checker:
             if set(_PLACEHOLDER.findall(km)) != set(_PLACEHOLDER.findall(en)):
                 self.problem(path, entry, field, "km and en have different {placeholders}")
                 return None
+            for lang, item in (("km", km), ("en", en)):
+                for found in number_style_problems(item, lang):
+                    self.problem(path, entry, f"{field}.{lang}",
+                                 f"number written {found}, as the bot writes every number")
             return Text(km=km, en=en)
         return None
 
@@ -142,10 +151,30 @@ class Checker:
     def source_ref(self, value: Any, sources: dict[str, Source], path: Path, entry: str,
                    field: str) -> str | None:
         if value not in sources:
-            self.problem(path, entry, field, "missing" if value is None else
+            self.problem(path, entry, field,
+                         "missing: every fact needs a source (an id from content/sources.yml)"
+                         if value is None else
                          f"unknown source {value!r} (add it to content/sources.yml)")
             return None
         return str(value)
+
+    def source_refs(self, value: Any, sources: dict[str, Source], path: Path, entry: str,
+                    field: str) -> tuple[str, ...]:
+        """A list of source ids (`also:`), each known."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problem(path, entry, field, "must be a list of source ids")
+            return ()
+        found = (self.source_ref(item, sources, path, entry, f"{field}[{i}]")
+                 for i, item in enumerate(value))
+        return tuple(ref for ref in found if ref)
+
+    def checked_date(self, value: Any, path: Path, entry: str, field: str) -> Day | None:
+        checked = self.date(value, path, entry, field)
+        if checked and checked > date.today():
+            self.problem(path, entry, field, "is in the future")
+        return checked
 
 
 # ------------------------------------------------------------------ core sections
@@ -164,8 +193,13 @@ def _load_sources(check: Checker) -> dict[str, Source]:
         url = item.get("url")
         if url is not None and not str(url).startswith(("http://", "https://")):
             check.problem(path, source_id, "url", "must start with http:// or https://")
-        if title:
-            sources[source_id] = Source(source_id, title, published, url)
+        short = check.text(item["short"], path, source_id, "short") if "short" in item else None
+        earliest = item.get("earliest", False)
+        if not isinstance(earliest, bool):
+            check.problem(path, source_id, "earliest", "must be true or false")
+        if title and _PUBLISHED.match(published):
+            sources[source_id] = Source(source_id, title, published, url, short,
+                                        earliest is True)
     return sources
 
 
@@ -191,14 +225,21 @@ def _load_fact(aspect: str, raw: Any, check: Checker, sources: dict[str, Source]
     if not raw:
         return None
     problems_before = len(check.problems)
+    unknown = set(raw) - _FACT_KEYS
+    if unknown:
+        check.problem(path, entry, field, f"unknown key(s): {', '.join(sorted(unknown))}")
     source = check.source_ref(raw.get("source"), sources, path, entry, f"{field}.source")
-    checked = check.date(raw.get("checked"), path, entry, f"{field}.checked")
-    if checked and checked > date.today():
-        check.problem(path, entry, f"{field}.checked", "is in the future")
+    also = check.source_refs(raw.get("also"), sources, path, entry, f"{field}.also")
+    checked = check.checked_date(raw.get("checked"), path, entry, f"{field}.checked")
     outdated = bool(raw.get("may_be_outdated", False))
     note = check.text(raw["note"], path, entry, f"{field}.note") if "note" in raw else None
     if outdated and note is None and "note" not in raw:
         check.problem(path, entry, f"{field}.note", "required when may_be_outdated is true")
+    details = (check.text(raw["details"], path, entry, f"{field}.details")
+               if "details" in raw else None)
+    review = raw.get("review")
+    if review is not None and (not isinstance(review, str) or not review.strip()):
+        check.problem(path, entry, f"{field}.review", "must say what was compared")
     values: dict[str, Any] = {}
     if aspect == "documents":
         items = raw.get("items")
@@ -237,10 +278,17 @@ def _load_fact(aspect: str, raw: Any, check: Checker, sources: dict[str, Source]
                 values["text"] = check.text(raw["text"], path, entry, f"{field}.text")
             else:
                 values[key] = check.positive_int(raw[key], path, entry, f"{field}.{key}")
+        if "at_most" in raw:
+            if not isinstance(raw["at_most"], bool) or not set(keys) & {"working_days", "days"}:
+                check.problem(path, entry, f"{field}.at_most",
+                              "true or false, with working_days or days")
+            else:
+                values["at_most"] = raw["at_most"]
     if len(check.problems) > problems_before or source is None or checked is None:
         return None
     return Fact(aspect=aspect, source=source, checked=checked, may_be_outdated=outdated,
-                note=note, **values)
+                note=note, details=details, also=also,
+                review=review.strip() if isinstance(review, str) else None, **values)
 
 
 def _load_services(check: Checker, sources: dict[str, Source]) -> dict[str, Service]:
@@ -281,6 +329,24 @@ def _load_services(check: Checker, sources: dict[str, Source]) -> dict[str, Serv
     return services
 
 
+def _load_rights(check: Checker, sources: dict[str, Source]) -> Rights | None:
+    """content/rights.yml: the rights block every fee answer carries, and how to complain."""
+    path = check.root / "rights.yml"
+    raw = check.mapping(check.read_yaml(path), path, "rights", "-")
+    if not raw:
+        return None
+    block = check.text(raw.get("block"), path, "rights", "block")
+    complain = check.text(raw.get("complain"), path, "rights", "complain")
+    refs = check.source_refs(raw.get("sources"), sources, path, "rights", "sources")
+    if not refs:
+        check.problem(path, "rights", "sources", "must list the sources the rights rest on")
+    checked = check.checked_date(raw.get("checked"), path, "rights", "checked")
+    review = raw.get("review")
+    if block is None or complain is None or not refs or checked is None:
+        return None
+    return Rights(block, complain, refs, checked, review if isinstance(review, str) else None)
+
+
 # ------------------------------------------------------------------ feature sections
 
 SectionLoader = Callable[[Checker, dict[str, Source]], Any]
@@ -307,12 +373,13 @@ def check_content(root: Path = CONTENT_DIR, *, required_messages: Iterable[str] 
     sources = _load_sources(check)
     messages = _load_messages(check)
     services = _load_services(check, sources)
+    rights = _load_rights(check, sources)
     for key in sorted(set(required_messages) - set(messages)):
         check.problem(root / "messages.yml", key, "text", "missing (the dialogues use it)")
     sections = {name: loader(check, sources) for name, loader in SECTIONS.items()}
     if check.problems:
         return None, check.problems
-    return Content(sources=sources, services=services, messages=messages,
+    return Content(sources=sources, services=services, messages=messages, rights=rights,
                    sections=sections), []
 
 

@@ -27,23 +27,52 @@ class Source:
     title: Text
     published: str  # YYYY, YYYY-MM or YYYY-MM-DD, as precise as the source is
     url: str | None = None
+    short: Text | None = None  # the name an answer shows ("Phnom Penh Post"); the title if None
+    earliest: bool = False  # the source shows no date: `published` is the earliest it can be
+
+    def name(self, lang: str) -> str:
+        return (self.short or self.title)(lang)
+
+    @property
+    def year(self) -> int:
+        return int(self.published[:4])
+
+    @property
+    def oldest_date(self) -> date:
+        """The first day `published` can mean (2015-12 -> 1 December 2015): a source is judged
+        as old as it may be, so that a warning errs on the side of showing."""
+        parts = [int(p) for p in self.published.split("-")]
+        return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2
+                    else 1)
 
 
 @dataclass(frozen=True)
 class Fact:
-    """One fact about a service, with where it comes from and when it was last checked."""
+    """One fact about a service, with where it comes from and when it was last checked.
+
+    `source` is what the fact's first line rests on; `also` are further sources its note or
+    details cite. `checked` is the day someone compared the fact with them, and `review` says
+    what was compared (for docs/content-review.md)."""
 
     aspect: str
     source: str
     checked: date
     may_be_outdated: bool = False
-    note: Text | None = None
+    note: Text | None = None  # short, shown in the answer
+    details: Text | None = None  # longer (history, sources that disagree), behind a button
+    also: tuple[str, ...] = ()
+    review: str | None = None
     items: tuple[Text, ...] = ()  # documents
     fee_options: tuple[FeeOption, ...] = ()  # fee
     working_days: int | None = None  # duration
     days: int | None = None
+    at_most: bool = False  # the source gives a maximum ("at most 3 working days", យ៉ាងយូរ)
     months: int | None = None  # validity
     text: Text | None = None  # free text (place, or a duration that is not a number)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source, *(s for s in self.also if s != self.source))
 
 
 @dataclass(frozen=True)
@@ -65,12 +94,25 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Rights:
+    """What every fee answer says about the citizen's rights (`block`), and how to complain
+    (`complain`, behind the "I was overcharged" button), with the sources they rest on."""
+
+    block: Text
+    complain: Text
+    sources: tuple[str, ...]
+    checked: date
+    review: str | None = None
+
+
+@dataclass(frozen=True)
 class Content:
     """Everything the bot says, validated. Built once at start-up; never changes while running."""
 
     sources: dict[str, Source]
     services: dict[str, Service]
     messages: dict[str, Text]
+    rights: Rights | None = None
     sections: dict[str, Any] = field(default_factory=dict)  # feature content (budgets, surveys...)
 
     def message(self, key: str, lang: str, **values: Any) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from content.sections.budgets import (
 from dialogues import formatting as fmt
 from dialogues.charts import Bar, ChartSpec, chart_file
 from dialogues.places import need_commune, user_commune
+from dialogues.provenance import freshness, source_line
 from dialogues.router import Router, Turn
 from nlu.khmer import is_khmer_char
 
@@ -41,7 +42,8 @@ router.menu_item("menu_budget", "bud", order=20)
 router.uses(
     "budget_millions", "budget_had", "budget_up", "budget_down", "budget_same",
     "budget_fund_parts", "budget_fund_only", "budget_top", "budget_per_resident",
-    "budget_sample", "budget_sample_short", "budget_year_missing", "budget_no_data",
+    "budget_sample_lead", "budget_sample_how_commune", "budget_sample_how_health_centre",
+    "budget_sample_how_school", "budget_year_missing", "budget_no_data",
     "budget_average", "budget_which_place", "budget_details_title", "budget_details_in",
     "budget_details_out", "budget_details_line", "budget_people_commune", "budget_people_school",
     "budget_people_health_centre", "budget_facility_had", "budget_facility_top",
@@ -54,7 +56,8 @@ router.uses(
     "budget_say_intro", "budget_meeting_soon", "budget_quiz_q1", "budget_quiz_right",
     "budget_quiz_wrong", "budget_quiz_q2", "budget_quiz_up", "budget_quiz_down",
     "budget_quiz_correct", "budget_quiz_incorrect", "budget_went_up", "budget_went_down",
-    "budget_quiz_done", "source_line", "menu_button", "change_commune",
+    "budget_quiz_done", "source_line", "source_line_stale", "published_earliest", "menu_button",
+    "change_commune",
 )
 
 PLACE = "budget_place"  # the commune of the last budget answer (code) ...
@@ -131,8 +134,9 @@ def explain_commune(turn: Turn, place: Place, commune: CommuneBudget | None,
     year = _choose_year(commune.years, asked)
     budget = commune.years[year]
     _remember(turn, place, year)
-    first = [_year_note(turn, asked, year, place.name(lang)),
-             turn.t("budget_had", year=fmt.integer(year, lang), place=place.label(lang),
+    first = [_sample_lead(turn, place.name(lang), budget),
+             _year_note(turn, asked, year, place.name(lang)),
+             turn.t("budget_had", year=fmt.digits(year, lang), place=place.label(lang),
                     total=money(turn, budget.total_revenue))]
     previous = commune.years.get(year - 1)
     if previous:
@@ -143,7 +147,7 @@ def explain_commune(turn: Turn, place: Place, commune: CommuneBudget | None,
         second.append(turn.t("budget_per_resident",
                              amount=_per_person(turn, budget.total_revenue, budget.people.count),
                              people=fmt.number(budget.people.count, lang)))
-    paragraphs = [_join(first), " ".join(second), _honesty(turn, place, budget)]
+    paragraphs = [_join(first), " ".join(second), _honesty(turn, "commune", budget)]
     buttons = _follow_ups(turn, place, commune, year, skip="commune")
     _say_with_chart(turn, "\n\n".join(paragraphs), buttons, place, "commune", None, budget)
 
@@ -166,7 +170,7 @@ def _fund_sentence(turn: Turn, budgets: Budgets, budget: YearBudget) -> str:
 
 def _change(turn: Turn, before: YearBudget, after: YearBudget) -> str:
     lang = turn.lang
-    values = {"year": fmt.integer(before.year, lang), "total": money(turn, before.total_revenue)}
+    values = {"year": fmt.digits(before.year, lang), "total": money(turn, before.total_revenue)}
     if not before.total_revenue:
         return ""
     ratio = after.total_revenue / before.total_revenue - 1
@@ -201,7 +205,7 @@ def _average_sentence(turn: Turn, year: int | None) -> str:
     if year not in average.usd:
         return ""
     lang = turn.lang
-    sentence = turn.t("budget_average", year=fmt.integer(year, lang),
+    sentence = turn.t("budget_average", year=fmt.digits(year, lang),
                       usd=fmt.number(average.usd[year], lang), note=average.note(lang))
     return f"{sentence}\n{_source_line(turn, average.source, average.checked)}"
 
@@ -218,14 +222,16 @@ def _details(turn: Turn, args: list[str]) -> None:
     year = _choose_year(commune.years, year)
     budget = commune.years[year]
     _remember(turn, place, year)
-    money_in = [turn.t("budget_details_title", place=place.label(lang),
-                       year=fmt.integer(year, lang))]
+    lead = _sample_lead(turn, place.name(lang), budget)
+    money_in = [*([lead.strip()] if lead else []),
+                turn.t("budget_details_title", place=place.label(lang),
+                       year=fmt.digits(year, lang))]
     if budget.people:
         money_in.append(turn.t("budget_people_commune",
                                people=fmt.number(budget.people.count, lang)))
     money_in += _lines(turn, "commune", "revenue", budget)
     money_out = _lines(turn, "commune", "spending", budget)
-    last = [p for p in (_average_sentence(turn, year), _honesty(turn, place, budget)) if p]
+    last = [p for p in (_average_sentence(turn, year), _honesty(turn, "commune", budget)) if p]
     buttons = _follow_ups(turn, place, commune, year, skip="details")
     turn.say("\n\n".join(["\n".join(money_in), "\n".join(money_out), "\n\n".join(last)]),
              buttons)
@@ -264,8 +270,9 @@ def explain_facility(turn: Turn, place: Place, commune: CommuneBudget | None, sc
     year = _choose_year(facility.years, asked)
     budget = facility.years[year]
     _remember(turn, place, year)
-    first = [_year_note(turn, asked, year, facility.name(lang))]
-    first.append(turn.t("budget_facility_had", icon=ICONS[scope], year=fmt.integer(year, lang),
+    first = [_sample_lead(turn, facility.name(lang), budget),
+             _year_note(turn, asked, year, facility.name(lang))]
+    first.append(turn.t("budget_facility_had", icon=ICONS[scope], year=fmt.digits(year, lang),
                         facility=facility.name(lang), total=money(turn, budget.total_revenue),
                         sources=_top(turn, scope, budget, 2, kind="revenue")))
     first.append(turn.t("budget_facility_top", top=_top(turn, scope, budget, 2)))
@@ -276,8 +283,7 @@ def explain_facility(turn: Turn, place: Place, commune: CommuneBudget | None, sc
                                                      budget.people.count),
                              people=fmt.number(budget.people.count, lang)))
     second += _national_facts(turn, scope)
-    paragraphs = [_join(first), "\n".join(second), _honesty(turn, facility.name(lang),
-                                                             budget)]
+    paragraphs = [_join(first), "\n".join(second), _honesty(turn, scope, budget)]
     buttons = _follow_ups(turn, place, commune, year, skip=scope)
     _say_with_chart(turn, "\n\n".join(p for p in paragraphs if p), buttons, place, scope,
                     facility, budget)
@@ -285,7 +291,8 @@ def explain_facility(turn: Turn, place: Place, commune: CommuneBudget | None, sc
 
 def _national_facts(turn: Turn, scope: str) -> list[str]:
     """What is true for every health centre (HEF) or school (free basic education, SOF)."""
-    ids = ("hef", "hef_rates") if scope == "health_centre" else ("free_education", "school_fund")
+    ids = ("hef", "hef_vulnerable", "hef_rates") if scope == "health_centre" else \
+        ("free_education", "school_fund")
     facts = [f for f in (_budgets(turn).facts.get(i) for i in ids) if f]
     return [f"{fact.text(turn.lang)} {_source_line(turn, fact.source, fact.checked)}"
             for fact in facts]
@@ -345,8 +352,7 @@ def _meeting(turn: Turn, args: list[str]) -> None:
 
 
 def _meetings_installed(turn: Turn) -> bool:
-    payloads = turn.dialogues.payloads
-    return MEETING_PAYLOAD in payloads or MEETING_PAYLOAD.split(":")[0] in payloads
+    return turn.dialogues.handles(MEETING_PAYLOAD)
 
 
 def _meeting_button(turn: Turn) -> Button:
@@ -370,7 +376,7 @@ def _quiz(turn: Turn, args: list[str]) -> None:
     options = options[turn_by:] + options[:turn_by]
     buttons = [Button(_category_name(turn, "commune", "spending", c),
                       f"bud:qa:{place.code}:{budget.year}:{c}") for c in options]
-    turn.say(turn.t("budget_quiz_q1", year=fmt.integer(budget.year, turn.lang),
+    turn.say(turn.t("budget_quiz_q1", year=fmt.digits(budget.year, turn.lang),
                     place=place.name(turn.lang)), buttons)
 
 
@@ -394,14 +400,14 @@ def _quiz_answer(turn: Turn, args: list[str]) -> None:
         text = turn.t("budget_quiz_wrong", category=name, share=fmt.percent(best_share, lang),
                       chosen=_category_name(turn, "commune", "spending", chosen),
                       chosen_share=fmt.percent(picked[1] if picked else 0.0, lang))
-    text += _sources_short(turn, budget)
+    text = _sample_lead(turn, place.name(lang), budget) + text + _sources_short(turn, budget)
     before = commune.years.get(budget.year - 1)
     if before is None:
         turn.say(f"{text}\n\n{turn.t('budget_quiz_done')}",
                  _follow_ups(turn, place, commune, budget.year, skip="quiz"))
         return
-    question = turn.t("budget_quiz_q2", before_year=fmt.integer(before.year, lang),
-                      year=fmt.integer(budget.year, lang), place=place.name(lang))
+    question = turn.t("budget_quiz_q2", before_year=fmt.digits(before.year, lang),
+                      year=fmt.digits(budget.year, lang), place=place.name(lang))
     turn.say(f"{text}\n\n{question}", [
         turn.button("budget_quiz_up", f"bud:qb:{place.code}:{budget.year}:up"),
         turn.button("budget_quiz_down", f"bud:qb:{place.code}:{budget.year}:down")])
@@ -426,7 +432,8 @@ def _quiz_change(turn: Turn, args: list[str]) -> None:
                     before=money(turn, before.total_revenue),
                     after=money(turn, budget.total_revenue),
                     change=fmt.percent(change, turn.lang))]
-    text = " ".join(lines) + _sources_short(turn, budget, before)
+    text = _sample_lead(turn, place.name(turn.lang), budget, before) + " ".join(lines) + \
+        _sources_short(turn, budget, before)
     turn.say(f"{text}\n\n{turn.t('budget_quiz_done')}",
              _follow_ups(turn, place, commune, budget.year, skip="quiz"))
 
@@ -559,30 +566,33 @@ def _top(turn: Turn, scope: str, budget: YearBudget, count: int, kind: str = "sp
                      f"{fmt.percent(share, turn.lang)}" for f, share in ranked[:count])
 
 
-def _honesty(turn: Turn, place: Place | str, budget: YearBudget) -> str:
-    """The sample warning (when any figure is a sample) and one source line per source."""
-    name = place if isinstance(place, str) else place.name(turn.lang)
-    lines = [turn.t("budget_sample", place=name)] if budget.sample else []
+def _sample_lead(turn: Turn, name: str, *budgets: YearBudget) -> str:
+    """"⚠️ Sample figures: ..." on a line of its own, before the first figure of an answer that
+    shows any sample figure (empty for published figures)."""
+    if not any(b.sample for b in budgets):
+        return ""
+    return turn.t("budget_sample_lead", place=name) + "\n"
+
+
+def _honesty(turn: Turn, scope: str, budget: YearBudget) -> str:
+    """How sample figures were made (when any figure is a sample), and one source line per
+    source."""
+    lines = [turn.t(f"budget_sample_how_{scope}")] if budget.sample else []
     seen = dict.fromkeys((p.source, p.checked) for p in budget.provenances())
     lines += [_source_line(turn, source, checked) for source, checked in seen]
     return "\n".join(lines)
 
 
 def _sources_short(turn: Turn, *budgets: YearBudget) -> str:
-    """" (sample figures)" when any is a sample, then their source lines: for the quiz, which
-    repeats figures."""
-    sample = f" {turn.t('budget_sample_short')}" if any(b.sample for b in budgets) else ""
+    """The source lines of figures repeated elsewhere (the quiz), one per source."""
     seen = dict.fromkeys((p.source, p.checked) for b in budgets for p in b.provenances())
-    return sample + "".join(f"\n{_source_line(turn, s, c)}" for s, c in seen)
+    return "".join(f"\n{_source_line(turn, s, c)}" for s, c in seen)
 
 
-def _source_line(turn: Turn, source_id: str, checked: object) -> str:
-    source = turn.content.sources[source_id]
-    published = source.published[:4]
-    return turn.t("source_line", source=source.title(turn.lang),
-                  published=fmt.integer(int(published), turn.lang) if published.isdigit()
-                  else source.published,
-                  checked=fmt.day(checked, turn.lang))  # type: ignore[arg-type]
+def _source_line(turn: Turn, source_id: str, checked: date) -> str:
+    """The source line, marked when the source is older than the configured age."""
+    return source_line(turn.content, (source_id,), checked, turn.lang,
+                       stale=freshness(turn).stale(turn.content, (source_id,)))
 
 
 def _follow_ups(turn: Turn, place: Place, commune: CommuneBudget | None, year: int,
@@ -598,7 +608,7 @@ def _follow_ups(turn: Turn, place: Place, commune: CommuneBudget | None, year: i
         for other in (year - 1, year + 1):
             if other in commune.years:
                 buttons.append(turn.button("budget_btn_year", f"bud:c:{code}:{other}",
-                                           year=fmt.integer(other, turn.lang)))
+                                           year=fmt.digits(other, turn.lang)))
     if commune is not None:
         for scope, key in (("school", "budget_btn_school"), ("health_centre",
                                                               "budget_btn_health")):
@@ -624,7 +634,7 @@ def _say_with_chart(turn: Turn, text: str, buttons: list[Button], place: Place, 
     turn.say(text)
     name = facility.name(turn.lang) if facility else place.name(turn.lang)
     key = "budget_chart_caption_sample" if budget.sample else "budget_chart_caption"
-    turn.say(turn.t(key, place=name, year=fmt.integer(budget.year, turn.lang)), buttons,
+    turn.say(turn.t(key, place=name, year=fmt.digits(budget.year, turn.lang)), buttons,
              image=image)
 
 
@@ -640,7 +650,7 @@ def chart_spec(turn: Turn, place: Place, scope: str, facility: Facility | None,
         for figure, share in budget.spending_by_share())
     seen = dict.fromkeys((p.source, p.checked) for p in budget.provenances())
     return ChartSpec(
-        title=turn.t("budget_chart_title", place=name, year=fmt.integer(budget.year, lang)),
+        title=turn.t("budget_chart_title", place=name, year=fmt.digits(budget.year, lang)),
         subtitle=turn.t("budget_chart_subtitle", where=where,
                         total=money(turn, budget.total_spending)),
         bars=bars,
@@ -709,8 +719,8 @@ def _year_note(turn: Turn, asked: int | None, shown: int, name: str) -> str:
     """"No figures for 2025 yet, the latest are 2023", when the year asked is not there."""
     if asked is None or asked == shown:
         return ""
-    return turn.t("budget_year_missing", year=fmt.integer(asked, turn.lang), place=name,
-                  latest=fmt.integer(shown, turn.lang)) + "\n"
+    return turn.t("budget_year_missing", year=fmt.digits(asked, turn.lang), place=name,
+                  latest=fmt.digits(shown, turn.lang)) + "\n"
 
 
 def _join(sentences: list[str]) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-CHART_VERSION = 1  # bump when the drawing changes, so cached files are redrawn
+CHART_VERSION = 2  # bump when the drawing changes, so cached files are redrawn
 FONT_FAMILY = "Noto Sans Khmer"
 STALE_AFTER_SECONDS = 3600
 WIDTH = 1080
@@ -60,7 +60,7 @@ class ChartSpec:
 
     def texts(self) -> list[str]:
         """Every string the chart shows, in order."""
-        items = [self.title, self.subtitle, *([self.banner] if self.banner else [])]
+        items = [*([self.banner] if self.banner else []), self.title, self.subtitle]
         for bar in self.bars:
             items += [bar.label, bar.value]
         return [*items, *self.footer]
@@ -155,15 +155,15 @@ def layout(spec: ChartSpec) -> ChartLayout:
     out = ChartLayout(WIDTH, 0)
     inner = WIDTH - 2 * MARGIN
     y = MARGIN
-    y = _paragraph(out, spec.title, y, 42, bold=True)
-    y = _paragraph(out, spec.subtitle, y, 28, fill=MUTED) + 12
-    if spec.banner:
+    if spec.banner:  # first: "sample figures" is read before any figure
         lines = wrap(spec.banner, 28, inner - 48, bold=True)
         height = len(lines) * line_height(28) + 24
         out.boxes.append(Box(MARGIN, y, WIDTH - MARGIN, y + height, BANNER_FILL, radius=14))
         _paragraph(out, spec.banner, y + 12, 28, bold=True, fill=BANNER_INK, x=MARGIN + 24,
                    width=inner - 48)
         y += height + 28
+    y = _paragraph(out, spec.title, y, 42, bold=True)
+    y = _paragraph(out, spec.subtitle, y, 28, fill=MUTED) + 12
     for index, bar in enumerate(spec.bars):
         value_width = int(text_width(bar.value, 28, bold=True))
         label_size = fit(bar.label, 30, inner - value_width - 24)

@@ -20,4 +20,5 @@ class DialogueContext:
     secret_key: bytes = b""  # keys pseudonymous respondent ids (HMAC)
     timezone: str = "Asia/Phnom_Penh"
     followup_minutes: int = 30  # "how much is it?" refers to a service named this recently
+    stale_after_years: float = 2.0  # a fact whose newest source is older carries a warning
     extras: dict[str, Any] = field(default_factory=dict)  # feature services (charts...)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -97,7 +97,7 @@ class Dialogues:
                     session=session, ctx=self.ctx, now=now, dialogues=self)
         self.dispatch(turn)
 
-        self._log(session, turn, was_private, step_before)
+        self._log(session, turn, incoming, was_private, step_before)
         conversation.state = state
         conversation.version = (conversation.version or 0) + 1
         return Outcome(user.id, turn.replies, turn.lang)
@@ -152,7 +152,10 @@ class Dialogues:
             understanding.first(entity) for entity in evidence)
 
     def press(self, turn: Turn, payload: str) -> None:
-        """Run the handler of a button payload, as if the user pressed it."""
+        """Run the handler of a button payload, as if the user pressed it: the handler reads
+        this payload from `turn.incoming` (the message itself is logged as it came)."""
+        if turn.incoming.payload != payload:
+            turn.incoming = replace(turn.incoming, payload=payload)
         prefix = payload.split(":", 1)[0]
         handler = self.payloads.get(payload) or self.payloads.get(prefix)
         turn.handled_as = f"button:{prefix}"
@@ -170,6 +173,10 @@ class Dialogues:
             turn.continue_privately(link(turn))
             return
         handler(turn)
+
+    def handles(self, payload: str) -> bool:
+        """Whether some router handles this button (a feature may not be installed yet)."""
+        return payload in self.payloads or payload.split(":", 1)[0] in self.payloads
 
     def menu_buttons(self, turn: Turn) -> list[Button]:
         return [turn.button(item.message_key, item.payload) for item in self.menu]
@@ -189,9 +196,10 @@ class Dialogues:
         user.language = detected
         user.language_chosen = False
 
-    def _log(self, session: Session, turn: Turn, was_private: bool,
+    def _log(self, session: Session, turn: Turn, incoming: Incoming, was_private: bool,
              step_before: str | None) -> None:
-        incoming, understanding = turn.incoming, turn.understanding
+        """`incoming` is what the user sent (a handler may have pressed other payloads)."""
+        understanding = turn.understanding
         withheld = was_private
         text = incoming.text if incoming.kind == Kind.TEXT else (incoming.payload or
                                                                    incoming.command or None)

@@ -74,3 +74,12 @@ def meeting_started(meeting_id: int, name: str = CONTEXT) -> int:
     ctx = context(name)
     with ctx.db.session() as session:
         return store.withdraw_started(session, ctx.clock.now())
+
+
+def purge(name: str = CONTEXT) -> int:
+    """The retention purge (bot.retention), every hour: what the settings say is no longer
+    needed is deleted. Returns how many rows it deleted or cleared."""
+    from bot.retention import purge as apply_retention
+
+    ctx = context(name)
+    return apply_retention(ctx.db, ctx.settings.retention, ctx.clock.now()).total

@@ -32,12 +32,14 @@ LOCK_KEY = 734_211_007  # the scheduler's advisory lock (bot.leader: 734_211_010
 
 class SchedulerService:
     def __init__(self, app: App, *, wake: Callable[[], None] = lambda: None,
-                 sync_seconds: float = 10.0, retry_seconds: float = 15.0) -> None:
+                 sync_seconds: float = 10.0, retry_seconds: float = 15.0,
+                 purge_seconds: float = 3600.0) -> None:
         self.app = app
         self.ctx = jobs.JobContext(db=app.db, content=app.content, settings=app.settings,
                                    clock=app.clock, wake=wake)
         self.sync_seconds = sync_seconds
         self.retry_seconds = retry_seconds
+        self.purge_seconds = purge_seconds
         self.scheduler: AsyncIOScheduler | None = None
         self._lock = Leadership(app.db, key=LOCK_KEY)
         self._task: asyncio.Task[None] | None = None
@@ -58,6 +60,10 @@ class SchedulerService:
         scheduler = make_scheduler(self.ctx)
         scheduler.add_job(housekeeping, IntervalTrigger(seconds=self.sync_seconds),
                           args=(scheduler, self.ctx), id="housekeeping", jobstore="memory",
+                          next_run_time=self.ctx.clock.now())
+        # the retention purge (plain arguments, like every job): at start, then every hour
+        scheduler.add_job(jobs.purge, IntervalTrigger(seconds=self.purge_seconds),
+                          args=(jobs.CONTEXT,), id="purge", jobstore="memory",
                           next_run_time=self.ctx.clock.now())
         scheduler.start()
         self.scheduler = scheduler

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,25 +64,37 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # ------------------------------------------------------------------ databases
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped afterwards."""
-    if os.environ.get("ISAFBOT_TEST_POSTGRES") == "skip":
-        pytest.skip("ISAFBOT_TEST_POSTGRES=skip")
-    name = f"isafbot_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def scratch_database(kind: str, directory: Path, prefix: str = "isafbot_scratch"
+                     ) -> Iterator[str]:
+    """A new, empty database (no schema) for a test or a benchmark run: a SQLite file in
+    `directory`, or a database on the test PostgreSQL, dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / f'{prefix}-{uuid.uuid4().hex[:6]}.db'}"
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    url = f"{base}/{name}"
-    Database(url).migrate()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
-            {"name": name})
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = :name"), {"name": name})
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    if os.environ.get("ISAFBOT_TEST_POSTGRES") == "skip":
+        pytest.skip("ISAFBOT_TEST_POSTGRES=skip")
+    with scratch_database("postgresql", tmp_path_factory.getbasetemp(),
+                          prefix="isafbot_test") as url:
+        Database(url).migrate()
+        yield url
 
 
 def _truncate(url: str) -> None:
@@ -104,6 +118,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'isafbot.db'}"
+
+
+# ------------------------------------------------------------------ content to break
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    """A copy of the bundled content for a test to break (files only, no code)."""
+    from content.loader import CONTENT_DIR
+
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return root
+
+
+def edit_file(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in a file (which must contain it) with `new`."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 # ------------------------------------------------------------------ settings and app

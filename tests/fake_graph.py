@@ -1,9 +1,11 @@
 """A fake Graph API for the Messenger tests, on 127.0.0.1 (port 0).
 
-It answers the calls isaf-bot makes (Send API, attachment upload API, Messenger Profile API)
-the way Meta does, checks what Meta checks (access token and appsecret_proof, the API version
-in the path, messaging_type, Meta's size limits, Khmer clusters left whole), records every call,
-and can be told to answer with Graph API errors, to be slow, or to enforce the 24-hour window.
+It answers the calls isaf-bot makes (Send API, attachment upload API, Messenger Profile API,
+reads through the batch API) the way Meta does, checks what Meta checks (the access token, from
+the Authorization header or an access_token parameter, and the appsecret_proof parameter,
+either from the query string or the body; the API version in the path, messaging_type, Meta's
+size limits, Khmer clusters left whole), records every call (with the URL as sent), and can be
+told to answer with Graph API errors, to be slow, or to enforce the 24-hour window.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ BAD_TOKEN = graph_error(400, 190, "Invalid OAuth access token.")
 class Call:
     method: str
     path: str
-    params: dict[str, str]
+    params: dict[str, str]  # the query string's
+    url: str = ""  # the request target as sent (path and query)
     body: Any = None  # parsed JSON
     form: dict[str, str] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
@@ -143,8 +146,9 @@ class FakeGraph:
                 params = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                call = Call(method, url.path, params)
-                status, answer = graph.handle(call, raw, self.headers.get("Content-Type", ""))
+                call = Call(method, url.path, params, self.path)
+                status, answer = graph.handle(call, raw, self.headers.get("Content-Type", ""),
+                                              self.headers.get("Authorization", ""))
                 call.status, call.answer = status, answer
                 with graph._lock:
                     graph.calls.append(call)
@@ -161,35 +165,65 @@ class FakeGraph:
 
         return Handler
 
-    def handle(self, call: Call, raw: bytes, content_type: str) -> tuple[int, Any]:
-        prefix = f"/v{self.api_version}/"
-        if not call.path.startswith(prefix):
+    def handle(self, call: Call, raw: bytes, content_type: str,
+               authorization: str = "") -> tuple[int, Any]:
+        prefix = f"/v{self.api_version}"
+        if call.path != prefix and not call.path.startswith(prefix + "/"):
             return graph_error(400, 2500, f"Unknown path components: {call.path}")
+        problem = _parse_body(call, raw, content_type)
+        if problem:
+            return graph_error(400, 100, f"(#100) {problem}")
+        # Meta reads the token from the Authorization header (Bearer or OAuth) or from an
+        # access_token parameter, and every parameter from the query string or the body
+        # (JSON fields, form fields): credentials in the body are parameters, not content.
+        body_params = call.body if isinstance(call.body, dict) else call.form
+        given = {name: body_params.pop(name, None) or call.params.get(name)
+                 for name in ("access_token", "appsecret_proof")}
+        scheme, _, credential = authorization.partition(" ")
+        if scheme.lower() in ("bearer", "oauth") and credential:
+            given["access_token"] = credential.strip()
         proof = hmac.new(self.app_secret.encode(), self.access_token.encode(),
                          hashlib.sha256).hexdigest()
-        if call.params.get("access_token") != self.access_token or \
-                call.params.get("appsecret_proof") != proof:
-            return BAD_TOKEN
-        endpoint = call.path[len(prefix) - 1:]
+        if given["access_token"] != self.access_token or given["appsecret_proof"] != proof:
+            return BAD_TOKEN  # the app requires the proof on every call, as it should
+        endpoint = call.path[len(prefix):] or "/"
+        if endpoint == "/" and call.method == "POST" and "batch" in call.form:
+            return self._batch(call.form["batch"])
         if endpoint == "/me/messages" and call.method == "POST":
-            try:
-                call.body = json.loads(raw)
-            except ValueError:
-                return INVALID_PARAMETER
             return self._send(call.body)
         if endpoint == "/me/message_attachments" and call.method == "POST":
-            return self._upload(call, raw, content_type)
+            return self._upload(call)
         if endpoint == "/me/messenger_profile":
             if call.method == "GET":
-                fields = call.params.get("fields", "").split(",")
-                return 200, {"data": [{k: v for k, v in self.profile.items() if k in fields}]}
-            try:
-                call.body = json.loads(raw)
-            except ValueError:
-                return INVALID_PARAMETER
+                return self._get_profile(call.params)
             return self._set_profile(call.body)
         return graph_error(400, 100, f"Unsupported {call.method} request: {endpoint}")
 
+    def _get_profile(self, params: dict[str, str]) -> tuple[int, Any]:
+        fields = params.get("fields", "").split(",")
+        return 200, {"data": [{k: v for k, v in self.profile.items() if k in fields}]}
+
+    def _batch(self, raw: str) -> tuple[int, Any]:
+        """Graph API batch requests: the credentials of the batch cover each request; the
+        answer is a list of {code, headers, body (JSON as text)}. Reads only (what the bot
+        sends this way)."""
+        try:
+            requests = json.loads(raw)
+        except ValueError:
+            return graph_error(400, 100, "(#100) batch must be a JSON array")
+        if not isinstance(requests, list) or not 1 <= len(requests) <= 50:
+            return graph_error(400, 100, "(#100) batch: 1 to 50 requests")
+        answers = []
+        for request in requests:
+            url = urlsplit("/" + str(request.get("relative_url", "")).lstrip("/"))
+            params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            if request.get("method", "GET").upper() == "GET" and \
+                    url.path == "/me/messenger_profile":
+                status, answer = self._get_profile(params)
+            else:
+                status, answer = graph_error(400, 100, f"Unsupported batch request {url.path}")
+            answers.append({"code": status, "headers": [], "body": json.dumps(answer)})
+        return 200, answers
     def _next(self, table: dict[str, list[Any]], key: str) -> Any:
         with self._lock:
             queue = table.get(key)
@@ -219,23 +253,10 @@ class FakeGraph:
                 return OUTSIDE_WINDOW
         return 200, {"recipient_id": psid, "message_id": f"m_{next(self._ids)}"}
 
-    def _upload(self, call: Call, raw: bytes, content_type: str) -> tuple[int, Any]:
+    def _upload(self, call: Call) -> tuple[int, Any]:
         failure = self._next(self._failures, "upload")
         if failure:
             return failure
-        try:
-            parts = MultipartDecoder(raw, content_type).parts
-        except Exception:
-            return graph_error(400, 100, "(#100) Upload attachment failure.")
-        for part in parts:
-            disposition = part.headers.get(b"Content-Disposition", b"").decode()
-            name = re.search(r'name="([^"]+)"', disposition)
-            if not name:
-                continue
-            if "filename=" in disposition:
-                call.files[name.group(1)] = part.content
-            else:
-                call.form[name.group(1)] = part.text
         try:
             message = json.loads(call.form.get("message", ""))
             attachment = message["attachment"]
@@ -267,6 +288,53 @@ class FakeGraph:
             return graph_error(400, 100, "(#100) persistent_menu needs get_started")
         self.profile.update(body)
         return 200, {"result": "success"}
+
+
+def multipart_fields(raw: bytes, content_type: str) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A multipart/form-data body's fields and files (by name); ValueError when malformed.
+    Shared with the fake Telegram."""
+    try:
+        parts = MultipartDecoder(raw, content_type).parts
+    except Exception as error:
+        raise ValueError("can't parse multipart body") from error
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for part in parts:
+        disposition = part.headers.get(b"Content-Disposition", b"").decode()
+        name = re.search(r'name="([^"]+)"', disposition)
+        if not name:
+            continue
+        if "filename=" in disposition:
+            files[name.group(1)] = part.content
+        else:
+            fields[name.group(1)] = part.content.decode("utf-8")
+    return fields, files
+
+
+def _parse_body(call: Call, raw: bytes, content_type: str) -> str | None:
+    """A request body as Meta reads it: a JSON object (call.body), form or multipart fields
+    (call.form, call.files). What is wrong with it, or None."""
+    if not raw:
+        return None
+    if content_type.startswith("application/json"):
+        try:
+            call.body = json.loads(raw)
+        except ValueError:
+            return "the body is not JSON"
+        return None
+    if content_type.startswith("multipart/form-data"):
+        try:
+            fields, files = multipart_fields(raw, content_type)
+        except ValueError:
+            return "Upload attachment failure."
+        call.form.update(fields)
+        call.files.update(files)
+        return None
+    try:
+        call.form.update({k: v[-1] for k, v in parse_qs(raw.decode("utf-8")).items()})
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    return None
 
 
 def _utf16(text: str) -> int:

@@ -70,7 +70,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from requests_toolbelt.multipart.decoder import MultipartDecoder
+
+from tests.fake_graph import multipart_fields
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -315,28 +316,41 @@ class FakeTelegram:
     def next_update_id(self) -> int:
         return next(self._update_ids)
 
-    def _user(self, user_id: int, first_name: str, language: str | None) -> dict[str, Any]:
+    def _user(self, user_id: int, first_name: str, language: str | None, *,
+              last_name: str | None = None, username: str | None = None) -> dict[str, Any]:
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if last_name:
+            user["last_name"] = last_name
+        if username:
+            user["username"] = username
         if language:
             user["language_code"] = language
         return user
 
     def message(self, chat_id: int, *, user_id: int | None = None, first_name: str = "Sokha",
+                last_name: str | None = None, username: str | None = None,
                 language: str | None = "km", chat_type: str | None = None,
                 topic: int | None = None, **content: Any) -> dict[str, Any]:
         """A Message object from a user (private chat unless the chat id is negative), in a
-        forum topic when `topic` is given."""
+        forum topic when `topic` is given; like Telegram's, a private chat carries the user's
+        names too."""
         user_id = user_id if user_id is not None else chat_id
         kind = chat_type or ("private" if chat_id > 0 else "supergroup")
         chat: dict[str, Any] = {"id": chat_id, "type": kind}
         if kind == "private":
             chat["first_name"] = first_name
+            if last_name:
+                chat["last_name"] = last_name
+            if username:
+                chat["username"] = username
         else:
             chat["title"] = "Commune council"
         if str(chat_id) in self._topics:
             chat["is_forum"] = True
         message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": chat, "from": self._user(user_id, first_name, language), **content}
+                   "chat": chat, "from": self._user(user_id, first_name, language,
+                                                    last_name=last_name, username=username),
+                   **content}
         if topic is not None:
             message |= {"message_thread_id": topic, "is_topic_message": True}
         return message
@@ -357,23 +371,44 @@ class FakeTelegram:
                 "message": self.message(chat_id, **content, **options)}
 
     def callback_update(self, chat_id: int, data: str, *, user_id: int | None = None,
-                        language: str | None = "km", topic: int | None = None
-                        ) -> dict[str, Any]:
+                        language: str | None = "km", first_name: str = "Sokha",
+                        last_name: str | None = None, username: str | None = None,
+                        topic: int | None = None) -> dict[str, Any]:
         """A press on an inline keyboard button under one of the bot's messages (in a forum
-        topic when `topic` is given)."""
+        topic when `topic` is given). Like Telegram's, the query carries the presser's names
+        and the whole message the button was under: its text and its keyboard (every
+        button's label and data), when the bot sent that message through this fake."""
         user_id = user_id if user_id is not None else chat_id
+        kind = "private" if chat_id > 0 else "supergroup" if topic is not None else "group"
         bot_message: dict[str, Any] = {
             "message_id": next(self._message_ids), "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "chat": {"id": chat_id, "type": kind},
             "from": {"id": self.bot_id, "is_bot": True, "first_name": "isaf-bot",
                      "username": self.username},
             "text": "…"}
         if topic is not None:
             bot_message |= {"message_thread_id": topic, "is_topic_message": True}
+        under = self._message_with_button(chat_id, data)
+        if under is not None:
+            bot_message["message_id"] = under["message_id"]
+            bot_message["text"] = under.get("text") or under.get("caption") or ""
+            bot_message["reply_markup"] = under["reply_markup"]
         return {"update_id": next(self._update_ids), "callback_query": {
             "id": str(next(self._message_ids) + 4_000_000_000),
-            "from": self._user(user_id, "Sokha", language), "chat_instance": "42",
-            "message": bot_message, "data": data}}
+            "from": self._user(user_id, first_name, language, last_name=last_name,
+                               username=username),
+            "chat_instance": "42", "message": bot_message, "data": data}}
+
+    def _message_with_button(self, chat_id: int, data: str) -> dict[str, Any] | None:
+        """The newest message sent to the chat with a button carrying `data`."""
+        with self._lock:
+            for record in reversed(self._sent.get(str(chat_id), [])):
+                markup = record.get("reply_markup")
+                if isinstance(markup, dict) and any(
+                        button.get("callback_data") == data
+                        for row in markup.get("inline_keyboard", []) for button in row):
+                    return record
+        return None
 
     def media_update(self, chat_id: int, kind: str, **options: Any) -> dict[str, Any]:
         """A sticker, photo, voice note, video, video_note, audio, document, location, venue,
@@ -723,19 +758,8 @@ def _parameters(query: str, raw: bytes, content_type: str) -> tuple[dict[str, An
     params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
     files: dict[str, bytes] = {}
     if raw and content_type.startswith("multipart/form-data"):
-        try:
-            parts = MultipartDecoder(raw, content_type).parts
-        except Exception as error:
-            raise ValueError("can't parse multipart body") from error
-        for part in parts:
-            disposition = part.headers.get(b"Content-Disposition", b"").decode()
-            name = re.search(r'name="([^"]+)"', disposition)
-            if not name:
-                continue
-            if "filename=" in disposition:
-                files[name.group(1)] = part.content
-            else:
-                params[name.group(1)] = part.content.decode("utf-8")
+        fields, files = multipart_fields(raw, content_type)
+        params.update(fields)
     elif raw and content_type.startswith("application/json"):
         try:
             body = json.loads(raw)

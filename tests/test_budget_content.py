@@ -4,15 +4,13 @@ figures) and say how they were made; broken budget files are reported precisely.
 
 from __future__ import annotations
 
-import shutil
 import statistics
 from datetime import date
 from pathlib import Path
 
-import pytest
 import yaml
 
-from content.loader import CONTENT_DIR, check_content, load_content
+from content.loader import check_content, load_content
 from content.places import gazetteer
 from content.sections.budgets import Budgets
 
@@ -90,13 +88,6 @@ def test_national_facts_and_glossary_are_complete_in_both_languages() -> None:
 
 
 # ------------------------------------------------------------------ broken files
-
-@pytest.fixture
-def broken(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return root
-
 
 def _write(root: Path, name: str, data: object) -> None:
     (root / "budgets" / "data" / name).write_text(yaml.safe_dump(data, allow_unicode=True),

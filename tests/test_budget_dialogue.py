@@ -54,12 +54,14 @@ def test_english_question_about_kok_khleang(chat: Chat) -> None:
     assert f"Roads and infrastructure {share}" in explainer  # the largest category, as a share
     people = f"{latest.people.count:,}"
     assert f"for each of its {people} residents" in explainer  # per person
-    assert "Sample figures" in explainer  # never shown without saying so
+    # Sample figures are called so before the first figure, and how they were made is said.
+    assert explainer.startswith("⚠️ Sample figures: this is not Kouk Khleang's real budget.\n")
+    assert "How the sample was made" in explainer
     assert "Source: isaf-bot sample figures" in explainer and "last checked" in explainer
     assert len(explainer.split("\n\n")) <= 3  # at most three paragraphs
     [image] = _images(replies)
     assert image.exists() and image.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert "(sample figures)" in replies[1].text
+    assert replies[1].text.startswith("📊 Sample figures:")
     payloads = chat.payloads
     for expected in (f"bud:d:{KOUK_KHLEANG}:2023", f"bud:c:{KOUK_KHLEANG}:2022",
                      f"bud:f:school:{KOUK_KHLEANG}:2023",
@@ -127,7 +129,7 @@ def test_khmer_quiz_and_glossary(chat: Chat) -> None:
     best = BUDGETS.communes[SRAH_CHIK].years[2023].spending_by_share()[0][0].category
     assert f"bud:qa:{SRAH_CHIK}:2023:{best}" in choices
     chat.press(f"bud:qa:{SRAH_CHIK}:2023:{best}")
-    assert "ត្រូវហើយ" in chat.text and "(តួលេខគំរូ)" in chat.text
+    assert "ត្រូវហើយ" in chat.text and chat.text.startswith("⚠️ តួលេខគំរូ៖")
     assert f"bud:qb:{SRAH_CHIK}:2023:up" in chat.payloads
     chat.press(f"bud:qb:{SRAH_CHIK}:2023:down")  # the sample budget went up
     assert "មិនទាន់ត្រូវទេ" in chat.text and "កើនឡើង" in chat.text
@@ -147,7 +149,8 @@ def test_wrong_quiz_answer_is_friendly_and_says_the_right_one(chat: Chat) -> Non
     assert f"Not quite! Roads and infrastructure got the most: {round(KK_TOP_SHARE * 100)}%." \
         in chat.text
     assert "Social accountability got 1%." in chat.text
-    assert "(sample figures)\nSource: isaf-bot sample figures" in chat.text
+    assert chat.text.startswith("⚠️ Sample figures:")  # before the shares it repeats
+    assert "Source: isaf-bot sample figures" in chat.text
     chat.press(f"bud:qb:{KOUK_KHLEANG}:2023:up")
     assert "Right!" in chat.text and "went up" in chat.text
 
@@ -222,7 +225,7 @@ def test_budget_conversation_on_both_databases(app: App) -> None:
     chat = Chat(app, user="db-user")
     chat.send("ថវិកាឃុំខ្ញុំ")
     assert "តើអ្នករស់នៅឃុំ ឬសង្កាត់ណា" in chat.text
-    chat.send("គោកឃ្លាំង")
+    chat.send("គោកឃ្លាំង")  # a common variant; the bot writes the gazetteer's គោកឃ្លាង
     assert "គោកឃ្លាង (សែនសុខ, រាជធានីភ្នំពេញ) មានថវិកាសរុប" in chat.text
     reply = asyncio.run(app.handle(Incoming("console", "db-user", Kind.TEXT,
                                             text="ចុះសាលារៀនវិញ")))
@@ -261,3 +264,51 @@ def test_the_answer_survives_a_chart_that_cannot_be_drawn(chat: Chat,
     assert len(replies) == 1 and replies[0].image is None
     assert "Sample figures" in replies[0].text
     assert f"bud:d:{KOUK_KHLEANG}:2023" in chat.payloads
+
+
+def _first_figure_at(text: str) -> int:
+    """Where the first figure of an answer is (a digit in either script, years included)."""
+    return next(i for i, ch in enumerate(text) if ch.isdigit())
+
+
+@pytest.mark.parametrize("payloads", [
+    [f"bud:c:{KOUK_KHLEANG}:2023"], [f"bud:d:{KOUK_KHLEANG}:2023"],
+    [f"bud:f:health_centre:{KOUK_KHLEANG}:2023"], [f"bud:f:school:{KOUK_KHLEANG}:2023"],
+    [f"bud:q:{KOUK_KHLEANG}:2023", f"bud:qa:{KOUK_KHLEANG}:2023:roads"],
+    [f"bud:q:{KOUK_KHLEANG}:2023", f"bud:qb:{KOUK_KHLEANG}:2023:up"],
+])
+@pytest.mark.parametrize("lang", ["en", "km"])
+def test_sample_figures_are_called_so_before_the_first_figure(chat: Chat, payloads: list[str],
+                                                              lang: str) -> None:
+    chat.press(f"lang:{lang}")
+    for payload in payloads:
+        replies = chat.press(payload)
+    text = replies[0].text
+    lead = "⚠️ Sample figures:" if lang == "en" else "⚠️ តួលេខគំរូ៖"
+    assert text.startswith(lead), text[:80]
+    assert text.index(lead) < _first_figure_at(text)
+
+
+def test_health_centre_answer_tells_the_2023_health_equity_fund_extension(chat: Chat) -> None:
+    chat.send("hello")
+    chat.press(f"bud:f:health_centre:{KOUK_KHLEANG}:2023")
+    assert "Since 24 October 2023 the Health Equity Fund also covers about 490,000 vulnerable " \
+           "families" in chat.text
+    assert "EAC News (2023), which may be out of date" in chat.text  # a stale national fact
+    assert "How the sample was made: published Health Equity Fund payment rates, and " \
+           "assumptions" in chat.text  # not "national averages": assumptions, said so
+
+
+def test_the_year_of_the_129_million_dollars_is_said(chat: Chat) -> None:
+    chat.send("budget of Phnom Penh Thmey sangkat")
+    assert "for 2020 that was about $129 million for all communes together" in chat.text
+    assert "Phnom Penh Post (2018), which may be out of date" in chat.text
+
+
+def test_the_khmer_note_on_how_samples_were_made_gives_the_rates_the_english_gives() -> None:
+    how_made = BUDGETS.files["content/budgets/data/sample.yml"].how_made
+    assert how_made is not None
+    for rate in (14000, 4000, 80000, 24000):
+        assert f"{rate:,}" in how_made.en
+        assert f"{rate:,}".replace(",", ".").translate(
+            str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")) in how_made.km

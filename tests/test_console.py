@@ -38,7 +38,7 @@ def test_script_answers_every_line_and_reports_bad_ones(tmp_path: Path) -> None:
     assert result.returncode == 1  # some lines were unusable, and it says so
     out = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert len(out) == len(lines)  # one output line per input line, nothing lost
-    assert "Birth certificate: fee" in out[0]["replies"][0]["text"]
+    assert out[0]["replies"][0]["text"].startswith("💵 Birth certificate: free")
     assert out[0]["replies"][0]["buttons"][0]["payload"].startswith("svc:birth_certificate:")
     assert "where to apply" in out[1]["replies"][0]["text"]
     assert "not valid UTF-8" in out[2]["error"]

@@ -4,12 +4,11 @@ scale in Khmer and English."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from content.loader import CONTENT_DIR, load_content
+from content.loader import load_content
 from content.places import gazetteer
 from content.sections.surveys import (
     FACILITY_TYPES,
@@ -19,6 +18,7 @@ from content.sections.surveys import (
     typed_number,
 )
 from nlu.khmer import is_khmer_char
+from tests.conftest import edit_file
 from tests.test_content import _problems
 
 SURVEYS = surveys_of(load_content())
@@ -102,32 +102,19 @@ def test_control_words(typed: str, control: str) -> None:
 
 # ------------------------------------------------------------------ broken content
 
-@pytest.fixture
-def broken(tmp_path: Path) -> Path:
-    """A copy of the bundled content to break (`_problems` says what the check reports)."""
-    copy = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return copy
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 def test_a_phrase_meaning_two_levels_is_reported(broken: Path) -> None:
-    _edit(broken / "surveys/common.yml", '"bad", "poor"', '"bad", "poor", "excellent"')
+    edit_file(broken / "surveys/common.yml", '"bad", "poor"', '"bad", "poor", "excellent"')
     expected = "surveys/common.yml: scale[5]: words: 'excellent' already means level 2 (scale[2]"
     assert any(expected in p for p in _problems(broken))
 
 
 def test_a_control_word_used_as_an_answer_is_reported(broken: Path) -> None:
-    _edit(broken / "surveys/common.yml", '"bad", "poor"', '"bad", "poor", "skip"')
+    edit_file(broken / "surveys/common.yml", '"bad", "poor"', '"bad", "poor", "skip"')
     assert any("'skip' already means control skip" in p for p in _problems(broken))
 
 
 def test_a_profile_question_without_prefer_not_is_reported(broken: Path) -> None:
-    _edit(broken / "surveys/common.yml", """      - id: other
+    edit_file(broken / "surveys/common.yml", """      - id: other
         label: {km: "ផ្សេងទៀត", en: "Other"}
       - id: prefer_not
         label: {km: "មិនចង់ប្រាប់", en: "Prefer not to say"}
@@ -139,15 +126,15 @@ def test_a_profile_question_without_prefer_not_is_reported(broken: Path) -> None
 
 
 def test_scale_indicator_and_facility_mistakes_are_reported(broken: Path) -> None:
-    _edit(broken / "surveys/common.yml", "  - value: 5\n", "  - value: 6\n")
-    _edit(broken / "surveys/school.yml", 'text: {km: "បណ្ណាល័យ", en: "Library"}',
+    edit_file(broken / "surveys/common.yml", "  - value: 5\n", "  - value: 6\n")
+    edit_file(broken / "surveys/school.yml", 'text: {km: "បណ្ណាល័យ", en: "Library"}',
           'text: {km: "Library", en: "Library"}')
-    _edit(broken / "surveys/health_centre.yml", "source: isaf_csc_app", "source: nowhere")
-    _edit(broken / "surveys/facilities/phnom_penh_saen_sokh.yml", 'commune: "120809"',
+    edit_file(broken / "surveys/health_centre.yml", "source: isaf_csc_app", "source: nowhere")
+    edit_file(broken / "surveys/facilities/phnom_penh_saen_sokh.yml", 'commune: "120809"',
           'commune: "999999"')
-    _edit(broken / "surveys/facilities/phnom_penh_saen_sokh.yml", "    type: school\n",
+    edit_file(broken / "surveys/facilities/phnom_penh_saen_sokh.yml", "    type: school\n",
           "    type: pagoda\n")
-    _edit(broken / "surveys/facilities/svay_rieng_romeas_haek.yml", "  - id: hc_200402",
+    edit_file(broken / "surveys/facilities/svay_rieng_romeas_haek.yml", "  - id: hc_200402",
           "  - id: hc_200401")
     problems = _problems(broken)
     expected = [

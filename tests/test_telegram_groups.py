@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 from bot.db.base import utcnow
 from bot.db.models import OutboxMessage, User
 from bot.db.models_meetings import CafCommune
+from bot.delivery import enqueue
+from bot.messages import Reply
 from bot.permissions import operator
 from bot.scorecard.rounds import open_round
 from tests import fake_telegram
@@ -84,7 +86,7 @@ def test_a_survey_going_on_in_private_is_not_answered_in_the_group(
     group = "\n".join(tg.texts(GROUP))
     assert "Question " not in group and "earlier answer" not in group
     assert not any(p.startswith("svy:") for _, p in buttons_of(tg.sent(GROUP)))
-    assert "ID card: fee" in group
+    assert "ID card: free" in group
     live.deliver(tg.text_update(ALICE, "4", language="en"))  # the private survey goes on
     assert "Question 2/" in tg.texts(ALICE)[-1]
 
@@ -136,7 +138,7 @@ def test_a_reply_thread_in_a_group_without_topics_is_not_a_topic(
                         "text": "anyone?"}})
     live.deliver(question)
     (reply,) = tg.sent(GROUP)
-    assert "ID card: fee" in reply["text"] and reply.get("message_thread_id") is None
+    assert "ID card: free" in reply["text"] and reply.get("message_thread_id") is None
 
 
 # ------------------------------------------------------------------ upgraded groups
@@ -145,20 +147,24 @@ def test_what_was_queued_for_a_group_follows_it_when_it_becomes_a_supergroup(
         live: LiveServer, tg: FakeTelegram) -> None:
     group = -4_200_001
     live.deliver(said(tg, f"/help@{USERNAME}", chat=group, chat_type="group"))
-    with live.app.db.session() as session:  # as if waiting for a retry at the upgrade
-        session.execute(update(OutboxMessage).values(
-            status="pending", due_at=utcnow() + timedelta(hours=1)))
+    with live.app.db.session() as session:  # a reply waiting for its retry at the upgrade
+        alice = session.execute(select(User).where(
+            User.channel_user_id == str(ALICE))).scalar_one()
+        enqueue(session, user_id=alice.id, channel="telegram", address=str(group),
+                replies=[Reply("The interface meeting is on Sunday.")],
+                due_at=utcnow() + timedelta(hours=1))
     new_id, service = tg.migrate(group)
     live.deliver(*service)
-    (moved,) = _rows(live)
+    sent_first, moved = _rows(live)
+    assert sent_first.address == str(group) and sent_first.status == "sent"
     assert moved.address == str(new_id) and moved.status == "pending"
     with live.app.db.session() as session:  # let its retry come now rather than in a minute
         session.execute(update(OutboxMessage).values(due_at=utcnow()))
     live.runtime.dispatcher.wake()
     live.wait_idle()
-    assert "What can I help you with?" in tg.texts(new_id)[0]
-    assert [r.status for r in _rows(live)] == ["sent"]
-    assert len(tg.sent(group)) == 1  # the first, before the upgrade
+    assert tg.texts(new_id) == ["The interface meeting is on Sunday."]
+    assert [r.status for r in _rows(live)] == ["sent", "sent"]
+    assert "What can I help you with?" in tg.texts(group)[0]  # before the upgrade
 
 
 def test_a_send_refused_because_the_group_moved_follows_it(live: LiveServer,

@@ -164,8 +164,9 @@ def _stored(event: Any) -> tuple[str, str, dict[str, Any]] | None:
         mid = message.get("mid")
     elif isinstance(postback, dict):
         mid = postback.get("mid")
-    elif isinstance(referral, dict):
-        mid = f"referral:{psid}:{_timestamp(event)}:{referral.get('ref', '')}"
+    elif isinstance(referral, dict):  # no mid: a digest, which keeps no PSID in the id
+        opened = f"{psid}:{_timestamp(event)}:{referral.get('ref', '')}"
+        mid = "referral:" + hashlib.sha256(opened.encode("utf-8", "surrogatepass")).hexdigest()
     else:
         return None  # read, delivery, reaction, optin, standby...
     if not isinstance(mid, str) or not mid:
@@ -175,7 +176,40 @@ def _stored(event: Any) -> tuple[str, str, dict[str, Any]] | None:
         # Meta's mids are short ASCII; anything else is kept as a digest, which every
         # database stores (PostgreSQL refuses NUL, lone surrogates and over-long keys)
         mid = "sha256:" + hashlib.sha256(mid.encode("utf-8", "surrogatepass")).hexdigest()
-    return mid, f"{CHANNEL}:{psid}", event
+    return mid, f"{CHANNEL}:{psid}", reduced(event)
+
+def reduced(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as stored in the inbox: only what `to_incoming` reads. A quick reply keeps its
+    payload, not its title (Meta sends the label the person tapped as the message text: "🙂
+    ពេញចិត្ត"), a postback loses its title, attachments keep their type (and a sticker's id),
+    not their URL."""
+    out: dict[str, Any] = {"sender": {"id": event["sender"]["id"]}}
+    if isinstance(event.get("timestamp"), int):
+        out["timestamp"] = event["timestamp"]
+    message, postback, referral = (event.get(k) for k in ("message", "postback", "referral"))
+    if isinstance(message, dict):
+        kept: dict[str, Any] = {k: message[k] for k in ("mid", "sticker_id") if k in message}
+        quick_reply = message.get("quick_reply")
+        payload = quick_reply.get("payload") if isinstance(quick_reply, dict) else None
+        if isinstance(payload, str) and is_valid_payload(payload):
+            kept["quick_reply"] = {"payload": payload}
+        elif "text" in message:  # typed, or a quick reply the bot cannot use: read as text
+            kept["text"] = message["text"]
+        attachments = [a for a in message.get("attachments") or [] if isinstance(a, dict)]
+        if attachments:
+            kept["attachments"] = [
+                {"type": a.get("type"), **({"payload": {"sticker_id": a["payload"]["sticker_id"]}}
+                                           if isinstance(a.get("payload"), dict)
+                                           and a["payload"].get("sticker_id") else {})}
+                for a in attachments]
+        out["message"] = kept
+    elif isinstance(postback, dict):
+        out["postback"] = {k: postback[k] for k in ("mid", "payload") if k in postback}
+        if isinstance(postback.get("referral"), dict):
+            out["postback"]["referral"] = {"ref": postback["referral"].get("ref")}
+    elif isinstance(referral, dict):
+        out["referral"] = {"ref": referral.get("ref")}
+    return out
 
 
 def _psid(event: dict[str, Any]) -> str | None:

@@ -13,7 +13,12 @@ pymessenger dates from 2016. What this module fixes (see shared/reference/platfo
 - no `messaging_type` and no quick replies: every message here sets RESPONSE or UPDATE, and
   quick replies, button templates and carousels are built here;
 - every call blocks: the async entry point runs them in the client's own thread pool, so a slow
-  Graph API never blocks the event loop nor starves the threads the database work uses.
+  Graph API never blocks the event loop nor starves the threads the database work uses;
+- pymessenger puts the page token and its appsecret_proof in the query string, so they are in
+  every URL, and a connection error's text (which quotes the URL) carried them into the outbox
+  and the logs: here the token goes in the `Authorization: Bearer` header and the proof in the
+  request body (a POST's JSON or form fields, the way Meta's "Securing Graph API Requests" page
+  sends it); a read (GET) is sent as a Graph API batch request, a POST, for the same reason.
 
 Meta's limits are applied here, in one place: text split at 2,000 characters on paragraph,
 line and sentence boundaries (Khmer sentences end with ។); at most 13 quick replies with titles
@@ -28,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import json as jsonlib  # `call` has a parameter named json
 import logging
 import mimetypes
 import threading
@@ -40,6 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from pymessenger.bot import Bot
@@ -133,14 +140,54 @@ class FixedBot(Bot):  # type: ignore[misc]  # pymessenger has no type hints
     def call(self, method: str, path: str, *, json: dict[str, Any] | None = None,
              params: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
              files: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One Graph API request; the answer's JSON, or GraphError."""
+        """One Graph API request; the answer's JSON, or GraphError. The credentials never go
+        in the URL (see the module's docstring)."""
+        if method == "GET":
+            return self._read(path, params or {})
+        return _checked(self._post(path, params=params, json=json, data=data, files=files))
+
+    def _post(self, path: str, *, params: dict[str, Any] | None = None,
+              json: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+              files: dict[str, Any] | None = None) -> requests.Response:
+        proof = {k: v for k, v in self.auth_args.items() if k == "appsecret_proof"}
+        if json is not None:
+            json = {**json, **proof}
+        else:
+            data = {**(data or {}), **proof}
         try:
-            response = self.session.request(
-                method, f"{self.graph_url}{path}", params={**self.auth_args, **(params or {})},
-                json=json, data=data, files=files, timeout=self.timeout)
+            return self.session.request(
+                "POST", f"{self.graph_url}{path}", params=params, json=json, data=data,
+                files=files, headers={"Authorization": f"Bearer {self.access_token}"},
+                timeout=self.timeout)
         except requests.RequestException as error:  # timeouts, refused connections
             raise GraphError(0, f"{type(error).__name__}: {error}") from error
-        return _checked(response)
+
+    def _read(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A GET as a batch request (POST / with one request in `batch`); Meta answers a list
+        with each request's status code and body (JSON as text)."""
+        relative = path.lstrip("/") + (f"?{urlencode(params)}" if params else "")
+        response = self._post("/", data={
+            "batch": jsonlib.dumps([{"method": "GET", "relative_url": relative}]),
+            "include_headers": "false"})
+        try:
+            answers = response.json()
+        except ValueError:
+            answers = None
+        if not isinstance(answers, list):
+            return _checked(response)  # an error object (a bad token), or no JSON at all
+        first = answers[0] if answers and isinstance(answers[0], dict) else {}
+        status = _int(first.get("code")) or 0
+        try:
+            body = jsonlib.loads(first.get("body") or "null")
+        except (TypeError, ValueError):
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            error = body["error"]
+            raise GraphError(status, str(error.get("message", "")), _int(error.get("code")),
+                             _int(error.get("error_subcode")), error.get("fbtrace_id"))
+        if status >= 400 or not isinstance(body, dict):
+            raise GraphError(status, "the batch request returned no answer")
+        return body
 
 
 def _checked(response: requests.Response) -> dict[str, Any]:

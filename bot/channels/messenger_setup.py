@@ -92,7 +92,10 @@ def cmd_setup(args: argparse.Namespace) -> int:
         client.set_profile(profile)
         stored = client.get_profile(["get_started", "greeting", "persistent_menu"])
     except GraphError as error:
-        print(f"isafbot: the page was not set up: {error}", file=sys.stderr)
+        from bot.redact import Redactor
+
+        redact = Redactor.from_env(settings.env)
+        print(redact(f"isafbot: the page was not set up: {error}"), file=sys.stderr)
         return 1
     finally:
         client.close()

@@ -59,6 +59,7 @@ from bot.channels.messenger_client import clusters, split_text, units
 from bot.delivery import DeliveryError, Recipient, Rejected, RetryLater, Unreachable
 from bot.messages import THREAD_SEPARATOR, Button, Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
+from bot.redact import URL_LOGGERS, Redactor, protect
 from bot.request_body import parse_json, read_body
 from bot.settings import SettingsError, seconds_setting
 
@@ -157,14 +158,81 @@ class TelegramSettings:
 # ------------------------------------------------------------------ updates
 
 def stored(update: Any) -> tuple[str, str, dict[str, Any]] | None:
-    """(external_id, chat_key, update) for the inbox, or None when this is not an update."""
+    """(external_id, chat_key, what to store) for the inbox, or None when this is not an
+    update. What is stored is the update reduced to what `to_incoming` reads (`reduced`)."""
     if not isinstance(update, dict):
         return None
     update_id = _int(update.get("update_id"))
     if update_id is None:
         return None
     chat = _chat_of(update)
-    return str(update_id), f"{CHANNEL}:{chat if chat is not None else '-'}", update
+    return str(update_id), f"{CHANNEL}:{chat if chat is not None else '-'}", reduced(update)
+
+
+# Kept of a user or chat: what tells groups from private chats and the bot from people, and the
+# language hint. Names, usernames, titles and photos are never stored.
+_PERSON = ("id", "is_bot", "language_code")
+_CHAT = ("id", "type", "is_forum")
+# Kept of a message besides its content: what addresses replies in groups (forum topics, a group
+# migrated to a supergroup) and what tells whether the bot was addressed.
+_MESSAGE = ("message_id", "date", "text", "caption", "message_thread_id", "is_topic_message",
+            "migrate_to_chat_id", "migrate_from_chat_id")
+
+
+def reduced(update: dict[str, Any]) -> dict[str, Any]:
+    """The update as stored in the inbox: only the fields the handler reads. A button press
+    loses the message it was under (its text and its keyboard would show which label the
+    person chose) and every name; media, contacts and locations become their kind only."""
+    out: dict[str, Any] = {"update_id": update["update_id"]}
+    if isinstance(update.get("message"), dict):
+        out["message"] = _reduced_message(update["message"])
+    if isinstance(update.get("edited_message"), dict):  # ignored (module docstring)
+        edited = update["edited_message"]
+        out["edited_message"] = {"message_id": edited.get("message_id"),
+                                 "chat": _only(edited.get("chat"), _CHAT)}
+    if isinstance(update.get("callback_query"), dict):
+        query = update["callback_query"]
+        under = _dict(query.get("message"))
+        out["callback_query"] = {
+            **_only(query, ("id", "data")), "from": _only(query.get("from"), _PERSON),
+            "message": {**_only(under, ("message_id", "message_thread_id",
+                                        "is_topic_message")),
+                        "chat": _only(under.get("chat"), _CHAT)}}
+    if isinstance(update.get("my_chat_member"), dict):
+        change = update["my_chat_member"]
+        out["my_chat_member"] = {
+            "chat": _only(change.get("chat"), _CHAT), "from": _only(change.get("from"), _PERSON),
+            **{side: _only(change.get(side), ("status",))
+               for side in ("old_chat_member", "new_chat_member")}}
+    return out
+
+
+def _reduced_message(message: dict[str, Any]) -> dict[str, Any]:
+    out = _only(message, _MESSAGE)
+    out["chat"] = _only(message.get("chat"), _CHAT)
+    out["from"] = _only(message.get("from"), _PERSON)
+    for key in ("entities", "caption_entities"):
+        if isinstance(message.get(key), list):
+            out[key] = [{**_only(entity, ("type", "offset", "length")),
+                         **({"user": _only(entity["user"], ("id",))}
+                            if isinstance(_dict(entity).get("user"), dict) else {})}
+                        for entity in message[key] if isinstance(entity, dict)]
+    replied = _dict(message.get("reply_to_message"))
+    if replied:
+        out["reply_to_message"] = {"message_id": replied.get("message_id"),
+                                   "from": _only(replied.get("from"), ("id", "is_bot"))}
+    for key, _ in _CONTENT_KINDS:  # what was sent, not the file, contact card or place
+        if key in message:
+            out[key] = {}
+    for key in _OTHER_CONTENT:
+        if key in message:
+            out[key] = {}
+    return out
+
+
+def _only(value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    found = _dict(value)
+    return {key: found[key] for key in keys if key in found}
 
 
 def _chat_of(update: dict[str, Any]) -> int | None:
@@ -591,31 +659,15 @@ def _progress_key(address: str, parts: list[Part]) -> str:
 
 # ------------------------------------------------------------------ the token in logs
 
-class RedactToken(logging.Filter):
-    """The bot token is part of every Bot API URL, and httpx logs each request's URL at INFO
-    (python-telegram-bot logs its base URL at DEBUG): the token never reaches a log."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg = message.replace(self.token, "<TELEGRAM_BOT_TOKEN>")
-            record.args = ()
-        return True
-
-
-def protect_token(token: str) -> None:
-    """Redact the token in the loggers that see URLs; httpx's line per request is noise at
-    INFO (several a second under load), so it logs warnings only unless configured."""
+def protect_token(redactor: Redactor) -> None:
+    """The bot token is part of every Bot API URL: the loggers that log URLs (httpx at INFO,
+    python-telegram-bot at DEBUG) get the one redaction filter (bot.redact), so the token
+    reaches no log whatever handler writes it. httpx's line per request is noise at INFO
+    (several a second under load), so it logs warnings only unless configured."""
     httpx_logger = logging.getLogger("httpx")
     if httpx_logger.level == logging.NOTSET:
         httpx_logger.setLevel(logging.WARNING)
-    for logger in (httpx_logger, logging.getLogger("httpcore"), Bot._LOGGER):
-        if not any(isinstance(f, RedactToken) and f.token == token for f in logger.filters):
-            logger.addFilter(RedactToken(token))
+    protect(redactor, loggers=(*URL_LOGGERS, Bot._LOGGER.name))
 
 
 # ------------------------------------------------------------------ the channel
@@ -623,9 +675,9 @@ def protect_token(token: str) -> None:
 class TelegramChannel:
     name = CHANNEL
 
-    def __init__(self, settings: TelegramSettings) -> None:
+    def __init__(self, settings: TelegramSettings, redactor: Redactor | None = None) -> None:
         self.settings = settings
-        protect_token(settings.token)
+        protect_token(redactor or Redactor({"TELEGRAM_BOT_TOKEN": settings.token}))
         self.bot = settings.bot()
         self.me = Me(settings.bot_id)
         self._limiter = RateLimiter(Limits(per_second=30.0, burst=1.0, per_chat_per_second=1.0,
@@ -821,7 +873,7 @@ class TelegramChannel:
 
 def channel_from_settings(app: App) -> TelegramChannel | None:
     settings = TelegramSettings.from_env(app.settings.env)
-    return TelegramChannel(settings) if settings else None
+    return TelegramChannel(settings, app.redactor) if settings else None
 
 
 __all__ = ["CHANNEL", "TelegramChannel", "TelegramSender", "TelegramSettings",

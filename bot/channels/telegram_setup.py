@@ -42,7 +42,8 @@ def _settings() -> TelegramSettings | None:
     from bot.settings import Settings, SettingsError
 
     try:
-        telegram = TelegramSettings.from_env(Settings.from_env().env)
+        env = Settings.from_env().env
+        telegram = TelegramSettings.from_env(env)
     except SettingsError as error:
         print(f"isafbot: {error}", file=sys.stderr)
         return None
@@ -51,8 +52,9 @@ def _settings() -> TelegramSettings | None:
               file=sys.stderr)
     else:
         from bot.channels.telegram import protect_token
+        from bot.redact import Redactor
 
-        protect_token(telegram.token)
+        protect_token(Redactor.from_env(env))
     return telegram
 
 
@@ -125,7 +127,11 @@ def _report(run: Any, done: str) -> int:
     try:
         info = asyncio.run(run())
     except TelegramError as error:
-        print(f"isafbot: Telegram refused: {error}", file=sys.stderr)
+        from bot.redact import Redactor
+        from bot.settings import Settings
+
+        redact = Redactor.from_env(Settings.from_env().env)
+        print(redact(f"isafbot: Telegram refused: {error}"), file=sys.stderr)
         return 1
     print(f"{done}:")
     print(f"  url: {info.get('url') or '(none)'}")

@@ -83,7 +83,12 @@ class MessageLog(Base):
 
 class InboundUpdate(Base):
     """A platform update, stored before it is acknowledged: the unique key drops redeliveries,
-    and a worker that dies mid-way leaves the row to be picked up again."""
+    and a worker that dies mid-way leaves the row to be picked up again.
+
+    `payload` is the update reduced to what its handler needs (no names, no keyboards), and
+    only until it is handled: a done or failed row keeps channel, external id, status and
+    times (deduplication), then is deleted after ISAFBOT_RETAIN_INBOX_DAYS (bot.retention).
+    """
 
     __tablename__ = "inbound_updates"
     __table_args__ = (
@@ -95,8 +100,9 @@ class InboundUpdate(Base):
     id = Column(Integer, primary_key=True)
     channel = Column(String(20), nullable=False)
     external_id = Column(String(128), nullable=False)  # update_id, message mid, ...
-    chat_key = Column(String(96), nullable=False)  # updates of one chat are handled in order
-    payload = Column(JSON, nullable=False)
+    # updates of one chat are handled in order; NULL once handled, like the payload
+    chat_key = Column(String(96), nullable=True)
+    payload = Column(JSON(none_as_null=True), nullable=True)  # None: SQL NULL, not 'null'
     status = Column(String(12), nullable=False, default="pending")  # pending|processing|done|failed
     attempts = Column(Integer, nullable=False, default=0)
     lease_until = Column(DateTime, nullable=True)
@@ -109,7 +115,9 @@ class OutboxMessage(Base):
     """One message to one user, written in the same transaction as the state that caused it.
 
     Replies, reminders and broadcasts all go out from here, through one sender per channel and
-    one rate limiter; `status` records what happened (pending, sent, failed, held, unreachable).
+    one rate limiter; `status` records what happened (pending, sent, failed, held, unreachable,
+    withdrawn). The message itself is dropped once the status is final; the row is delivery
+    history, deleted after ISAFBOT_RETAIN_DELIVERIES_DAYS (bot.retention).
     """
 
     __tablename__ = "outbox"
@@ -123,7 +131,8 @@ class OutboxMessage(Base):
     user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     channel = Column(String(20), nullable=False)
     address = Column(String(64), nullable=False)  # the chat to send to (a group, or the user)
-    reply = Column(JSON, nullable=False)  # Reply.to_json()
+    # Reply.to_json(); NULL once final (delivery.FINAL)
+    reply = Column(JSON(none_as_null=True), nullable=True)
     automated = Column(Boolean, nullable=False, default=False)  # reminder/broadcast, not answer
     status = Column(String(12), nullable=False, default="pending")
     attempts = Column(Integer, nullable=False, default=0)

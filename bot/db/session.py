@@ -103,7 +103,8 @@ def _is_memory(url: str) -> bool:
 def _ensure_sqlite_directory(url: str) -> None:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:" and not path.startswith("file:"):
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # a new directory is the owner's only: the database holds personal data
+        Path(path).expanduser().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -275,7 +275,7 @@ def _notify_reminded(session: Session, content: Content, meeting: Meeting, key: 
         OutboxMessage.status.in_(("pending", "held")))).scalars())
     session.execute(update(OutboxMessage).where(
         OutboxMessage.batch.in_(batches), OutboxMessage.status.in_(("pending", "held")))
-        .values(status="withdrawn", error=f"meeting {meeting.id} changed"))
+        .values(status="withdrawn", error=f"meeting {meeting.id} changed", reply=None))
     reminded = set(session.execute(select(OutboxMessage.user_id).where(
         OutboxMessage.batch.in_(batches),
         OutboxMessage.status.in_(("sent", "sending")))).scalars())
@@ -430,7 +430,7 @@ def withdraw_started(session: Session, now: datetime) -> int:
             result = session.execute(update(OutboxMessage).where(
                 OutboxMessage.batch.in_(batches),
                 OutboxMessage.status.in_(("pending", "held")))
-                .values(status="withdrawn", error="the meeting has started"))
+                .values(status="withdrawn", error="the meeting has started", reply=None))
             total += int(result.rowcount or 0)
         meeting.withdrawn_at = naive_utc(now)
     return total

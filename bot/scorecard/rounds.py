@@ -113,7 +113,7 @@ def median_label(content: Content, median: float, lang: str) -> MedianLabel:
 
 
 def round_name(content: Content, round_id: int, label: str | None, lang: str) -> str:
-    return label or content.message("survey_round_name", lang, n=fmt.integer(round_id, lang))
+    return label or content.message("survey_round_name", lang, n=fmt.digits(round_id, lang))
 
 
 def _local_day(moment: datetime, tz: str) -> str:

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent.parent))
 
 from content.places import gazetteer  # noqa: E402
+from dialogues.formatting import number  # noqa: E402
 
 YEARS = (2022, 2023)
 SOURCE = "isafbot_sample_2026"
@@ -67,11 +68,13 @@ HOW_MADE = {
         "accountability, the rest is shared between roads (about 58%), water, schools and "
         "health, social services and other, each moved a few points at random (seeded, "
         "repeatable). Health centres: Health Equity Fund payments at the published rates "
-        "(14,000 riel an outpatient visit, 4,000 a prevention contact, 80,000 a delivery) "
-        "for an assumed number of ID-Poor patients, plus government budget and official fees "
-        "per person. Schools: pupils = 7.5% of the population (at most 1,800), School "
-        "Operation Fund 24,000 riel a pupil (assumption), small commune, community and donor "
-        "amounts. Made by content/budgets/make_sample.py."
+        f"({number(HEF_RATES['outpatient'], 'en')} riel an outpatient visit, "
+        f"{number(HEF_RATES['prevention'], 'en')} a prevention contact, "
+        f"{number(HEF_RATES['delivery'], 'en')} a delivery) for an assumed number of ID-Poor "
+        "patients, plus government budget and official fees per person. Schools: pupils = 7.5% "
+        "of the population (at most 1,800), School Operation Fund "
+        f"{number(SOF_PER_PUPIL, 'en')} riel a pupil (assumption), small commune, community "
+        "and donor amounts. Made by content/budgets/make_sample.py."
     ),
     "km": (
         "តួលេខគំរូ មិនមែនថវិកាដែលបានផ្សព្វផ្សាយទេ។ ចំនួនប្រជាជន៖ ចំនួនសន្មត "
@@ -85,10 +88,14 @@ HOW_MADE = {
         "ផ្នែករដ្ឋបាលសម្រាប់ដំណើរការការិយាល័យ ប្រហែល ២.០០០ ដុល្លារ សម្រាប់គណនេយ្យភាពសង្គម "
         "ហើយនៅសល់ចែកឱ្យផ្លូវ (ប្រហែល ៥៨%) ទឹក ការអប់រំ និងសុខភាព សេវាសង្គម និងផ្សេងៗ "
         "ដោយប្តូរបន្តិចដោយចៃដន្យ (អាចធ្វើឡើងវិញបាន)។ មណ្ឌលសុខភាព៖ ការទូទាត់ពីមូលនិធិសមធម៌"
-        "សុខាភិបាល តាមអត្រាដែលបានផ្សព្វផ្សាយ សម្រាប់ចំនួនអ្នកជំងឺកាន់ប័ណ្ណក្រីក្រសន្មត "
-        "បូកថវិការដ្ឋ និងថ្លៃសេវាផ្លូវការ។ សាលារៀន៖ សិស្ស ៧,៥% នៃប្រជាជន (យ៉ាងច្រើន ១.៨០០ នាក់) "
-        "មូលនិធិប្រតិបត្តិការសាលារៀន ២៤.០០០ រៀល ក្នុងមួយសិស្ស (សន្មត)។ "
-        "បង្កើតដោយ content/budgets/make_sample.py។"
+        "សុខាភិបាល តាមអត្រាដែលបានផ្សព្វផ្សាយ "
+        f"({number(HEF_RATES['outpatient'], 'km')} រៀល ក្នុងមួយការពិគ្រោះជំងឺក្រៅ "
+        f"{number(HEF_RATES['prevention'], 'km')} រៀល ក្នុងមួយសេវាបង្ការ "
+        f"{number(HEF_RATES['delivery'], 'km')} រៀល ក្នុងមួយការសម្រាលកូន) "
+        "សម្រាប់ចំនួនអ្នកជំងឺកាន់ប័ណ្ណក្រីក្រសន្មត បូកថវិការដ្ឋ និងថ្លៃសេវាផ្លូវការក្នុងមួយនាក់។ "
+        "សាលារៀន៖ សិស្ស ៧,៥% នៃប្រជាជន (យ៉ាងច្រើន ១.៨០០ នាក់) មូលនិធិប្រតិបត្តិការសាលារៀន "
+        f"{number(SOF_PER_PUPIL, 'km')} រៀល ក្នុងមួយសិស្ស (សន្មត) និងចំនួនតិចតួចពីឃុំ សង្កាត់ "
+        "សហគមន៍ និងម្ចាស់ជំនួយ។ បង្កើតដោយ content/budgets/make_sample.py។"
     ),
 }
 

@@ -133,6 +133,7 @@ class Fact:
     text: Text
     source: str
     checked: date
+    review: str | None = None  # what was compared with the source on the checked date
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class DevelopmentAverage:
     note: Text
     source: str
     checked: date
+    review: str | None = None
 
 
 @dataclass(frozen=True)
@@ -258,9 +260,13 @@ def _fact(item_id: str, raw: Any, check: Checker, sources: dict[str, Source], pa
     text = check.text(raw.get("text"), path, item_id, "text")
     provenance = _provenance({k: raw[k] for k in ("source", "checked") if k in raw}, None,
                              check, sources, path, item_id, "")
+    review = raw.get("review")
+    if review is not None and not isinstance(review, str):
+        check.problem(path, item_id, "review", "must say what was compared")
     if len(check.problems) > problems or text is None or provenance is None:
         return None
-    return Fact(item_id, text, provenance.source, provenance.checked)
+    return Fact(item_id, text, provenance.source, provenance.checked,
+                review if isinstance(review, str) else None)
 
 
 def _load_national(check: Checker, sources: dict[str, Source], root: Path
@@ -290,7 +296,9 @@ def _load_national(check: Checker, sources: dict[str, Source], root: Path
         note = check.text(raw_average.get("note"), path, entry, "note")
         provenance = _provenance(raw_average, None, check, sources, path, entry, "")
         if len(check.problems) == problems and note and provenance:
-            average = DevelopmentAverage(usd, note, provenance.source, provenance.checked)
+            review = raw_average.get("review")
+            average = DevelopmentAverage(usd, note, provenance.source, provenance.checked,
+                                         review if isinstance(review, str) else None)
     return facts, average
 
 

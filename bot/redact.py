@@ -1,0 +1,130 @@
+"""One redaction for every error text that leaves the process: what is stored in the database
+(`outbox.error`, `inbound_updates.error`), what is logged, and what a command prints.
+
+It removes the deployment's own secrets (every `*_TOKEN`, `*_SECRET`, `*_PASSWORD` and `*_KEY`
+setting of isaf-bot, Telegram and Messenger, the database password, and the Messenger
+appsecret_proof derived from the page token) wherever they appear, and the usual shapes of
+credentials it was not told about: `access_token=`/`appsecret_proof=` parameters,
+`Authorization:` headers, Telegram bot tokens, passwords in URLs.
+
+Secrets are kept out of error texts in the first place (the Messenger client sends its token in
+a header and the proof in the body, never in a URL); this is the second line of defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote
+
+MIN_SECRET = 8  # shorter values (test settings such as "t") would redact ordinary words
+_PREFIXES = ("ISAFBOT_", "TELEGRAM_", "MESSENGER_")
+_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|_KEY)$")
+_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b(access_token|appsecret_proof|client_secret|hub\.verify_token|"
+                r"secret_token|password)=([^&\s'\"<>]+)"), r"\1=<redacted>"),
+    (re.compile(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|oauth|basic)\s+)"
+                r"[^\s'\",}]+"), r"\1<redacted>"),
+    # a Telegram bot token: the bot's id, a colon, 30 or more characters (BotFather's have 35)
+    (re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}"), "<telegram-bot-token>"),
+    (re.compile(r"(\w+://[^:/@\s]+:)[^@/\s]+@"), r"\1<redacted>@"),  # user:password@host
+)
+
+
+class Redactor:
+    """`redactor(text)`: the text without the known secrets and credential shapes."""
+
+    def __init__(self, secrets: Mapping[str, str] | None = None) -> None:
+        found: dict[str, str] = {}
+        for name, value in (secrets or {}).items():
+            for form in {value, quote(value, safe="")}:
+                if len(form) >= MIN_SECRET:
+                    found[form] = f"<{name}>"
+        # longest first: a secret containing another is replaced whole
+        self._secrets = sorted(found.items(), key=lambda item: -len(item[0]))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Redactor:
+        """The secrets of a deployment's settings (the environment, or Settings.env)."""
+        secrets = {name: value for name, value in env.items()
+                   if name.startswith(_PREFIXES) and _SECRET_NAME.search(name) and value}
+        token, app_secret = env.get("MESSENGER_PAGE_ACCESS_TOKEN"), env.get(
+            "MESSENGER_APP_SECRET")
+        if token and app_secret:
+            secrets["appsecret_proof"] = hmac.new(app_secret.encode(), token.encode(),
+                                                  hashlib.sha256).hexdigest()
+        telegram = env.get("TELEGRAM_BOT_TOKEN") or ""
+        if ":" in telegram:
+            secrets["TELEGRAM_BOT_TOKEN"] = telegram
+            secrets["TELEGRAM_BOT_TOKEN secret"] = telegram.split(":", 1)[1]
+        password = _password_of(env.get("ISAFBOT_DATABASE_URL") or "")
+        if password:
+            secrets["database password"] = password
+        return cls(secrets)
+
+    def __call__(self, text: str) -> str:
+        for secret, label in self._secrets:
+            if secret in text:
+                text = text.replace(secret, label)
+        for pattern, replacement in _SHAPES:
+            text = pattern.sub(replacement, text)
+        return text
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What it redacts, to tell two redactors apart."""
+        return tuple(secret for secret, _ in self._secrets)
+
+
+def _password_of(url: str) -> str | None:
+    if "://" not in url:
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).password
+    except Exception:  # a malformed URL: the database refuses it later, with its own error
+        return None
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a log record's message and traceback through a `Redactor` before any handler
+    formats it."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed format: leave it to the handler's error reporting
+            return True
+        cleaned = self.redactor(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor(record.stack_info)
+        return True
+
+
+def protect(redactor: Redactor, handlers: Iterable[logging.Handler] = (),
+            loggers: Iterable[str] = ()) -> None:
+    """Put the filter on handlers (everything they write) and on loggers (their own records,
+    whatever handler they reach: a test's log capture too). Adding the same one twice is a
+    no-op."""
+    for target in [*handlers, *(logging.getLogger(name) for name in loggers)]:
+        if not any(isinstance(f, RedactingFilter) and f.redactor.key == redactor.key
+                   for f in target.filters):
+            target.addFilter(RedactingFilter(redactor))
+
+
+# Libraries that log request URLs (at DEBUG or INFO).
+URL_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "telegram.Bot", "telegram.ext")
