@@ -166,15 +166,6 @@ def unsubscribe(turn: Turn) -> None:
 
 # ------------------------------------------------------------------ CAF: invites
 
-@router.deep_link("meet")
-def meet_link(turn: Turn) -> None:
-    """`/start meet` (from a group): a CAF's meetings, anyone else's next meeting."""
-    if turn.actor().is_staff:
-        list_meetings(turn)
-    else:
-        next_meeting(turn)
-
-
 @router.private_only(lambda turn: "caf")  # an invite code is not for the group to read
 @router.command("caf")
 def caf_command(turn: Turn) -> None:
@@ -208,7 +199,9 @@ def redeem(turn: Turn, code: str) -> None:
 # ------------------------------------------------------------------ CAF: meetings
 
 @router.command("meetings")
+@router.deep_link("meet")  # `/start meet`: where a group's "continue privately" leads
 def meetings_command(turn: Turn) -> None:
+    """A CAF's meetings; anyone else's next meeting."""
     if turn.actor().is_staff:
         list_meetings(turn)
     else:

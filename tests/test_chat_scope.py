@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import pytest
@@ -84,12 +85,17 @@ def _round(app: App, facility: str, *, closed: bool = False) -> int:
     return round_id
 
 
-def _round_row(app: App, round_id: int) -> ScoringRound:
+def _row(app: App, model: Any, row_id: int) -> Any:
+    """A row as it is now in the database (detached, to read after the session)."""
     with app.db.session() as session:
-        row = session.get(ScoringRound, round_id)
+        row = session.get(model, row_id)
         assert row is not None
         session.expunge(row)
         return row
+
+
+def _round_row(app: App, round_id: int) -> ScoringRound:
+    return _row(app, ScoringRound, round_id)
 
 
 def _meeting(app: App, commune: str) -> int:
@@ -101,11 +107,7 @@ def _meeting(app: App, commune: str) -> int:
 
 
 def _meeting_row(app: App, meeting_id: int) -> Meeting:
-    with app.db.session() as session:
-        row = session.get(Meeting, meeting_id)
-        assert row is not None
-        session.expunge(row)
-        return row
+    return _row(app, Meeting, meeting_id)
 
 
 def _flow(app: App, chat: Chat) -> dict[str, Any] | None:
@@ -160,33 +162,29 @@ def list_rounds(app: App, chat: Chat, commune: str) -> bool:
     return any(p.endswith(f"_{commune}") for p in offered)
 
 
-def show_a_meeting(app: App, chat: Chat, commune: str) -> bool:
+def _press_on_a_meeting(press: str, offered: str, app: App, chat: Chat, commune: str) -> bool:
+    """Press `press` for a meeting of the commune: was `offered` among the buttons?"""
     meeting_id = _meeting(app, commune)
-    chat.press(f"meet:show:{meeting_id}")
-    return f"meet:cancel:{meeting_id}" in chat.payloads
+    chat.press(press.format(id=meeting_id))
+    return offered.format(id=meeting_id) in chat.payloads
 
 
-def move_a_meeting(app: App, chat: Chat, commune: str) -> bool:
+def _edit_a_meeting(button: str, typed: str, field: str, app: App, chat: Chat,
+                    commune: str) -> bool:
+    """Change a meeting of the commune with its form: did `field` change?"""
     meeting_id = _meeting(app, commune)
-    before = _meeting_row(app, meeting_id).starts_at
-    chat.press(f"meet:time:{meeting_id}")
-    chat.send(f"{(FUTURE + timedelta(days=3)):%d/%m/%Y} 09:00")
+    before = getattr(_meeting_row(app, meeting_id), field)
+    chat.press(f"meet:{button}:{meeting_id}")
+    chat.send(typed)
     chat.press("frm:yes")
-    return _meeting_row(app, meeting_id).starts_at != before
+    return bool(getattr(_meeting_row(app, meeting_id), field) != before)
 
 
-def relocate_a_meeting(app: App, chat: Chat, commune: str) -> bool:
-    meeting_id = _meeting(app, commune)
-    chat.press(f"meet:place:{meeting_id}")
-    chat.send("Pagoda hall")
-    chat.press("frm:yes")
-    return _meeting_row(app, meeting_id).place == "Pagoda hall"
-
-
-def ask_to_cancel(app: App, chat: Chat, commune: str) -> bool:
-    meeting_id = _meeting(app, commune)
-    chat.press(f"meet:cancel:{meeting_id}")
-    return f"meet:cancel:{meeting_id}:yes" in chat.payloads
+show_a_meeting = partial(_press_on_a_meeting, "meet:show:{id}", "meet:cancel:{id}")
+ask_to_cancel = partial(_press_on_a_meeting, "meet:cancel:{id}", "meet:cancel:{id}:yes")
+move_a_meeting = partial(_edit_a_meeting, "time",
+                         f"{(FUTURE + timedelta(days=3)):%d/%m/%Y} 09:00", "starts_at")
+relocate_a_meeting = partial(_edit_a_meeting, "place", "Pagoda hall", "place")
 
 
 def cancel_a_meeting(app: App, chat: Chat, commune: str) -> bool:
@@ -195,27 +193,26 @@ def cancel_a_meeting(app: App, chat: Chat, commune: str) -> bool:
     return _meeting_row(app, meeting_id).status == "cancelled"
 
 
-def create_a_meeting(app: App, chat: Chat, commune: str) -> bool:
-    chat.press("meet:new")
-    chat.press("frm:c:0")  # interface meeting
-    chat.press(f"frm:m:{commune}")  # a forger names any commune
-    chat.send("Commune hall")
-    chat.send(f"{FUTURE:%d/%m/%Y} 14:00")
-    chat.press("frm:skip")
-    chat.press("frm:yes")
+def _fill_a_form(steps: list[str], model: Any, app: App, chat: Chat, commune: str) -> bool:
+    """Walk a form pressing (`frm:...`, `meet:new`, `bc:new`) or typing each step, the
+    commune step naming `commune` as a forger would: does a `model` row exist there?"""
+    for step in steps:
+        step = step.format(commune=commune)
+        if step.startswith(("frm:", "meet:", "bc:")):
+            chat.press(step)
+        else:
+            chat.send(step)
     with app.db.session() as session:
-        return session.execute(select(Meeting).where(
-            Meeting.commune_code == commune)).first() is not None
+        return session.execute(select(model).where(
+            model.commune_code == commune)).first() is not None
 
 
-def broadcast(app: App, chat: Chat, commune: str) -> bool:
-    chat.press("bc:new")
-    chat.press(f"frm:m:{commune}")
-    chat.send("Interface meeting on Sunday at the pagoda")
-    chat.press("frm:yes")
-    with app.db.session() as session:
-        return session.execute(select(Broadcast).where(
-            Broadcast.commune_code == commune)).first() is not None
+create_a_meeting = partial(_fill_a_form, [
+    "meet:new", "frm:c:0", "frm:m:{commune}", "Commune hall", f"{FUTURE:%d/%m/%Y} 14:00",
+    "frm:skip", "frm:yes"], Meeting)
+broadcast = partial(_fill_a_form, [
+    "bc:new", "frm:m:{commune}", "Interface meeting on Sunday at the pagoda", "frm:yes"],
+    Broadcast)
 
 
 CASES = [Case("rounds: open", open_a_round), Case("rounds: ask to close", ask_to_close),
