@@ -15,7 +15,7 @@ interrupted half-way has still done something. What it does:
 - citizens who have not written for the inactive-users period, and have nothing that needs
   them (a subscription, a summary asked for, a CAF commune, a message on its way), are deleted
   with all that is linked to them;
-- expired dashboard sessions and old failed-login rows are deleted.
+- expired dashboard sessions and login-limit counters whose window is over are deleted.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 
+from bot.dashboard.auth import forget_finished_windows
 from bot.db import Database
 from bot.db.models import Conversation, InboundUpdate, MessageLog, OutboxMessage, User
-from bot.db.models_dashboard import DashboardLoginAttempt, DashboardSession
+from bot.db.models_dashboard import DashboardSession
 from bot.db.models_meetings import CafCommune, MeetingSubscription
 from bot.db.models_scorecard import RoundSubscription
 from bot.delivery import FINAL
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 
 CHUNK = 2000  # rows per transaction
 _HANDLED_STATUSES = ("done", "failed")
-_FAILED_LOGINS_KEPT = timedelta(hours=1)  # bot.dashboard.auth counts the last 15 minutes
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,5 @@ def _delete_dashboard(db: Database, now: datetime) -> int:
     with db.session() as session:
         sessions = session.execute(delete(DashboardSession).where(
             DashboardSession.expires_at < now)).rowcount or 0
-        attempts = session.execute(delete(DashboardLoginAttempt).where(
-            DashboardLoginAttempt.at < now - _FAILED_LOGINS_KEPT)).rowcount or 0
-    return int(sessions) + int(attempts)
+        limits = forget_finished_windows(session, now)
+    return int(sessions) + limits

@@ -268,11 +268,18 @@ def serve(app: App, *, host: str, port: int, workers: int = 4) -> None:
 
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Shared by one process and several: our logging (bot.logs), graceful shutdown, client
-    addresses from X-Forwarded-For only when the proxy is trusted."""
+    """Shared by one process and several: our logging (bot.logs), graceful shutdown, and the
+    trusted proxy."""
     return {"access_log": False, "log_config": None, "timeout_graceful_shutdown": 20,
             "lifespan": "on", "ws": "none",  # Rasa pins an old websockets; nothing needs it
-            "proxy_headers": True,
+            **proxy_options(settings)}
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """The client's address (X-Forwarded-For) and scheme (X-Forwarded-Proto: the dashboard's
+    Secure cookies and HSTS) are taken from these headers only when the connection comes from
+    ISAFBOT_FORWARDED_ALLOW_IPS."""
+    return {"proxy_headers": True,
             "forwarded_allow_ips": settings.env.get("ISAFBOT_FORWARDED_ALLOW_IPS", "127.0.0.1")}
 
 

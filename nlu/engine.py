@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import sys
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -136,7 +137,7 @@ class LocalNlu:
             raise NluError(f"the NLU model at {path} could not be loaded")
         nlu = cls(agent, path, 0.0)
         _run_now(nlu.parse("birth certificate សំបុត្រកំណើត"))  # builds the CRF taggers
-        _release_crf_temp_files()
+        release_crf_temp_files(agent)
         nlu.load_seconds = time.perf_counter() - started
         return nlu
 
@@ -167,16 +168,35 @@ def _run_now(coroutine: Any) -> Any:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def _release_crf_temp_files() -> None:
+def crf_models(agent: Any) -> list[Any]:
+    """The CRF models this process loads: khmer-nltk's module-level segmenter (and POS tagger,
+    if loaded) and the entity taggers of Rasa's CRFEntityExtractor, reached through the
+    agent's graph (Rasa 3.6's runner keeps its components in `_instantiated_nodes`).
+
+    They are found by name, never by scanning the heap: `gc.get_objects()` in this loader
+    thread returned (so held a second reference to) every tuple other threads were building at
+    that moment, and CPython's `tuple(generator)` refuses to shrink a tuple that is not its
+    own: `SystemError: Objects/tupleobject.c:964: bad argument to internal function` in the
+    dashboard's results while the bot was starting (issue 12, point 11)."""
+    found = []
+    for name in ("khmernltk.word_tokenize", "khmernltk.pos_tag"):
+        model = getattr(sys.modules.get(name), "crf_model", None)
+        if model is not None:
+            found.append(model)
+    runner = getattr(getattr(agent, "processor", None), "graph_runner", None)
+    for node in (getattr(runner, "_instantiated_nodes", None) or {}).values():
+        taggers = getattr(getattr(node, "_component", None), "entity_taggers", None)
+        if isinstance(taggers, dict):
+            found.extend(taggers.values())
+    return found
+
+
+def release_crf_temp_files(agent: Any) -> None:
     """sklearn-crfsuite unpickles each CRF model into a 17 MB temp file and deletes it only when
     the object is collected, which never happens for khmer-nltk's module-level model (and not at
     all when the process is killed). Once a tagger has opened its file the file is no longer
     needed: remove it now so restarts do not fill /tmp."""
-    import gc
-
-    from sklearn_crfsuite import CRF
-
-    for crf in (obj for obj in gc.get_objects() if isinstance(obj, CRF)):
+    for crf in crf_models(agent):
         if getattr(crf, "_tagger", None) is not None and crf.modelfile.auto:
             crf.modelfile.cleanup()
 

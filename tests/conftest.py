@@ -190,6 +190,27 @@ def console_app(tmp_path: Path, nlu: Any) -> Iterator[App]:
     application.close()
 
 
+@pytest.fixture
+def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dashboard tests log in hundreds of times: scrypt at N=2^10 instead of the production
+    cost (OWASP's 2^17: 0.4 s and 128 MiB a hash). The same code runs; the tests of the cost
+    and of rehashing do not use this."""
+    from bot.dashboard import auth
+
+    monkeypatch.setattr(auth, "PASSWORD_COST", auth.ScryptCost(2**10, 8, 1))
+
+
+@pytest.fixture
+def board(tmp_path: Path, database_url: str, quick_passwords: None) -> Iterator[App]:
+    """A dashboard app (no NLU) with the accounts of tests/dashboard_helpers."""
+    from tests.dashboard_helpers import add_accounts, dashboard_app
+
+    application = dashboard_app(tmp_path, database_url)
+    add_accounts(application)
+    yield application
+    application.close()
+
+
 class Chat:
     """One user talking to an app, the way tests like to write conversations."""
 

@@ -3,18 +3,23 @@ accounts, and scoring rounds with responses in two communes."""
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
+
 from bot.bootstrap import App, bootstrap
 from bot.dashboard.auth import add_account
 from bot.db.models import MessageLog, OutboxMessage, User
+from bot.db.models_scorecard import SurveyProfileAnswer, SurveyRating, SurveyResponse
 from bot.messages import Understanding
 from bot.permissions import operator
 from bot.scorecard import store
 from bot.scorecard.rounds import close_round, open_round
+from content.sections.surveys import surveys_of
 from tests.conftest import make_settings
 
 HC = "hc_120809"  # Kouk Khleang health centre, commune 120809
@@ -49,7 +54,7 @@ class Seeded:
     other_round: int
 
 
-def _round(app: App, facility: str, scores: list[dict[str, int | None]],
+def seed_round(app: App, facility: str, scores: list[dict[str, int | None]],
            profiles: list[dict[str, str]], comments: list[str], *, close: bool,
            label: str | None = None) -> int:
     with app.db.session() as session:
@@ -76,16 +81,38 @@ def seed(app: App) -> Seeded:
 
     HC round 2: 7 responses; 6 women and 1 man (the man's group must be hidden, and so the
     rule hides enough others); `enough_staff` rated by all, `clean_water` by 3 only."""
-    first = _round(app, HC, [{"enough_staff": 2} for _ in range(5)],
+    first = seed_round(app, HC, [{"enough_staff": 2} for _ in range(5)],
                    [{} for _ in range(5)], [], close=True, label="2025")
     scores: list[dict[str, int | None]] = [
         {"enough_staff": s, **({"clean_water": 4} if n < 3 else {})}
         for n, s in enumerate([1, 2, 3, 4, 5, 5, 4])]
     profiles = [{"gender": "female"} for _ in range(6)] + [{"gender": "male"}]
-    second = _round(app, HC, scores, profiles, [COMMENT], close=True, label="2026")
-    other = _round(app, OTHER, [{"working_hours": 3} for _ in range(5)], [{} for _ in range(5)],
+    second = seed_round(app, HC, scores, profiles, [COMMENT], close=True, label="2026")
+    other = seed_round(app, OTHER, [{"working_hours": 3} for _ in range(5)], [{} for _ in range(5)],
                    ["secret other commune comment"], close=True)
     return Seeded([first, second], other)
+
+
+def big_round(app: App, respondents: int = 600) -> int:
+    """A closed round of HC where everyone rated every indicator and answered every profile
+    question (written in bulk: the survey's own path is tested elsewhere): computing its
+    results takes long enough that other threads interrupt it."""
+    surveys = surveys_of(app.content)
+    pick = random.Random(7)
+    with app.db.session() as session:
+        round_id = int(open_round(session, app.content, HC, by="test", label="big").id)
+        responses = [{"id": f"{n:032d}", "round_id": round_id, "respondent": f"r{n}",
+                      "status": "complete", "position": 99} for n in range(respondents)]
+        session.execute(insert(SurveyResponse), responses)
+        session.execute(insert(SurveyRating), [
+            {"response_id": r["id"], "indicator": i.id, "score": pick.randint(1, 5)}
+            for r in responses for i in surveys.by_type["health_centre"].indicators])
+        session.execute(insert(SurveyProfileAnswer), [
+            {"response_id": r["id"], "question": q.id, "option": pick.choice(q.options).id}
+            for r in responses for q in surveys.profile])
+    with app.db.session() as session:
+        close_round(session, app.content, round_id, by="test")
+    return round_id
 
 
 def csrf_of(html: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.bootstrap import App
 from bot.db.base import utcnow
 from bot.db.models import InboundUpdate, OutboxMessage
-from bot.server import build_runtime, build_web_app
+from bot.server import build_runtime, build_web_app, proxy_options
 
 Server = TypeVar("Server", bound="LiveServer")
 
@@ -27,7 +27,8 @@ class LiveServer:
         self.app = app
         self.runtime = build_runtime(app, workers=workers)
         config = uvicorn.Config(build_web_app(self.runtime), host="127.0.0.1", port=0,
-                                lifespan="on", log_level="warning", ws="none")
+                                lifespan="on", log_level="warning", ws="none",
+                                **proxy_options(app.settings))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = ""

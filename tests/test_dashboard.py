@@ -1,11 +1,11 @@
 """The dashboard over HTTP: every permission rule, results, CSV, publishing, usage and
-deliveries, on SQLite and PostgreSQL."""
+deliveries, accounts management, passwords, cookies and caching, on SQLite and PostgreSQL.
+(Concurrency: tests/test_dashboard_concurrency.py.)"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from bot.permissions import operator
 from bot.server import build_runtime, build_web_app
 from tests.dashboard_helpers import (
     COMMENT,
+    HC,
     HC_COMMUNE,
     OTHER_COMMUNE,
     PASSWORD,
@@ -31,15 +32,8 @@ from tests.dashboard_helpers import (
     log_usage,
     login,
     seed,
+    seed_round,
 )
-
-
-@pytest.fixture
-def board(tmp_path: Path, database_url: str) -> Iterator[App]:
-    app = dashboard_app(tmp_path, database_url)
-    add_accounts(app)
-    yield app
-    app.close()
 
 
 @pytest.fixture
@@ -68,6 +62,37 @@ def test_passwords_are_salted_scrypt_hashes(board: App) -> None:
     with board.db.session() as session:
         stored = session.execute(select(DashboardAccount.password_hash)).scalars().all()
     assert stored and all(PASSWORD not in h for h in stored)
+    assert not auth.verify_password(PASSWORD, "scrypt$1048576000$8$1$00$00")  # not computed
+    assert not auth.verify_password(PASSWORD, "bcrypt$whatever")
+
+
+def test_password_cost_is_owasps() -> None:
+    """OWASP Password Storage Cheat Sheet: scrypt N=2^17, r=8, p=1."""
+    assert auth.ScryptCost(2**17, 8, 1) == auth.PASSWORD_COST
+    stored = auth.hash_password(PASSWORD)
+    assert stored.split("$")[1:4] == ["131072", "8", "1"]
+    assert auth.verify_password(PASSWORD, stored) and not auth.needs_rehash(stored)
+
+
+def test_old_hashes_are_replaced_at_login(tmp_path: Path, database_url: str) -> None:
+    """An account hashed at the old cost (N=2^14) logs in as before; its hash is then at
+    today's cost, and a wrong password changes nothing."""
+    app = dashboard_app(tmp_path, database_url)
+    try:
+        old = auth.hash_password(PASSWORD, auth.ScryptCost(2**14, 8, 1))
+        with app.db.session() as session:
+            session.add(DashboardAccount(username="old", password_hash=old, role="admin"))
+        assert login(client_for(app), "old", "wrong password").status_code == 401
+        with app.db.session() as session:
+            assert session.execute(select(DashboardAccount.password_hash)).scalar_one() == old
+        assert login(client_for(app), "old").status_code == 303
+        with app.db.session() as session:
+            new = session.execute(select(DashboardAccount.password_hash)).scalar_one()
+        assert new != old and new.split("$")[1] == str(2**17)
+        assert not auth.needs_rehash(new) and auth.verify_password(PASSWORD, new)
+        assert login(client_for(app), "old").status_code == 303
+    finally:
+        app.close()
 
 
 def test_account_rules(board: App) -> None:
@@ -89,6 +114,73 @@ def test_cli_add_user(board: App, monkeypatch: pytest.MonkeyPatch,
     assert "added caf newcaf" in capsys.readouterr().out
     client = client_for(board)
     assert login(client, "newcaf", "a long enough password").status_code == 303
+
+
+def _cli(board: App, *args: str, stdin: str = "") -> tuple[int, str]:
+    import contextlib
+
+    from bot.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
+        patch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(["dashboard", *args, "--db", board.settings.database_url])
+    return code, out.getvalue() + err.getvalue()
+
+
+def _works(client: TestClient) -> bool:
+    return client.get("/dashboard/", follow_redirects=False).status_code == 200
+
+
+def test_a_disabled_account_stops_working_at_once(board: App) -> None:
+    phone, laptop = logged_in(board, "caf"), logged_in(board, "caf")
+    admin = logged_in(board, "admin")
+    assert _works(phone) and _works(laptop)
+    assert _cli(board, "disable-user", "caf") == (0, "disabled caf (2 sessions ended)\n")
+    assert not _works(phone) and not _works(laptop) and _works(admin)
+    refused = login(client_for(board), "caf")
+    assert refused.status_code == 403 and "គណនីនេះត្រូវបានផ្អាក" in refused.text
+    assert "isafbot_session" not in refused.cookies
+    code, listing = _cli(board, "list-users")
+    assert code == 0 and "caf\tcaf\t120809\tdisabled since" in listing
+    # a session that survived in the table (a copy restored, say) does not work either
+    with board.db.session() as session:
+        account = auth.account_named(session, "caf")
+        token = auth.start_session(session, account)
+    stolen = client_for(board)
+    stolen.cookies.set("isafbot_session", token)
+    assert not _works(stolen)
+    assert _cli(board, "enable-user", "caf") == (0, "enabled caf\n")
+    assert _works(logged_in(board, "caf"))
+    assert _cli(board, "disable-user", "nobody")[0] == 1
+
+
+def test_reset_password_ends_the_sessions(board: App) -> None:
+    old_session = logged_in(board, "caf")
+    code, out = _cli(board, "reset-password", "caf", "--password-stdin",
+                     stdin="a brand new password\n")
+    assert (code, out) == (0, "new password for caf (1 session ended)\n")
+    assert not _works(old_session)
+    assert login(client_for(board), "caf").status_code == 401
+    assert login(client_for(board), "caf", "a brand new password").status_code == 303
+    assert _cli(board, "reset-password", "caf", "--password-stdin", stdin="short\n")[0] == 1
+
+
+def test_a_reset_password_lifts_the_login_limit(board: App) -> None:
+    for _ in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        login(client_for(board), "caf", "wrong password")
+    assert login(client_for(board), "caf").status_code == 429
+    _cli(board, "reset-password", "caf", "--password-stdin", stdin="a brand new password\n")
+    assert login(client_for(board), "caf", "a brand new password").status_code == 303
+
+
+def test_revoke_sessions_logs_out_everywhere(board: App) -> None:
+    first, second, other = logged_in(board, "caf"), logged_in(board, "caf"), \
+        logged_in(board, "admin")
+    assert _cli(board, "revoke-sessions", "caf") == (0, "caf: 2 sessions ended\n")
+    assert not _works(first) and not _works(second) and _works(other)
+    assert _works(logged_in(board, "caf"))  # the account itself still works
 
 
 # ------------------------------------------------------------------ login, sessions, CSRF
@@ -120,11 +212,24 @@ def test_session_cookie_flags(board: App) -> None:
     response = login(client_for(board), "caf")
     cookie = response.headers["set-cookie"]
     assert "isafbot_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
-    assert "Secure" not in cookie
+    assert "Secure" not in cookie and "strict-transport-security" not in response.headers
     assert response.headers["location"] == "/dashboard/"
 
 
-def test_secure_cookies_when_configured(tmp_path: Path, database_url: str) -> None:
+def test_over_https_cookies_are_secure_and_hsts_is_sent(board: App) -> None:
+    """A request that arrived over HTTPS (uvicorn sets the scheme; from a trusted proxy's
+    X-Forwarded-Proto too: tests/test_dashboard_concurrency.py runs that through uvicorn)."""
+    client = TestClient(build_web_app(build_runtime(board)), base_url="https://127.0.0.1")
+    page = client.get("/dashboard/login")
+    assert "Secure" in page.headers["set-cookie"]  # the login form's CSRF cookie
+    response = login(client, "caf")
+    assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
+    for answer in (page, response, client.get("/dashboard/"), client.get("/results")):
+        assert answer.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_secure_cookies_when_configured(tmp_path: Path, database_url: str,
+                                       quick_passwords: None) -> None:
     app = dashboard_app(tmp_path, database_url, ISAFBOT_DASHBOARD_SECURE_COOKIES="1")
     try:
         add_accounts(app)
@@ -132,6 +237,39 @@ def test_secure_cookies_when_configured(tmp_path: Path, database_url: str) -> No
         response = login(client, "caf")
         assert response.status_code == 303
         assert "Secure" in response.headers["set-cookie"]
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_https_is_believed_from_a_trusted_proxy_only(tmp_path: Path, sqlite_url: str,
+                                                     quick_passwords: None,
+                                                     trusted: bool) -> None:
+    """Through uvicorn, as in production: X-Forwarded-Proto counts only from an address in
+    ISAFBOT_FORWARDED_ALLOW_IPS (the tests connect from 127.0.0.1)."""
+    from tests.live_server import LiveServer
+
+    app = dashboard_app(tmp_path, sqlite_url,
+                        ISAFBOT_FORWARDED_ALLOW_IPS="127.0.0.1" if trusted else "192.0.2.7")
+    try:
+        add_accounts(app)
+        with LiveServer(app, workers=1) as live:
+            assert live.http is not None
+            proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+            page = live.http.get("/dashboard/login", headers=proxied)
+            token = csrf_of(page.text)
+            live.http.cookies.clear()  # the browser talks HTTPS to the proxy: sent explicitly
+            response = live.http.post(
+                "/dashboard/login", headers={**proxied, "Cookie": f"isafbot_login={token}"},
+                data={"csrf": token, "next": "/dashboard/", "username": "caf",
+                      "password": PASSWORD})
+            assert response.status_code == 303
+            for answer in (page, response):
+                assert ("Secure" in answer.headers["set-cookie"]) is trusted
+                assert ("strict-transport-security" in answer.headers) is trusted
+            plain = live.http.get("/dashboard/login")
+            assert "Secure" not in plain.headers["set-cookie"]
+            assert "strict-transport-security" not in plain.headers
     finally:
         app.close()
 
@@ -288,6 +426,7 @@ def test_chart_is_a_png(board: App, seeded: Seeded) -> None:
     client = logged_in(board, "caf")
     response = client.get(f"/dashboard/rounds/{seeded.hc_rounds[1]}/charts/enough_staff.png")
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG")
+    assert response.headers["cache-control"] == "no-store"
     assert client.get(f"/dashboard/rounds/{seeded.hc_rounds[1]}/charts/clean_water.png"
                       ).status_code == 404
 
@@ -301,6 +440,7 @@ def test_csv_download_is_the_cli_export(board: App, seeded: Seeded, tmp_path: Pa
     response = client.get(f"/dashboard/rounds/{round_id}/responses.csv")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["cache-control"] == "no-store"
     assert f"round-{round_id}-responses.csv" in response.headers["content-disposition"]
     expected = tmp_path / "cli.csv"
     with board.db.session() as session:
@@ -310,6 +450,7 @@ def test_csv_download_is_the_cli_export(board: App, seeded: Seeded, tmp_path: Pa
     assert len(rows) == 7
     comments = client.get(f"/dashboard/rounds/{round_id}/comments.csv")
     assert COMMENT in comments.content.decode("utf-8-sig")
+    assert comments.headers["cache-control"] == "no-store"
     assert client.get(f"/dashboard/rounds/{round_id}/other.csv").status_code == 404
 
 
@@ -349,6 +490,41 @@ def test_published_round_is_public_without_comments_or_small_groups(board: App,
     token = csrf_of(admin.get(f"/dashboard/rounds/{round_id}").text)
     admin.post(f"/dashboard/rounds/{round_id}/unpublish", data={"csrf": token})
     assert "No published results" in public.get(f"/results/{HC_COMMUNE}?lang=en").text
+
+
+def test_an_open_round_shows_only_its_response_count(board: App, seeded: Seeded) -> None:
+    """Figures of an open round, read before and after someone answers, would show what that
+    person answered and who they are (profile breakdowns): until it closes, its count only."""
+    from bot.scorecard.rounds import close_round
+
+    round_id = seed_round(board, HC, [{"enough_staff": 1 + n % 5} for n in range(6)],
+                          [{"gender": "female"} for _ in range(6)],
+                          ["a comment while it is open"], close=False)
+    for username in ("caf", "admin"):
+        client = logged_in(board, username)
+        page = client.get(f"/dashboard/rounds/{round_id}?lang=en").text
+        assert "still open: 6 responses so far" in page
+        for leak in ("Mean", "Median", "charts/", "Results by group", "Trend across rounds",
+                     "a comment while it is open", "responses.csv", "comments.csv"):
+            assert leak not in page, leak
+        listing = client.get("/dashboard/?lang=en").text
+        assert f'/dashboard/rounds/{round_id}"' in listing
+        row = listing.split(f'/dashboard/rounds/{round_id}"', 1)[1].split("</tr>", 1)[0]
+        assert ">6<" in row
+        assert client.get(f"/dashboard/rounds/{round_id}/charts/enough_staff.png"
+                          ).status_code == 404
+        for kind in ("responses", "comments"):
+            refused = client.get(f"/dashboard/rounds/{round_id}/{kind}.csv?lang=en")
+            assert refused.status_code == 409 and "still open" in refused.text
+            assert "a comment while it is open" not in refused.text
+    # the closed rounds' trend does not include it either
+    closed = logged_in(board, "caf").get(f"/dashboard/rounds/{seeded.hc_rounds[1]}?lang=en")
+    assert "Round " + str(round_id) not in closed.text
+    with board.db.session() as session:
+        close_round(session, board.content, round_id, by="test")
+    page = logged_in(board, "caf").get(f"/dashboard/rounds/{round_id}?lang=en").text
+    assert "still open" not in page and "charts/enough_staff.png" in page
+    assert "a comment while it is open" in page
 
 
 def test_open_rounds_cannot_be_published(board: App, seeded: Seeded) -> None:

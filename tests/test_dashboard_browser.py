@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from bot.bootstrap import App
+from bot.dashboard.auth import disable_account
 from tests.dashboard_helpers import (
     COMMENT,
+    HC,
     HC_COMMUNE,
     PASSWORD,
     Seeded,
@@ -25,6 +27,7 @@ from tests.dashboard_helpers import (
     log_usage,
     seed,
     seed_meetings,
+    seed_round,
 )
 from tests.live_server import LiveServer
 
@@ -46,7 +49,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, App, Seeded]]:
+def server(tmp_path: Path, database_url: str,
+           quick_passwords: None) -> Iterator[tuple[str, App, Seeded]]:
     """The production web app served by uvicorn on a free loopback port."""
     app = dashboard_app(tmp_path, database_url)
     add_accounts(app)
@@ -114,11 +118,34 @@ def test_caf_logs_in_reads_results_downloads_csv_and_is_refused_elsewhere(
         assert "Mean" in page.content() and "Trend across rounds" in page.content()
         _shot(page, "round-en", database_url)
 
-        refused = page.goto(f"{base}/dashboard/rounds/{seeded.other_round}")
+        open_round = seed_round(server[1], HC, [{"enough_staff": 4} for _ in range(6)],
+                                [{"gender": "female"} for _ in range(6)], ["still open"],
+                                close=False)
+        page.goto(f"{base}/dashboard/rounds/{open_round}?lang=km")
+        assert "ជុំនេះនៅបើកនៅឡើយ" in page.content() and _images_loaded(page) == 0
+        assert "still open" not in page.content()
+        _shot(page, "round-open-km", database_url)
+        page.goto(f"{base}/dashboard/?lang=km")
+        _shot(page, "rounds-with-open-km", database_url)
+
+        refused = page.goto(f"{base}/dashboard/rounds/{seeded.other_round}?lang=en")
         assert refused is not None and refused.status == 403
         assert "not allowed" in page.content()
         assert "secret other commune comment" not in page.content()
         _shot(page, "refused-en", database_url)
+    finally:
+        context.close()
+    with server[1].db.session() as session:
+        disable_account(session, "caf-other")
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/dashboard/login?lang=km")
+        page.fill("#username", "caf-other")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        assert "គណនីនេះត្រូវបានផ្អាក" in page.locator("[role=alert]").inner_text()
+        _shot(page, "login-disabled-km", database_url)
     finally:
         context.close()
 

@@ -148,3 +148,31 @@ def test_parse_command_prints_rasa_shaped_json_lines() -> None:
     assert out[1]["intent"]["name"] == "greet"
     assert "not valid UTF-8" in out[2]["error"]
     assert out[3]["intent"]["name"] is None
+
+
+def test_the_loader_removes_crf_temp_files_without_walking_the_heap(
+        nlu: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CRF models are found by name (khmer-nltk's modules, the Rasa graph's entity
+    extractor): the same ones a heap walk finds, and their temp files are gone. The loader runs
+    in a thread beside the web server, so it must not walk the heap: gc.get_objects() held
+    references to tuples other threads were building (issue 12, point 11; the dashboard's
+    side is tests/test_dashboard_concurrency.py)."""
+    import gc
+    from pathlib import Path
+
+    from sklearn_crfsuite import CRF
+
+    from nlu.engine import crf_models, release_crf_temp_files
+
+    on_the_heap = {id(obj) for obj in gc.get_objects() if isinstance(obj, CRF)}
+    named = crf_models(nlu.agent)
+    assert len(named) >= 2 and {id(model) for model in named} <= on_the_heap
+
+    def forbidden(*_: Any) -> Any:
+        raise AssertionError("the NLU loader walked the heap")
+
+    for name in ("get_objects", "get_referrers", "get_referents"):
+        monkeypatch.setattr(gc, name, forbidden)
+    release_crf_temp_files(nlu.agent)
+    assert all(model.modelfile.name is None or not Path(model.modelfile.name).exists()
+               for model in named)

@@ -26,7 +26,7 @@ from bot.channels import messenger, telegram
 from bot.db import Database
 from bot.db.base import utcnow
 from bot.db.models import Conversation, InboundUpdate, MessageLog, OutboxMessage, User
-from bot.db.models_dashboard import DashboardAccount, DashboardLoginAttempt, DashboardSession
+from bot.db.models_dashboard import DashboardAccount, DashboardLoginLimit, DashboardSession
 from bot.db.models_meetings import CafCommune, MeetingSubscription
 from bot.delivery import Dispatcher, Recipient, Rejected, Unreachable, enqueue
 from bot.inbox import Claimed, Inbox
@@ -299,8 +299,10 @@ def _seed(db: Database) -> dict[str, int]:
                              expires_at=NOW - timedelta(minutes=1)),
             DashboardSession(id="b" * 64, account_id=account.id, csrf_token="c",
                              expires_at=NOW + timedelta(hours=1)),
-            DashboardLoginAttempt(key="user:admin", at=NOW - timedelta(hours=2)),
-            DashboardLoginAttempt(key="user:admin", at=NOW - timedelta(minutes=5))])
+            DashboardLoginLimit(key="user:admin", attempts=2,
+                                window_started_at=NOW - timedelta(hours=2)),
+            DashboardLoginLimit(key="ip:10.0.0.1", attempts=1,
+                                window_started_at=NOW - timedelta(minutes=5))])
         return {"gone": gone.id, "active": active.id, "caf": caf.id}
 
 
@@ -330,7 +332,7 @@ def test_the_purge_keeps_each_thing_as_long_as_its_period(db: Database) -> None:
                          "3": ("pending", {"text": "not handled yet"}, "test:active")}
         states = {c.user_id: c.state for c in session.execute(select(Conversation)).scalars()}
         assert states == {ids["active"]: {}, ids["caf"]: {"flow": {"name": "form"}}}
-    assert _count(db, DashboardSession) == 1 and _count(db, DashboardLoginAttempt) == 1
+    assert _count(db, DashboardSession) == 1 and _count(db, DashboardLoginLimit) == 1
     assert purge(db, Retention(), NOW) == Purged()  # nothing more to do
     shorter = purge(db, Retention(message_log_days=1, deliveries_days=1), NOW + timedelta(
         days=2))

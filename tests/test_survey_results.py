@@ -26,7 +26,7 @@ from bot.scorecard.results import (
     indicator_stats,
     round_results,
 )
-from bot.scorecard.rounds import open_round
+from bot.scorecard.rounds import close_round, open_round
 from content.loader import load_content
 from content.model import Content
 from content.sections.surveys import surveys_of
@@ -235,10 +235,33 @@ def test_instance_ids_are_stable_uuids() -> None:
         "uuid:01234567-89ab-cdef-0123-456789abcdef"
 
 
+def test_results_command_shows_an_open_round_as_a_count_only(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Like the dashboard: figures of an open round, read before and after someone answers,
+    would give that person's answers away."""
+    round_id = _fill(db)
+    monkeypatch.setenv("ISAFBOT_SECRET_KEY", SECRET.decode())
+    monkeypatch.setenv("ISAFBOT_DATA_DIR", str(tmp_path / "var"))
+    args = ["results", "--facility", "hc_120809", "--round", str(round_id), "--db", db.url]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "still open: 12 response(s) so far" in printed
+    assert "Enough staff" not in printed and "By gender" not in printed
+    assert "comments" not in printed
+    out_csv, out_comments = tmp_path / "r.csv", tmp_path / "c.csv"
+    assert main([*args, "--csv", str(out_csv)]) == 1
+    assert main([*args, "--comments", str(out_comments)]) == 1
+    assert "still open" in capsys.readouterr().err
+    assert not out_csv.exists() and not out_comments.exists()
+
+
 def test_results_command_prints_and_exports(db: Database, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     round_id = _fill(db)
+    with db.session() as session:
+        close_round(session, CONTENT, round_id, by="test")
     monkeypatch.setenv("ISAFBOT_SECRET_KEY", SECRET.decode())
     monkeypatch.setenv("ISAFBOT_DATA_DIR", str(tmp_path / "var"))
     out_csv, out_comments, form = tmp_path / "r.csv", tmp_path / "c.csv", tmp_path / "f.xlsx"

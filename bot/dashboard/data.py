@@ -20,7 +20,7 @@ from bot.dashboard.auth import Principal
 from bot.db.models import MessageLog, OutboxMessage, User
 from bot.db.models_dashboard import PublishedRound
 from bot.db.models_meetings import Broadcast, Meeting, MeetingReminder, MeetingSubscription
-from bot.db.models_scorecard import ScoringRound, SurveyComment
+from bot.db.models_scorecard import ScoringRound, SurveyComment, SurveyResponse
 from bot.delivery import batch_report
 from content.sections.surveys import Surveys
 
@@ -59,15 +59,22 @@ def published_ids(session: Session) -> set[int]:
     return set(session.execute(select(PublishedRound.round_id)).scalars())
 
 
-def published_rounds_of(session: Session, surveys: Surveys, commune: str) -> list[ScoringRound]:
+@dataclass(frozen=True)
+class Published:
+    round: ScoringRound
+    at: datetime  # when it was published (a new publication changes it)
+
+
+def published_rounds_of(session: Session, surveys: Surveys, commune: str) -> list[Published]:
     """Closed, published rounds of the commune's facilities (the public page)."""
     facilities = [f.id for f in surveys.facilities.values() if f.commune == commune]
     if not facilities:
         return []
-    return list(session.execute(
-        select(ScoringRound).join(PublishedRound, PublishedRound.round_id == ScoringRound.id)
+    return [Published(row, at) for row, at in session.execute(
+        select(ScoringRound, PublishedRound.published_at)
+        .join(PublishedRound, PublishedRound.round_id == ScoringRound.id)
         .where(ScoringRound.facility_id.in_(facilities), ScoringRound.closed_at.is_not(None))
-        .order_by(ScoringRound.id.desc())).scalars())
+        .order_by(ScoringRound.id.desc()))]
 
 
 def published_communes(session: Session, surveys: Surveys) -> list[str]:
@@ -94,6 +101,15 @@ def unpublish(session: Session, round_id: int) -> None:
     row = session.get(PublishedRound, round_id)
     if row is not None:
         session.delete(row)
+
+
+def response_counts(session: Session, round_ids: list[int]) -> dict[int, int]:
+    """Responses per round (all an open round shows)."""
+    if not round_ids:
+        return {}
+    return {int(round_id): int(n) for round_id, n in session.execute(
+        select(SurveyResponse.round_id, func.count()).where(
+            SurveyResponse.round_id.in_(round_ids)).group_by(SurveyResponse.round_id))}
 
 
 def comments(session: Session, round_id: int) -> list[str]:

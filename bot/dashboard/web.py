@@ -5,6 +5,11 @@ Every page under /dashboard/ needs a session; the viewer's scope is applied in t
 reads the data (`bot.dashboard.data`), and every POST checks the session's CSRF token. Pages
 are rendered on the server (Jinja2, autoescaped); the stylesheet and the Khmer font are served
 from the package, so the dashboard works without internet.
+
+An open round shows its number of responses only: anything more (figures, charts, breakdowns,
+comments, CSV) would let someone who reloads after each response read that person's answers.
+Pages that only read use read-only sessions (on SQLite they never take the write lock), and
+the public page computes a published round's results once per publication.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import logging
 import os
 import secrets
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -54,6 +61,9 @@ LOGIN_COOKIE = "isafbot_login"  # double-submit CSRF token of the login form
 LANG_COOKIE = "isafbot_lang"
 LANGS = ("km", "en")
 MAX_FORM_BYTES = 16_384
+# Sent with every response to a request that came over HTTPS (directly, or from a trusted
+# proxy that said so in X-Forwarded-Proto: see `routes`). Browsers ignore it over plain HTTP.
+HSTS = "max-age=31536000"
 # Pages load nothing from elsewhere, run no script, and are never framed.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'none'; object-src 'none'; "
@@ -86,12 +96,40 @@ def font_file() -> Path:
     return sorted(files.glob("NotoSansKhmer*.ttf"))[0]
 
 
+class PublishedResults:
+    """Results of published rounds, computed once per publication: a round is published only
+    once closed (nothing changes its answers any more), so the results stay right until the
+    round is unpublished or published again, which changes the key. Shared by the threads of
+    one process; each process keeps its own (every request reads the publications)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._results: OrderedDict[tuple[int, datetime, datetime], RoundResults] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, surveys: Surveys,
+            published: data.Published) -> RoundResults:
+        key = (published.round.id, published.round.closed_at, published.at)
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+                return found
+        results = round_results(session, surveys, published.round.id)
+        with self._lock:
+            self._results[key] = results
+            while len(self._results) > self._size:
+                self._results.popitem(last=False)
+        return results
+
+
 @dataclass
 class Dashboard:
     """The dashboard of one server process (built by `routes`)."""
 
     app: App
     secure_cookies: bool
+    published: PublishedResults = field(default_factory=PublishedResults)
 
     # -------------------------------------------------------------- helpers
 
@@ -99,12 +137,24 @@ class Dashboard:
     def surveys(self) -> Surveys:
         return surveys_of(self.app.content)
 
-    async def db(self, work: Callable[[Session], Any]) -> Any:
-        """Run `work` in a database session on a thread (a session per request)."""
+    async def read(self, work: Callable[[Session], Any]) -> Any:
+        """Run `work` in a read-only database session on a thread (a session per request)."""
+        def run() -> Any:
+            with self.app.db.read_session() as session:
+                return work(session)
+        return await asyncio.to_thread(run)
+
+    async def write(self, work: Callable[[Session], Any]) -> Any:
+        """Run `work` in a database transaction on a thread: short, and nothing slow in it."""
         def run() -> Any:
             with self.app.db.session() as session:
                 return work(session)
         return await asyncio.to_thread(run)
+
+    def secure(self, request: Request) -> bool:
+        """Cookies are Secure when the request came over HTTPS (uvicorn takes the scheme from
+        X-Forwarded-Proto only from ISAFBOT_FORWARDED_ALLOW_IPS), or when configured."""
+        return self.secure_cookies or request.url.scheme == "https"
 
     @staticmethod
     def lang(request: Request) -> str:
@@ -137,7 +187,7 @@ class Dashboard:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return None
-        return await self.db(lambda s: auth.principal(s, token))  # type: ignore[no-any-return]
+        return await self.read(lambda s: auth.principal(s, token))  # type: ignore[no-any-return]
 
     @staticmethod
     async def form(request: Request) -> dict[str, str]:
@@ -182,7 +232,7 @@ class Dashboard:
         response = self.render(request, "login.html", status=status, error=error,
                                login_csrf=token, next=next_path, username=username)
         response.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="lax",
-                            secure=self.secure_cookies, path="/dashboard")
+                            secure=self.secure(request), path="/dashboard")
         return response
 
     async def login(self, request: Request) -> Response:
@@ -196,37 +246,26 @@ class Dashboard:
         address = request.client.host if request.client else "unknown"
         request.state.next = form.get("next")
         lang = self.lang(request)
-
-        def attempt(session: Session) -> str | None:
-            if auth.login_limited(session, username, address):
-                return None
-            account = auth.authenticate(session, username, password)
-            if account is None:
-                auth.record_failure(session, username, address)
-                return ""
-            return auth.start_session(session, account)
-
-        token = await self.db(attempt)
-        if token is None:
-            log.warning("dashboard login refused (rate limit)",
-                        extra={"username": username, "address": address})
-            return self._login_form(request, error=strings()["login_limited"][lang],
-                                    username=username, status=429)
-        if not token:
-            log.info("dashboard login failed", extra={"username": username, "address": address})
-            return self._login_form(request, error=strings()["login_failed"][lang],
-                                    username=username, status=401)
+        result = await asyncio.to_thread(auth.log_in, self.app.db, username, password, address)
+        if result.status != "ok" or result.token is None:
+            refusal = {"limited": ("login_limited", 429), "disabled": ("login_disabled", 403)
+                       }.get(result.status, ("login_failed", 401))
+            log.log(logging.WARNING if result.status == "limited" else logging.INFO,
+                    "dashboard login refused (%s)", result.status,
+                    extra={"username": username, "address": address})
+            return self._login_form(request, error=strings()[refusal[0]][lang],
+                                    username=username, status=refusal[1])
         log.info("dashboard login", extra={"username": username})
         response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
         lifetime = int(auth.SESSION_LIFETIME.total_seconds())
-        response.set_cookie(SESSION_COOKIE, token, max_age=lifetime, httponly=True,
-                            samesite="lax", secure=self.secure_cookies, path="/")
+        response.set_cookie(SESSION_COOKIE, result.token, max_age=lifetime, httponly=True,
+                            samesite="lax", secure=self.secure(request), path="/")
         response.delete_cookie(LOGIN_COOKIE, path="/dashboard")
         return response
 
     async def logout(self, request: Request, who: Principal) -> Response:
         token = request.cookies.get(SESSION_COOKIE, "")
-        await self.db(lambda s: auth.end_session(s, token))
+        await self.write(lambda s: auth.end_session(s, token))
         response = RedirectResponse("/dashboard/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -237,7 +276,7 @@ class Dashboard:
                                     status_code=303)
         if lang in LANGS:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
-                                samesite="lax", secure=self.secure_cookies, path="/")
+                                samesite="lax", secure=self.secure(request), path="/")
         return response
 
     # -------------------------------------------------------------- rounds
@@ -248,10 +287,12 @@ class Dashboard:
 
         def load(session: Session) -> list[dict[str, Any]]:
             published = data.published_ids(session)
-            return [self._round_row(r, surveys, lang, r.id in published)
-                    for r in data.visible_rounds(session, surveys, who)]
+            rounds = data.visible_rounds(session, surveys, who)
+            counts = data.response_counts(session, [r.id for r in rounds])
+            return [{**self._round_row(r, surveys, lang, r.id in published),
+                     "responses": fmt.integer(counts.get(r.id, 0), lang)} for r in rounds]
 
-        return self.render(request, "rounds.html", who, rounds=await self.db(load))
+        return self.render(request, "rounds.html", who, rounds=await self.read(load))
 
     def _round_row(self, row: ScoringRound, surveys: Surveys, lang: str,
                    published: bool) -> dict[str, Any]:
@@ -279,24 +320,27 @@ class Dashboard:
             row = data.visible_round(session, surveys, who, round_id)
             if row is None:
                 return None
+            facility = surveys.facilities.get(row.facility_id)
+            about = {"published": round_id in data.published_ids(session),
+                     "facility": facility.name(lang) if facility else row.facility_id,
+                     "commune": _commune_name(facility.commune if facility else None, lang),
+                     "commune_code": facility.commune if facility else "",
+                     "round_name": self._round_name(row, lang),
+                     "opened": fmt.day(row.opened_at, lang),
+                     "closed": fmt.day(row.closed_at, lang) if row.closed_at else None}
+            if row.closed_at is None:  # its count only, until it is closed
+                count = data.response_counts(session, [round_id]).get(round_id, 0)
+                return {**about, "open_responses": fmt.integer(count, lang)}
             results = round_results(session, surveys, round_id)
             history = [r for r in data.facility_rounds(session, row.facility_id)
-                       if r.closed_at is not None or r.id == row.id]
+                       if r.closed_at is not None]
             trend = [(self._round_name(r, lang), round_results(session, surveys, r.id))
                      for r in history]
-            facility = surveys.facilities.get(row.facility_id)
-            return {"res": results_view(results, surveys, lang),
+            return {**about, "res": results_view(results, surveys, lang),
                     "trend": trend_view(trend, results, lang),
-                    "comments": data.comments(session, round_id),
-                    "published": round_id in data.published_ids(session),
-                    "facility": facility.name(lang) if facility else row.facility_id,
-                    "commune": _commune_name(facility.commune if facility else None, lang),
-                    "commune_code": facility.commune if facility else "",
-                    "round_name": self._round_name(row, lang),
-                    "opened": fmt.day(row.opened_at, lang),
-                    "closed": fmt.day(row.closed_at, lang) if row.closed_at else None}
+                    "comments": data.comments(session, round_id)}
 
-        values = await self.db(load)
+        values = await self.read(load)
         if values is None:
             return await self._refuse(request, who, round_id)
         return self.render(request, "round.html", who, round_id=round_id, notice=notice,
@@ -304,7 +348,7 @@ class Dashboard:
 
     async def _refuse(self, request: Request, who: Principal, round_id: int) -> Response:
         """403 for a round that exists outside the viewer's communes, 404 for none."""
-        exists = await self.db(lambda s: data.round_exists(s, round_id))
+        exists = await self.read(lambda s: data.round_exists(s, round_id))
         if exists:
             log.warning("dashboard: round outside the viewer's communes",
                         extra={"username": who.username, "round_id": round_id})
@@ -314,14 +358,24 @@ class Dashboard:
     async def chart(self, request: Request, who: Principal) -> Response:
         round_id = int(request.path_params["round_id"])
         surveys = self.surveys
-        results = await self.db(
-            lambda s: round_results(s, surveys, round_id)
-            if data.visible_round(s, surveys, who, round_id) else None)
-        if results is None:
-            return await self._refuse(request, who, round_id)
-        return await self._chart(request, results)
 
-    async def _chart(self, request: Request, results: RoundResults) -> Response:
+        def load(session: Session) -> RoundResults | bool:
+            row = data.visible_round(session, surveys, who, round_id)
+            if row is None:
+                return False
+            if row.closed_at is None:
+                return True  # no figures of an open round
+            return round_results(session, surveys, round_id)
+
+        results = await self.read(load)
+        if results is False:
+            return await self._refuse(request, who, round_id)
+        if results is True:
+            return Response(status_code=404)
+        return await self._chart(request, results, cache="no-store")
+
+    async def _chart(self, request: Request, results: RoundResults, *,
+                     cache: str) -> Response:
         indicator = request.path_params["indicator"]
         lang = self.lang(request)
         stats = next((s for s in results.indicators if s.indicator == indicator), None)
@@ -331,8 +385,7 @@ class Dashboard:
         directory = self.app.settings.data_dir / "dashboard-charts"
         path = await asyncio.to_thread(charts.chart_file, spec, directory,
                                        f"r{results.round.id}-{indicator}-{lang}")
-        return FileResponse(path, media_type="image/png",
-                            headers={"Cache-Control": "private, max-age=300"})
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": cache})
 
     async def csv(self, request: Request, who: Principal) -> Response:
         round_id = int(request.path_params["round_id"])
@@ -342,25 +395,31 @@ class Dashboard:
         path = Path(name)
         writer = write_responses_csv if kind == "responses" else write_comments_csv
 
-        def export(session: Session) -> bool:
-            if data.visible_round(session, surveys, who, round_id) is None:
-                return False
+        def export(session: Session) -> str:
+            row = data.visible_round(session, surveys, who, round_id)
+            if row is None:
+                return "refused"
+            if row.closed_at is None:
+                return "open"
             writer(session, surveys, round_id, path)
-            return True
+            return "written"
 
         try:
             os.close(handle)
-            allowed = await self.db(export)
+            outcome = await self.read(export)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        if not allowed:
+        if outcome != "written":
             path.unlink(missing_ok=True)
+            if outcome == "open":
+                return self.message(request, "round_open_no_export", 409, who)
             return await self._refuse(request, who, round_id)
         log.info("dashboard CSV export", extra={"username": who.username, "round_id": round_id,
                                                 "kind": kind})
         return FileResponse(path, media_type="text/csv; charset=utf-8",
                             filename=f"round-{round_id}-{kind}.csv",
+                            headers={"Cache-Control": "no-store"},
                             background=BackgroundTask(path.unlink, missing_ok=True))
 
     async def publish(self, request: Request, who: Principal) -> Response:
@@ -378,7 +437,7 @@ class Dashboard:
             data.unpublish(session, round_id)
             return True
 
-        done = await self.db(change)
+        done = await self.write(change)
         if done is None:
             return await self._refuse(request, who, round_id)
         if not done:
@@ -393,7 +452,7 @@ class Dashboard:
     async def usage(self, request: Request, who: Principal) -> Response:
         lang = self.lang(request)
         since = utcnow() - timedelta(weeks=12)
-        found = await self.db(lambda s: data.usage(s, who, since=since))
+        found = await self.read(lambda s: data.usage(s, who, since=since))
         table = strings()
         weeks = [fmt.day(w, lang) for w in found.weeks]
 
@@ -423,7 +482,7 @@ class Dashboard:
 
     async def deliveries(self, request: Request, who: Principal) -> Response:
         lang = self.lang(request)
-        found = await self.db(lambda s: data.batches(s, who))
+        found = await self.read(lambda s: data.batches(s, who))
         rows = [{"name": b.name, "queued": fmt.day(b.queued, lang), "report": b.report}
                 for b in found]
         return self.render(request, "deliveries.html", who, batches=rows,
@@ -464,7 +523,7 @@ class Dashboard:
 
         return self.render(request, "meetings.html", who,
                            statuses=("sent", "pending", "held", "failed", "unreachable"),
-                           **await self.db(load))
+                           **await self.read(load))
 
     # -------------------------------------------------------------- public pages
 
@@ -476,17 +535,17 @@ class Dashboard:
             return self.message(request, "not_found", 404)
 
         def load(session: Session) -> list[dict[str, Any]]:
-            return [{**self._round_row(r, surveys, lang, True),
-                     "res": results_view(round_results(session, surveys, r.id), surveys, lang)}
-                    for r in data.published_rounds_of(session, surveys, commune)]
+            return [{**self._round_row(p.round, surveys, lang, True),
+                     "res": results_view(self.published.get(session, surveys, p), surveys, lang)}
+                    for p in data.published_rounds_of(session, surveys, commune)]
 
-        return self.render(request, "public.html", rounds=await self.db(load),
+        return self.render(request, "public.html", rounds=await self.read(load),
                            commune=_commune_name(commune, lang), commune_code=commune)
 
     async def public_index(self, request: Request) -> Response:
         lang = self.lang(request)
         surveys = self.surveys
-        codes = await self.db(lambda s: data.published_communes(s, surveys))
+        codes = await self.read(lambda s: data.published_communes(s, surveys))
         return self.render(request, "public_index.html",
                            communes=[(code, _commune_name(code, lang)) for code in codes])
 
@@ -496,15 +555,15 @@ class Dashboard:
         surveys = self.surveys
 
         def load(session: Session) -> RoundResults | None:
-            if round_id not in {r.id for r in data.published_rounds_of(session, surveys,
-                                                                       commune)}:
-                return None
-            return round_results(session, surveys, round_id)
+            found = next((p for p in data.published_rounds_of(session, surveys, commune)
+                          if p.round.id == round_id), None)
+            return None if found is None else self.published.get(session, surveys, found)
 
-        results = await self.db(load)
+        results = await self.read(load)
         if results is None:
             return Response(status_code=404)
-        return await self._chart(request, results)
+        # Public figures, but an unpublished round must disappear at once: revalidate.
+        return await self._chart(request, results, cache="no-cache")
 
     async def font(self, request: Request) -> Response:
         return FileResponse(font_file(), media_type="font/ttf",
@@ -615,7 +674,7 @@ def routes(runtime: Any) -> list[BaseRoute]:
         "1", "true", "yes")
     board = Dashboard(app, secure_cookies=secure)
     page = board.page
-    return [
+    return [_hardened(route) for route in [
         Route("/dashboard", board.home),
         Route("/dashboard/login", board.login_page, methods=["GET"]),
         Route("/dashboard/login", board.login, methods=["POST"]),
@@ -636,7 +695,25 @@ def routes(runtime: Any) -> list[BaseRoute]:
         Route("/results/{commune:str}", board.public),
         Route("/results/{commune:str}/rounds/{round_id:int}/charts/{indicator:str}.png",
               board.public_chart),
-    ]
+    ]]
+
+
+def _hardened(route: BaseRoute) -> BaseRoute:
+    """Every dashboard and public response: HSTS when the request came over HTTPS, and not
+    stored by browsers or proxies unless the endpoint allowed it (static files, the font,
+    public charts)."""
+    if not isinstance(route, Route):
+        return route
+    endpoint = route.endpoint
+
+    async def hardened(request: Request) -> Response:
+        response: Response = await endpoint(request)
+        if request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return Route(route.path, hardened, methods=route.methods, name=route.name)
 
 
 def _only_kinds(endpoint: Callable[[Request], Awaitable[Response]]

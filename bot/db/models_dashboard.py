@@ -1,5 +1,5 @@
 """Dashboard tables: staff accounts (admins and CAFs), their communes, server-side sessions,
-login attempts (rate limiting that holds across workers) and published rounds.
+login limits (rate limiting that holds across workers) and published rounds.
 
 Passwords are stored as scrypt hashes with a per-password salt; sessions are stored as the
 SHA-256 of their cookie token, so a copy of the database does not let anyone log in.
@@ -7,7 +7,7 @@ SHA-256 of their cookie token, so a copy of the database does not let anyone log
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String
 
 from bot.db.base import Base, utcnow
 
@@ -22,6 +22,7 @@ class DashboardAccount(Base):
     password_hash = Column(String(255), nullable=False)  # scrypt$n$r$p$salt$hash (hex)
     role = Column(String(10), nullable=False)  # admin | caf
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    disabled_at = Column(DateTime, nullable=True)  # set: no login, no session works
 
 
 class DashboardAccountCommune(Base):
@@ -47,15 +48,15 @@ class DashboardSession(Base):
     expires_at = Column(DateTime, nullable=False)
 
 
-class DashboardLoginAttempt(Base):
-    """A failed login, counted per account name and per client address."""
+class DashboardLoginLimit(Base):
+    """Login attempts per account name or client address in the current window: counted
+    before the password is checked (one atomic upsert), given back when it was right."""
 
-    __tablename__ = "dashboard_login_attempts"
-    __table_args__ = (Index("ix_dashboard_login_attempts_key_at", "key", "at"),)
+    __tablename__ = "dashboard_login_limits"
 
-    id = Column(Integer, primary_key=True)
-    key = Column(String(160), nullable=False)  # "user:<name>" or "ip:<address>"
-    at = Column(DateTime, nullable=False, default=utcnow)
+    key = Column(String(160), primary_key=True)  # "user:<name>" or "ip:<address>"
+    window_started_at = Column(DateTime, nullable=False, index=True)
+    attempts = Column(Integer, nullable=False)
 
 
 class PublishedRound(Base):

@@ -26,6 +26,10 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+# Execution option of the read-only sessions' connections (see `_sqlite_begin`).
+READ_ONLY = "isafbot_read_only"
+
+
 class Database:
     """One engine per process and a session per update or job (never shared between them)."""
 
@@ -33,6 +37,9 @@ class Database:
         self.url = url
         self.engine: Engine = _make_engine(url, echo)
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False, future=True)
+        readers = self.engine.execution_options(**{READ_ONLY: True}) if self.is_sqlite else \
+            self.engine.execution_options(postgresql_readonly=True)
+        self._readers = sessionmaker(bind=readers, expire_on_commit=False, future=True)
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,6 +60,20 @@ class Database:
             session.rollback()
             raise
         finally:
+            session.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that only reads (web pages anyone can load, login's password lookup).
+
+        On SQLite it begins a deferred transaction (a snapshot, thanks to WAL) instead of
+        BEGIN IMMEDIATE, so it never holds or waits for the single write lock; on PostgreSQL
+        the transaction is READ ONLY. On both a write raises instead of being kept."""
+        session = self._readers()
+        try:
+            yield session
+        finally:
+            session.rollback()
             session.close()
 
     def migrate(self) -> None:
@@ -91,7 +112,7 @@ def _make_engine(url: str, echo: bool) -> Engine:
         engine = create_engine(url, echo=echo, future=True, **pool,
                                connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=echo, future=True, pool_pre_ping=True)
 
@@ -119,5 +140,12 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection: Any) -> None:
+    """Writers take the write lock up front; read-only sessions (`Database.read_session`)
+    take none, and query_only makes SQLite refuse their writes."""
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("PRAGMA query_only=ON")
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("PRAGMA query_only=OFF")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

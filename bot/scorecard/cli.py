@@ -107,14 +107,14 @@ def cmd_facilities(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ results
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
-    from bot.db.models_scorecard import ScoringRound
+    from bot.db.models_scorecard import ScoringRound, SurveyResponse
     from bot.scorecard.export import write_comments_csv, write_responses_csv
     from bot.scorecard.results import round_results
     from content.sections.surveys import surveys_of
 
-    with opened(args) as (database, content, _), database.session() as session:
+    with opened(args) as (database, content, _), database.read_session() as session:
         surveys = surveys_of(content)
         if args.round is None:
             round_id = session.execute(select(ScoringRound.id).where(
@@ -129,8 +129,20 @@ def cmd_results(args: argparse.Namespace) -> int:
             return fail(f"there is no round {round_id}")
         if row.facility_id != args.facility:
             return fail(f"round {round_id} is for {row.facility_id}, not {args.facility}")
-        results = round_results(session, surveys, round_id)
-        print(format_results(results, args.lang))
+        if row.closed_at is None:
+            # Figures of an open round, compared before and after someone answers, would
+            # show that person's answers: its count only, like the dashboard.
+            if args.csv or args.comments:
+                return fail(f"round {round_id} is still open: its answers and comments can be "
+                            "exported once it is closed (isafbot rounds close)")
+            responses = session.execute(select(func.count()).select_from(SurveyResponse).where(
+                SurveyResponse.round_id == round_id)).scalar_one()
+            label = f" \"{row.label}\"" if row.label else ""
+            print(f"{row.facility_id}: round {round_id}{label} opened "
+                  f"{row.opened_at:%Y-%m-%d %H:%M} UTC, still open: {responses} response(s) so "
+                  "far; the results are shown once it is closed (isafbot rounds close)")
+        else:
+            print(format_results(round_results(session, surveys, round_id), args.lang))
         if args.csv:
             count = write_responses_csv(session, surveys, round_id, Path(args.csv))
             print(f"\nwrote {count} response(s) to {args.csv}")
@@ -140,9 +152,10 @@ def cmd_results(args: argparse.Namespace) -> int:
         if args.xlsform:
             from bot.scorecard.xlsform import write_xlsform
 
-            if results.survey is None:
+            survey = next((s for s in surveys.by_type.values() if s.id == row.survey_id), None)
+            if survey is None:
                 return fail(f"survey {row.survey_id} is not in the content any more")
-            write_xlsform(surveys, results.survey, Path(args.xlsform))
+            write_xlsform(surveys, survey, Path(args.xlsform))
             print(f"wrote the KoboToolbox form (XLSForm) of {row.survey_id} to {args.xlsform}")
     return 0
 
@@ -159,8 +172,7 @@ def format_results(results: RoundResults, lang: str = "en") -> str:
     names = {i.id: i.text(lang) for i in survey.indicators} if survey else {}
     width = max([len(n) for n in names.values()] + [20])
     label = f" \"{info.label}\"" if info.label else ""
-    state = f"closed {info.closed_at:%Y-%m-%d %H:%M} UTC" if info.closed_at else \
-        "still open: figures change until it closes"
+    state = f"closed {info.closed_at:%Y-%m-%d %H:%M} UTC" if info.closed_at else "still open"
     lines = [
         f"{facility.name(lang) if facility else info.facility_id} ({info.facility_id})"
         + (f", {survey.title(lang)}" if survey else "")
