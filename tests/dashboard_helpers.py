@@ -100,7 +100,7 @@ def big_round(app: App, respondents: int = 600) -> int:
     surveys = surveys_of(app.content)
     pick = random.Random(7)
     with app.db.session() as session:
-        round_id = int(open_round(session, app.content, HC, by="test", label="big").id)
+        round_id = int(open_round(session, app.content, HC, by=operator("test"), label="big").id)
         responses = [{"id": f"{n:032d}", "round_id": round_id, "respondent": f"r{n}",
                       "status": "complete", "position": 99} for n in range(respondents)]
         session.execute(insert(SurveyResponse), responses)
@@ -111,7 +111,7 @@ def big_round(app: App, respondents: int = 600) -> int:
             {"response_id": r["id"], "question": q.id, "option": pick.choice(q.options).id}
             for r in responses for q in surveys.profile])
     with app.db.session() as session:
-        close_round(session, app.content, round_id, by="test")
+        close_round(session, app.content, round_id, by=operator("test"))
     return round_id
 
 

@@ -521,7 +521,7 @@ def test_an_open_round_shows_only_its_response_count(board: App, seeded: Seeded)
     closed = logged_in(board, "caf").get(f"/dashboard/rounds/{seeded.hc_rounds[1]}?lang=en")
     assert "Round " + str(round_id) not in closed.text
     with board.db.session() as session:
-        close_round(session, board.content, round_id, by="test")
+        close_round(session, board.content, round_id, by=operator("test"))
     page = logged_in(board, "caf").get(f"/dashboard/rounds/{round_id}?lang=en").text
     assert "still open" not in page and "charts/enough_staff.png" in page
     assert "a comment while it is open" in page

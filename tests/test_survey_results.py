@@ -261,7 +261,7 @@ def test_results_command_prints_and_exports(db: Database, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     round_id = _fill(db)
     with db.session() as session:
-        close_round(session, CONTENT, round_id, by="test")
+        close_round(session, CONTENT, round_id, by=operator("test"))
     monkeypatch.setenv("ISAFBOT_SECRET_KEY", SECRET.decode())
     monkeypatch.setenv("ISAFBOT_DATA_DIR", str(tmp_path / "var"))
     out_csv, out_comments, form = tmp_path / "r.csv", tmp_path / "c.csv", tmp_path / "f.xlsx"
