@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -32,6 +33,7 @@ from bot.channels.base import Channel
 from bot.delivery import Dispatcher
 from bot.inbox import Claimed, Inbox
 from bot.leader import Leadership
+from bot.request_body import AsciiQuery
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -235,7 +237,7 @@ def build_web_app(runtime: Runtime) -> Starlette:
         finally:
             await runtime.stop()
 
-    web = Starlette(routes=routes, lifespan=lifespan)
+    web = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(AsciiQuery)])
     web.state.runtime = runtime
     return web
 
