@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.bootstrap import bootstrap
 from bot.messages import Incoming, Kind, Reply
+from bot.permissions import operator
 from bot.scorecard.results import round_results
 from bot.scorecard.rounds import open_round
 from bot.settings import Settings
@@ -71,7 +72,7 @@ def main() -> None:
     app = bootstrap(settings, nlu=object())  # type: ignore[arg-type]
     facility = "hc_120809"
     with app.db.session() as session:
-        round_id = open_round(session, app.content, facility, by="bench").id
+        round_id = open_round(session, app.content, facility, by=operator("bench")).id
     timings: list[float] = []
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.threads) as pool:

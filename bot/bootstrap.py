@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.delivery import enqueue, release_held
+from bot.delivery import enqueue, readdress, release_held
 from bot.messages import Incoming, Kind, Reply, Understanding
 from bot.redact import Redactor
 from bot.settings import Settings
@@ -84,8 +84,16 @@ class App:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message directly (the console's path): understand, then run the
         dialogue and save everything in one transaction."""
+        incoming = incoming.sanitized()
+        if incoming.kind == Kind.MOVED:
+            await asyncio.to_thread(self._in_session, _readdressing(incoming))
+            return []
         understanding = await self.understand(incoming)
         return await asyncio.to_thread(self.handle_understood, incoming, understanding)
+
+    def _in_session(self, work: Callable[[Session], None]) -> None:
+        with self.db.session() as session:
+            work(session)
 
     def handle_understood(self, incoming: Incoming,
                           understanding: Understanding | None) -> list[Reply]:
@@ -93,30 +101,49 @@ class App:
             return self.dialogues.handle(session, incoming, understanding,
                                          self.clock.now()).replies
 
-    async def prepare(self, incoming: Incoming | None) -> Callable[[Session], None] | None:
+    async def prepare(self, incoming: Incoming | None, *, nlu_unavailable: bool = False,
+                      understood: Callable[[], Awaitable[None]] | None = None
+                      ) -> Callable[[Session], None] | None:
         """The queued path (webhooks, polling): understand now, and return the effects to run
         in the transaction that marks the stored update done: dialogue, state, log, and the
-        replies written to the outbox (with anything held for this user released)."""
+        replies written to the outbox (with anything held for this user released).
+
+        Raises NluUnavailable when the message needs the NLU server and it cannot be reached
+        (the inbox waits); `nlu_unavailable`: it could not be reached for too long, so the
+        person is told politely that the bot cannot understand right now. `understood` is
+        awaited when the NLU did answer (what waited for it may go now)."""
         if incoming is None:  # nothing to answer (group chatter, delivery receipts)
             return None
-        return self.effects(incoming, await self.understand(incoming))
-
-    def effects(self, incoming: Incoming, understanding: Understanding | None, *,
-                nlu_unavailable: bool = False) -> Callable[[Session], None]:
-        """The turn's effects, to run in the transaction that marks the update done;
-        `nlu_unavailable`: the NLU could not be asked for too long (a polite "not now")."""
+        message = incoming.sanitized()
+        if message.kind == Kind.MOVED:
+            return _readdressing(message)
+        understanding = None if nlu_unavailable else await self.understand(message)
+        if understanding is not None and understood is not None:
+            await understood()
 
         def effects(session: Session) -> None:
-            outcome = self.dialogues.handle(session, incoming, understanding, self.clock.now(),
+            outcome = self.dialogues.handle(session, message, understanding, self.clock.now(),
                                             nlu_unavailable=nlu_unavailable)
             release_held(session, outcome.user_id)
-            enqueue(session, user_id=outcome.user_id, channel=incoming.channel,
-                    address=incoming.chat_id or incoming.user_id, replies=outcome.replies)
+            enqueue(session, user_id=outcome.user_id, channel=message.channel,
+                    address=message.address, replies=outcome.replies)
 
         return effects
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _readdressing(moved: Incoming) -> Callable[[Session], None]:
+    """A chat moved (a Telegram group upgraded to a supergroup): what is still queued for its
+    old address goes to the new one. No dialogue runs and no reply is sent."""
+    def effects(session: Session) -> None:
+        if moved.moved_from and moved.chat_id:
+            count = readdress(session, moved.channel, moved.moved_from, moved.chat_id)
+            log.info("%s chat %s moved to %s: %d queued messages follow", moved.channel,
+                     moved.moved_from, moved.chat_id, count)
+
+    return effects
 
 
 def make_nlu(settings: Settings, *, background: bool = True) -> Nlu:

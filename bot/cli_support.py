@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.db import Database
+    from bot.permissions import Actor
     from bot.settings import Settings
     from content.model import Content
 
@@ -38,6 +39,14 @@ def opened(args: argparse.Namespace) -> Iterator[tuple[Database, Content, Settin
 def actor(args: argparse.Namespace) -> str:
     """`--by NAME`, or `cli:<login>` of whoever runs the command."""
     return str(args.by or f"cli:{getpass.getuser()}")
+
+
+def cli_actor(args: argparse.Namespace) -> Actor:
+    """Who acts from the CLI, for the permission check (bot.permissions): whoever runs it has
+    the server and its database, so an admin, named as `actor` says."""
+    from bot.permissions import operator
+
+    return operator(actor(args))
 
 
 def fail(message: str) -> int:

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.db import Database
 from bot.db.base import utcnow
 from bot.db.models import OutboxMessage, User
-from bot.messages import Button, Reply
+from bot.messages import THREAD_SEPARATOR, Button, Reply
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
 from bot.redact import Redactor
@@ -102,6 +102,12 @@ class Recipient:
         # Telegram group chats have negative ids; private chats equal the user id.
         return self.address.startswith("-")
 
+    @property
+    def chat(self) -> str:
+        """The chat of the address, without its forum topic ("-100123/45" -> "-100123"):
+        what the platform's per-chat limits count."""
+        return self.address.partition(THREAD_SEPARATOR)[0]
+
 
 class Sender(Protocol):
     """Sends one reply to one recipient on one platform, or raises a DeliveryError."""
@@ -125,7 +131,8 @@ class AlwaysSend:
 def reply_from_json(data: dict) -> Reply:
     return Reply(
         text=str(data.get("text", "")),
-        buttons=tuple(Button(b["title"], b["payload"]) for b in data.get("buttons", [])),
+        buttons=tuple(Button(b["title"], b["payload"], bool(b.get("link")))
+                      for b in data.get("buttons", [])),
         image=Path(data["image"]) if data.get("image") else None,
         automated=bool(data.get("automated", False)),
     )
@@ -161,6 +168,18 @@ def release_held(session: Session, user_id: int) -> int:
         update(OutboxMessage)
         .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "held")
         .values(status="pending", due_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+def readdress(session: Session, channel: str, old: str, new: str) -> int:
+    """Send what is still queued for a chat to its new address (a Telegram group upgraded to
+    a supergroup gets a new id; the old one refuses messages). Returns how many rows moved."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.channel == channel, OutboxMessage.address == old,
+               OutboxMessage.status.in_(("pending", "sending", "held")))
+        .values(address=new)
     )
     return int(result.rowcount or 0)
 
@@ -323,7 +342,7 @@ class Dispatcher:
             return True
         limiter = self.limiters.get(channel)
         if limiter:
-            await limiter.acquire(recipient.address, is_group=recipient.is_group)
+            await limiter.acquire(recipient.chat, is_group=recipient.is_group)
         try:
             await sender.send(recipient, reply_from_json(row.reply))
         except RetryLater as error:
@@ -332,7 +351,11 @@ class Dispatcher:
             return await self._temporary(row, error)
         except Unreachable as error:
             self.metrics.sent(channel, "unreachable")
-            await self._write(self._mark_unreachable, row.id, recipient.user_id, str(error))
+            if recipient.is_group:  # the bot left or was removed: the group, not the person
+                await self._write(self._group_unreachable, row, recipient.chat, str(error))
+            else:
+                await self._write(self._mark_unreachable, row.id, recipient.user_id,
+                                  str(error))
             return True
         except Rejected as error:
             self.metrics.sent(channel, "rejected")
@@ -412,6 +435,19 @@ class Dispatcher:
         with self.db.session() as session:
             user = session.get(User, user_id)
             return bool(user and user.unreachable)
+
+    def _group_unreachable(self, row: OutboxMessage, chat: str, error: str) -> None:
+        """A 403 from a group chat: this row and what is queued for that group (any of its
+        topics) are not sent; whoever wrote there can still be reached in private."""
+        with self.db.session() as session:
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.channel == row.channel,
+                or_(OutboxMessage.id == row.id,
+                    and_(or_(OutboxMessage.address == chat,
+                             OutboxMessage.address.like(f"{chat}{THREAD_SEPARATOR}%")),
+                         OutboxMessage.status.in_(("pending", "held"))))).values(
+                status="unreachable", error=self._clean(error), lease_until=None, reply=None)
+                .execution_options(synchronize_session=False))
 
     def _mark_unreachable(self, row_id: int, user_id: int, error: str) -> None:
         """403: this row and everything still queued for the user are not sent."""

@@ -7,14 +7,19 @@ UserMessage/OutputChannel); dialogues see nothing else of a platform.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 # Telegram allows 64 bytes of callback data; Messenger payloads are longer, so Telegram decides.
 MAX_PAYLOAD_BYTES = 64
-_PAYLOAD = re.compile(r"^[a-z0-9_]+(:[A-Za-z0-9_.\-]+)*$")
+_PAYLOAD = re.compile(r"[a-z0-9_]+(:[A-Za-z0-9_.\-]+)*")
+_DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Telegram's rule for a /start parameter
+# What no database column takes (PostgreSQL refuses NUL; no encoder takes a lone surrogate,
+# which JSON's \ud800 escapes can deliver): replaced before anything stores or parses a text.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+THREAD_SEPARATOR = "/"  # an address "<chat>/<thread>": a forum topic of a group
 
 
 class Kind(str, Enum):
@@ -32,6 +37,7 @@ class Kind(str, Enum):
     LOCATION = "location"
     CONTACT = "contact"
     UNSUPPORTED = "unsupported"
+    MOVED = "moved"  # the chat now has another address (`moved_from` -> `chat_id`): no reply
 
 
 @dataclass(frozen=True)
@@ -48,17 +54,52 @@ class Incoming:
     message_id: str | None = None  # the platform's id, for deduplication and logs
     chat_id: str | None = None  # where replies go when it is not the user's private chat
     language_hint: str | None = None  # the client's interface language, if the platform says
+    thread_id: str | None = None  # the forum topic of the group chat the message came from
+    moved_from: str | None = None  # Kind.MOVED: the chat's old address
+
+    @property
+    def in_group(self) -> bool:
+        """Written in a group chat (others read the replies), not the user's private chat."""
+        return self.chat_id is not None
+
+    @property
+    def address(self) -> str:
+        """Where the replies go: the group chat (and its forum topic), else the user."""
+        if self.chat_id is None:
+            return self.user_id
+        return f"{self.chat_id}{THREAD_SEPARATOR}{self.thread_id}" if self.thread_id \
+            else self.chat_id
+
+    def sanitized(self) -> Incoming:
+        """The same message with what cannot be stored replaced (U+FFFD for NUL and lone
+        surrogates) and a payload that is not a button's (forged, or from an old version)
+        turned into the menu's. The core does this once, before the NLU or a database sees
+        anything; channels need not."""
+        payload = self.payload
+        if payload is not None and not is_valid_payload(payload):
+            payload = "menu"
+        return replace(self, text=_storable(self.text), payload=payload,
+                       command=None if self.command is None else _storable(self.command),
+                       argument=None if self.argument is None else _storable(self.argument))
 
 
 @dataclass(frozen=True)
 class Button:
-    """A choice: the label is for people, the payload is short, ASCII and language-neutral."""
+    """A choice: the label is for people, the payload is short, ASCII and language-neutral.
+
+    A `link` button opens the user's private chat with the bot instead, started with
+    `/start <payload>` (a Telegram deep link: in a group, what must stay private continues
+    there); its payload is a deep-link parameter."""
 
     title: str
     payload: str
+    link: bool = False
 
     def __post_init__(self) -> None:
-        if not is_valid_payload(self.payload):
+        if self.link:
+            if not _DEEP_LINK.fullmatch(self.payload):
+                raise ValueError(f"deep link {self.payload!r} is not 1-64 of A-Z a-z 0-9 _ -")
+        elif not is_valid_payload(self.payload):
             raise ValueError(f"button payload {self.payload!r} is not a short ASCII id")
 
 
@@ -74,7 +115,9 @@ class Reply:
     def to_json(self) -> dict[str, Any]:
         return {
             "text": self.text,
-            "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+            "buttons": [{"title": b.title, "payload": b.payload, **({"link": True} if b.link
+                                                                     else {})}
+                        for b in self.buttons],
             "image": str(self.image) if self.image else None,
         }
 
@@ -127,4 +170,8 @@ class Understanding:
 
 
 def is_valid_payload(payload: str) -> bool:
-    return bool(_PAYLOAD.match(payload)) and len(payload.encode()) <= MAX_PAYLOAD_BYTES
+    return bool(_PAYLOAD.fullmatch(payload)) and len(payload.encode()) <= MAX_PAYLOAD_BYTES
+
+
+def _storable(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -41,6 +42,7 @@ from bot.delivery import Dispatcher
 from bot.inbox import Claimed, Inbox, RetryUpdateLater
 from bot.leader import Leadership
 from bot.metrics import CONTENT_TYPE, Backlog, Metrics, read_backlog
+from bot.request_body import AsciiQuery
 from bot.settings import Settings, SettingsError
 from bot.supervise import Backoff, LoopState, Supervisor, sleep_unless
 from nlu.engine import NluUnavailable
@@ -93,7 +95,7 @@ class Runtime:
             return None
         settings = self.app.settings
         try:
-            understanding = await self.app.understand(incoming)
+            effects = await self.app.prepare(incoming, understood=self._nlu_answered)
         except NluUnavailable as error:
             self.metrics.nlu_failures.inc()
             received = claimed.received_at or utcnow()
@@ -104,17 +106,13 @@ class Runtime:
             log.warning("update %s: the NLU server has been unreachable for %.0f s: answering "
                         "that the bot cannot understand right now", claimed.id, waited)
             self.metrics.handled(claimed.channel, "nlu_unavailable")
-            effects = self.app.effects(incoming, None, nlu_unavailable=True)
-        else:
-            if understanding is not None and self.inbox.waiting:
-                await self._retry_waiting()
-            effects = self.app.effects(incoming, understanding)
+            effects = await self.app.prepare(incoming, nlu_unavailable=True)
         self.dispatcher.wake()
         return effects
 
-    async def _retry_waiting(self) -> None:
-        """The NLU answers again: what waited for it goes now."""
-        if await asyncio.to_thread(self.inbox.retry_waiting):
+    async def _nlu_answered(self) -> None:
+        """The NLU answers (again): what waited for it goes now."""
+        if self.inbox.waiting and await asyncio.to_thread(self.inbox.retry_waiting) > 0:
             self.inbox.wake()
 
     def accept(self, channel: str, external_id: str, chat_key: str,
@@ -375,7 +373,7 @@ def build_web_app(runtime: Runtime) -> Starlette:
         finally:
             await runtime.stop()
 
-    web = Starlette(routes=routes, lifespan=lifespan)
+    web = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(AsciiQuery)])
     web.state.runtime = runtime
     return web
 

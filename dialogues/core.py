@@ -14,7 +14,8 @@ router.uses(
     "welcome", "menu_intro", "goodbye", "thanks_reply", "ok", "fallback", "fallback_long",
     "nlu_unavailable",
     "out_of_scope", "choose_language", "language_set", "voice", "sticker", "media", "location",
-    "contact", "unsupported", "unknown_link", "menu_button",
+    "contact", "unsupported", "unknown_link", "menu_button", "private_only",
+    "private_only_button",
 )
 
 _ENGLISH = re.compile(r"english|anglais|អង់គ្លេស|\ben\b", re.IGNORECASE)
@@ -29,7 +30,7 @@ def start(turn: Turn) -> None:
         prefix = re.split(r"[_-]", argument, maxsplit=1)[0].lower()  # c_120809, caf-CODE
         handler = turn.dialogues.deep_links.get(prefix)
         if handler:
-            handler(turn)
+            turn.dialogues.run(turn, handler)
             return
         turn.say(turn.t("unknown_link"))
     turn.say(turn.t("welcome"), turn.menu())

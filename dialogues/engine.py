@@ -56,8 +56,10 @@ class Dialogues:
         self.takes_text: dict[str, TakesText] = {}
         self.kinds: dict[Kind, Handler] = {}
         self.deep_links: dict[str, Handler] = {}
+        self.private: dict[Any, Any] = {}  # handler -> PrivateLink: never run in a group
         self.menu: list[MenuItem] = []
         for router in routers:
+            self.private.update(router.private)
             tables: list[tuple[dict[Any, Any], dict[Any, Any]]] = [
                 (self.intents, router.intents), (self.payloads, router.payloads),
                 (self.commands, router.commands), (self.flows, router.flows),
@@ -89,7 +91,10 @@ class Dialogues:
         flow = (state or {}).get("flow") if isinstance(state, dict) else None
         if not isinstance(flow, dict):
             return True
-        takes_text = self.takes_text.get(str(flow.get("name")))
+        name = str(flow.get("name"))
+        if incoming.in_group and self.flows.get(name) in self.private:
+            return True  # a private flow waits in the private chat (see `dispatch`)
+        takes_text = self.takes_text.get(name)
         return takes_text is None or not takes_text(flow, incoming.text.strip(), self.ctx)
 
     def handle(self, session: Session, incoming: Incoming, understanding: Understanding | None,
@@ -135,15 +140,18 @@ class Dialogues:
         incoming = turn.incoming
         if incoming.kind == Kind.COMMAND and incoming.command in self.commands:
             turn.handled_as = f"command:{incoming.command}"
-            self.commands[incoming.command](turn)
+            self.run(turn, self.commands[incoming.command])
             return
         if incoming.kind == Kind.BUTTON and incoming.payload:
             self.press(turn, incoming.payload)
             return
-        flow = turn.flow()
-        if flow and flow.get("name") in self.flows:
-            turn.handled_as = f"flow:{flow['name']}"
-            if self.flows[flow["name"]](turn):
+        flow_name = str((turn.flow() or {}).get("name"))
+        flow_handler = self.flows.get(flow_name)
+        if flow_handler is not None and not (incoming.in_group and flow_handler in self.private):
+            # (a private flow, a survey begun in the private chat, waits there: in a group
+            # the message is answered as if no flow were going on)
+            turn.handled_as = f"flow:{flow_name}"
+            if flow_handler(turn):
                 return
         if incoming.kind not in TEXT_KINDS:
             turn.handled_as = f"kind:{incoming.kind.value}"
@@ -156,7 +164,7 @@ class Dialogues:
         intent = turn.intent
         if intent and intent in self.intents and self._sure_enough(turn):
             turn.handled_as = intent
-            self.intents[intent](turn)
+            self.run(turn, self.intents[intent])
             return
         turn.handled_as = "fallback"
         self.intents["nlu_fallback"](turn)
@@ -185,6 +193,16 @@ class Dialogues:
         if handler is None:  # a button from an old version of the bot, or forged
             turn.handled_as = "button:unknown"
             handler = self.payloads["menu"]
+        self.run(turn, handler)
+
+    def run(self, turn: Turn, handler: Handler) -> None:
+        """Run a handler, unless it works in private chats only and this is a group: then
+        the user is offered the private chat (Router(private=...))."""
+        link = self.private.get(handler)
+        if link is not None and turn.incoming.in_group:
+            turn.handled_as = f"private:{turn.handled_as or ''}"[:40]
+            turn.continue_privately(link(turn))
+            return
         handler(turn)
 
     def handles(self, payload: str) -> bool:

@@ -27,7 +27,7 @@ from content.sections.forms import Form, Step, forms_of
 from dialogues import formatting as fmt
 from dialogues.router import Router, Turn
 
-router = Router("forms")
+router = Router("forms", private=lambda turn: "meet")  # CAF forms: private chats only
 router.uses("form_cancel_button", "form_back_button", "form_skip_button", "form_yes_button",
             "form_cancelled", "form_stale", "form_press_button", "form_too_long", "form_empty",
             "form_when_unreadable", "form_when_no_date", "form_when_no_time",

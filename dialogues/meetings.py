@@ -2,9 +2,10 @@
 its reminders and broadcasts; CAFs (and admins) redeem an invite, create, move, relocate and
 cancel meetings with a step-by-step form, and broadcast to their commune's subscribers.
 
-Every CAF action re-checks the role and the commune (bot.meetings.store.can_act) when it is
-carried out, not only when its button was shown: a button payload can be forged, and a role can
-be revoked between two messages.
+Every CAF action re-checks the role and the commune (bot.permissions, with the communes granted
+to the CAF, never the commune they named as theirs) when it is carried out, not only when its
+button was shown: a button payload can be forged, and a role can be revoked between two
+messages. The store functions check the same actor again when they act.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from bot.meetings import store
 from bot.meetings.store import MeetingError
 from bot.messages import Button
+from bot.permissions import NotAllowed
 from content.places import gazetteer
 from dialogues import formatting as fmt
 from dialogues.forms import FormHooks, register, start_form
@@ -43,14 +45,9 @@ router.uses(
 )
 
 PREFIX = "meet"
-ROLES = ("caf", "admin")
 
 
 # ------------------------------------------------------------------ helpers
-
-def _by(turn: Turn) -> str:
-    return f"user:{turn.user.id}"
-
 
 def _tz(turn: Turn) -> str:
     return turn.ctx.timezone
@@ -62,20 +59,26 @@ def _commune_name(code: str, lang: str) -> str:
 
 
 def my_communes(turn: Turn) -> list[str]:
-    """The communes this CAF acts for (an admin: theirs, and their own commune)."""
-    if turn.user.role not in ROLES:
+    """The communes offered to this CAF: those granted to them (an admin, who acts on every
+    commune: theirs, and the commune they named)."""
+    actor = turn.actor()
+    if not actor.is_staff:
         return []
-    codes = store.caf_communes(turn.session, turn.user)
-    if turn.user.role == "admin" and turn.user.commune_code and \
-            turn.user.commune_code not in codes:
+    codes = sorted(actor.communes)
+    if actor.is_admin and turn.user.commune_code and turn.user.commune_code not in codes:
         codes.append(turn.user.commune_code)
     return codes
 
 
 def _is_caf(turn: Turn) -> bool:
-    if turn.user.role in ROLES and my_communes(turn):
+    """A CAF (or admin) with communes, in a private chat; otherwise they are told why (in a
+    group: to continue privately, where the CAF tools are)."""
+    if my_communes(turn):
+        if turn.incoming.in_group:
+            turn.continue_privately("meet")
+            return False
         return True
-    key = "meet_no_communes" if turn.user.role in ROLES else "meet_not_allowed"
+    key = "meet_no_communes" if turn.actor().is_staff else "meet_not_allowed"
     turn.say(turn.t(key), [turn.button("menu_button", "menu")])
     return False
 
@@ -91,7 +94,7 @@ def _meeting_in_scope(turn: Turn, value: str) -> Any:
     if meeting is None:
         turn.say(turn.t("meet_gone"), [turn.button("meet_manage_button", "meet:list")])
         return None
-    if not store.can_act(turn.session, turn.user, meeting.commune_code):
+    if not turn.actor().may_act_on(meeting.commune_code):
         turn.say(turn.t("meet_not_allowed"), [turn.button("menu_button", "menu")])
         return None
     return meeting
@@ -127,7 +130,7 @@ def next_meeting(turn: Turn) -> None:
     buttons = [turn.button("meet_unsubscribe_button", "meet:unsub") if subscribed
                else turn.button("meet_subscribe_button", "meet:sub"),
                turn.button("change_commune", "commune:change")]
-    if turn.user.role in ROLES:
+    if turn.actor().is_staff:
         buttons.append(turn.button("meet_manage_button", "meet:list"))
     buttons.append(turn.button("menu_button", "menu"))
     meetings = store.next_meetings(turn.session, commune.code, turn.now)
@@ -163,11 +166,13 @@ def unsubscribe(turn: Turn) -> None:
 
 # ------------------------------------------------------------------ CAF: invites
 
+@router.private_only(lambda turn: "caf")  # an invite code is not for the group to read
 @router.command("caf")
 def caf_command(turn: Turn) -> None:
     redeem(turn, (turn.incoming.argument or "").strip())
 
 
+@router.private_only(lambda turn: "caf")
 @router.deep_link("caf")
 def caf_link(turn: Turn) -> None:
     """`/start caf-CODE` (a Telegram deep link from `isafbot caf invite`)."""
@@ -194,8 +199,10 @@ def redeem(turn: Turn, code: str) -> None:
 # ------------------------------------------------------------------ CAF: meetings
 
 @router.command("meetings")
+@router.deep_link("meet")  # `/start meet`: where a group's "continue privately" leads
 def meetings_command(turn: Turn) -> None:
-    if turn.user.role in ROLES:
+    """A CAF's meetings; anyone else's next meeting."""
+    if turn.actor().is_staff:
         list_meetings(turn)
     else:
         next_meeting(turn)
@@ -241,9 +248,9 @@ def cancel(turn: Turn, value: str, confirmed: bool) -> None:
                         turn.button("meet_manage_button", "meet:list")])
         return
     try:
-        told = store.cancel_meeting(turn.session, turn.content, meeting.id, by=_by(turn),
+        told = store.cancel_meeting(turn.session, turn.content, meeting.id, by=turn.actor(),
                                     now=turn.now, tz=_tz(turn))
-    except MeetingError:
+    except (MeetingError, NotAllowed):
         turn.say(turn.t("meet_gone"), [turn.button("meet_manage_button", "meet:list")])
         return
     turn.say(turn.t("meet_cancelled", told=fmt.integer(told, turn.lang)),
@@ -314,7 +321,7 @@ def _meeting_preview(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) 
 
 def _meeting_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> None:
     commune = str(values.get("commune") or "")
-    if turn.user.role not in ROLES or not store.can_act(turn.session, turn.user, commune):
+    if not turn.actor().may_act_on(commune):
         turn.say(turn.t("meet_not_allowed"), [turn.button("menu_button", "menu")])
         return
     try:
@@ -322,7 +329,7 @@ def _meeting_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> 
             turn.session, kind=str(values.get("kind")), commune=commune,
             place=str(values.get("place") or ""),
             starts_at=datetime.fromisoformat(str(values.get("starts_at"))),
-            agenda=values.get("agenda"), by=_by(turn), now=turn.now)
+            agenda=values.get("agenda"), by=turn.actor(), now=turn.now)
     except (MeetingError, ValueError):
         turn.say(turn.t("meet_past"), [turn.button("meet_new_button", "meet:new")])
         return
@@ -340,11 +347,11 @@ def _edit_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> Non
         return
     try:
         store.update_meeting(
-            turn.session, turn.content, meeting.id, by=_by(turn), now=turn.now, tz=_tz(turn),
+            turn.session, turn.content, meeting.id, by=turn.actor(), now=turn.now, tz=_tz(turn),
             starts_at=datetime.fromisoformat(values["starts_at"])
             if values.get("starts_at") else None,
             place=values.get("place"))
-    except MeetingError:
+    except (MeetingError, NotAllowed):
         turn.say(turn.t("meet_past"), [turn.button("meet_manage_button", "meet:list")])
         return
     turn.say(store.meeting_text(turn.content, meeting, "meet_updated", turn.lang, _tz(turn)),
@@ -411,7 +418,7 @@ def _broadcast_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -
     try:
         broadcast = store.create_broadcast(turn.session, turn.content, turn.user, commune,
                                            str(values.get("text") or ""), now=turn.now)
-    except MeetingError:
+    except (MeetingError, NotAllowed):
         turn.say(turn.t("meet_not_allowed"), [turn.button("menu_button", "menu")])
         return
     turn.say(turn.t("broadcast_queued", count=fmt.integer(broadcast.recipients, turn.lang),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.messages import Button, Incoming, Kind, Reply, Understanding
+from bot.permissions import Actor, chat_actor
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -28,6 +29,9 @@ FlowHandler = Callable[["Turn"], bool]  # returns False to let the message throu
 # Whether a flow reads this text itself (an answer to its step: a number, a word of its own, a
 # comment, a date), given the flow's state and the context: then the NLU is not asked at all.
 TakesText = Callable[[dict[str, Any], str, "DialogueContext"], bool]
+# For a handler that works only in a private chat: the /start parameter that takes the user
+# there from a group (a Telegram deep link), e.g. "svy_hc_120809".
+PrivateLink = Callable[["Turn"], str]
 
 
 @dataclass
@@ -73,6 +77,17 @@ class Turn:
             image: Path | None = None) -> None:
         self.replies.append(Reply(text=text, buttons=tuple(buttons), image=image))
 
+    def actor(self) -> Actor:
+        """The user as a CAF or admin would act (bot.permissions): their granted communes,
+        read now, never the commune they named as theirs."""
+        return chat_actor(self.session, self.user)
+
+    def continue_privately(self, link: str) -> None:
+        """In a group: say that this goes on in a private chat, with a button that opens it
+        (`/start <link>` there). Surveys and CAF tools never run where others read."""
+        self.say(self.t("private_only"), [Button(self.t("private_only_button"), link,
+                                                 link=True)])
+
     def menu(self) -> list[Button]:
         """The main menu's buttons, in the user's language."""
         return self.dialogues.menu_buttons(self)
@@ -106,8 +121,12 @@ class MenuItem:
 class Router:
     """Handlers of one dialogue module."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, private: PrivateLink | None = None) -> None:
+        """`private`: every handler of this router works in private chats only; in a group
+        the user gets a button to the private chat, started with this link."""
         self.name = name
+        self.private_link = private
+        self.private: dict[Any, PrivateLink] = {}  # handler -> its link
         self.intents: dict[str, Handler] = {}
         self.payloads: dict[str, Handler] = {}
         self.commands: dict[str, Handler] = {}
@@ -145,8 +164,17 @@ class Router:
             self.flows[name] = handler
             if takes_text is not None:
                 self.takes_text[name] = takes_text
+            if self.private_link is not None:
+                self.private[handler] = self.private_link
             return handler
         return register
+
+    def private_only(self, link: PrivateLink) -> Callable[[Handler], Handler]:
+        """Mark one handler as working in private chats only (see `Router(private=...)`)."""
+        def mark(handler: Handler) -> Handler:
+            self.private[handler] = link
+            return handler
+        return mark
 
     def menu_item(self, message_key: str, payload: str, order: int = 50) -> None:
         self.menu.append(MenuItem(message_key, payload, order))
@@ -155,13 +183,14 @@ class Router:
     def uses(self, *message_keys: str) -> None:
         self.messages.update(message_keys)
 
-    @staticmethod
-    def _register(table: dict[Any, Handler], keys: tuple[Any, ...]
+    def _register(self, table: dict[Any, Handler], keys: tuple[Any, ...]
                   ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             for key in keys:
                 if key in table:
                     raise ValueError(f"{key!r} is already handled by {table[key].__name__}")
                 table[key] = handler
+            if self.private_link is not None:
+                self.private[handler] = self.private_link
             return handler
         return register

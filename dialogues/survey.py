@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from typing import Any
 
@@ -39,7 +40,24 @@ from dialogues.context import DialogueContext
 from dialogues.places import need_commune
 from dialogues.router import Router, Turn
 
-router = Router("survey")
+
+def private_link(turn: Turn) -> str:
+    """From a group, the rating continues in the private chat: `/start svy_<facility>` when
+    the message named a facility (a button, a deep link, a flow), else `/start svy`."""
+    incoming = turn.incoming
+    payload, argument = incoming.payload or "", (incoming.argument or "").strip()
+    if payload.startswith("svy:f:"):
+        facility = payload[len("svy:f:"):]
+    elif argument.lower().startswith("svy_"):
+        facility = argument[len("svy_"):]
+    else:
+        facility = str((turn.flow() or {}).get("facility") or "")
+    known = facility in surveys_of(turn.content).facilities and \
+        _LINK_SAFE.fullmatch(facility) is not None
+    return f"{PREFIX}_{facility}" if known else PREFIX
+
+
+router = Router("survey", private=private_link)
 router.menu_item("menu_survey", "svy", order=30)
 router.uses(
     "survey_which_facility", "survey_which_facility_any", "survey_sample_list",
@@ -61,6 +79,7 @@ router.uses(
 
 FLOW = "survey"
 PREFIX = "svy"
+_LINK_SAFE = re.compile(r"[A-Za-z0-9_-]{1,60}")  # a /start parameter is at most 64
 # Intents that mean the user wants something else: the survey pauses (answers are kept) and
 # the message goes to its handler. Only when the NLU is sure and the text is not an answer.
 LEAVE_INTENTS = frozenset({"ask_service", "list_services", "ask_budget", "ask_meeting",
@@ -194,9 +213,13 @@ def rate_service(turn: Turn) -> None:
 
 @router.deep_link(PREFIX)
 def from_link(turn: Turn) -> None:
-    """`/start svy_<facility>`: a CAF's poster or QR code opens the rating of one facility."""
+    """`/start svy_<facility>`: a CAF's poster or QR code opens the rating of one facility;
+    `/start svy` (from a group) starts a rating as the menu does."""
     facility_id = (turn.incoming.argument or "").strip().partition("_")[2]
-    facility_chosen(turn, facility_id)
+    if facility_id:
+        facility_chosen(turn, facility_id)
+    else:
+        start(turn, None)
 
 
 @router.payload(PREFIX)

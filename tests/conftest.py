@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from bot.bootstrap import App, bootstrap
@@ -27,6 +28,19 @@ from bot.messages import Incoming, Kind, Reply
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis (tests/test_fuzz.py): a modest budget so `make test` stays fast; CI runs the same
+# examples every time (derandomized, no example database); ISAFBOT_FUZZ=deep for a long local
+# run (`ISAFBOT_FUZZ=deep .venv/bin/pytest tests/test_fuzz.py`). The fuzz tests share one app
+# and fake platforms across their examples on purpose: function-scoped fixtures are fine.
+_SHARED = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture,
+                                                       HealthCheck.too_slow,
+                                                       HealthCheck.data_too_large]}
+settings.register_profile("default", max_examples=40, **_SHARED)
+settings.register_profile("ci", max_examples=40, derandomize=True, database=None, **_SHARED)
+settings.register_profile("deep", max_examples=2000, **_SHARED)
+settings.load_profile(os.environ.get("ISAFBOT_FUZZ") or
+                      ("ci" if os.environ.get("CI") else "default"))
 POSTGRES_ADMIN_URL = os.environ.get("ISAFBOT_TEST_POSTGRES_URL",
                                     "postgresql://root@127.0.0.1:5432/test")
 

@@ -16,6 +16,7 @@ from bot.dashboard.auth import add_account
 from bot.db.models import MessageLog, OutboxMessage, User
 from bot.db.models_scorecard import SurveyProfileAnswer, SurveyRating, SurveyResponse
 from bot.messages import Understanding
+from bot.permissions import operator
 from bot.scorecard import store
 from bot.scorecard.rounds import close_round, open_round
 from content.sections.surveys import surveys_of
@@ -57,7 +58,8 @@ def seed_round(app: App, facility: str, scores: list[dict[str, int | None]],
            profiles: list[dict[str, str]], comments: list[str], *, close: bool,
            label: str | None = None) -> int:
     with app.db.session() as session:
-        round_id = int(open_round(session, app.content, facility, by="test", label=label).id)
+        round_id = int(open_round(session, app.content, facility, by=operator("test"),
+                                  label=label).id)
     with app.db.session() as session:
         for number, ratings in enumerate(scores):
             response = store.start_response(session, round_id, f"respondent-{number}")
@@ -70,7 +72,7 @@ def seed_round(app: App, facility: str, scores: list[dict[str, int | None]],
             store.save_comment(session, round_id, f"author-{number}", text)
     if close:
         with app.db.session() as session:
-            close_round(session, app.content, round_id, by="test")
+            close_round(session, app.content, round_id, by=operator("test"))
     return round_id
 
 
@@ -98,7 +100,7 @@ def big_round(app: App, respondents: int = 600) -> int:
     surveys = surveys_of(app.content)
     pick = random.Random(7)
     with app.db.session() as session:
-        round_id = int(open_round(session, app.content, HC, by="test", label="big").id)
+        round_id = int(open_round(session, app.content, HC, by=operator("test"), label="big").id)
         responses = [{"id": f"{n:032d}", "round_id": round_id, "respondent": f"r{n}",
                       "status": "complete", "position": 99} for n in range(respondents)]
         session.execute(insert(SurveyResponse), responses)
@@ -109,7 +111,7 @@ def big_round(app: App, respondents: int = 600) -> int:
             {"response_id": r["id"], "question": q.id, "option": pick.choice(q.options).id}
             for r in responses for q in surveys.profile])
     with app.db.session() as session:
-        close_round(session, app.content, round_id, by="test")
+        close_round(session, app.content, round_id, by=operator("test"))
     return round_id
 
 
@@ -176,7 +178,7 @@ def seed_meetings(app: App) -> None:
                                (OTHER_COMMUNE, "secret other commune hall")):
             meeting = meetings.create_meeting(session, kind="interface", commune=commune,
                                               place=place, starts_at=starts, agenda=None,
-                                              by="test", now=now)
+                                              by=operator("test"), now=now)
             assert meetings.send_reminder(session, app.content, meeting.id, 1440,
                                           meeting.starts_at, now=now, tz=app.settings.timezone,
                                           offsets=[1440, 60]) is not None

@@ -15,6 +15,16 @@ What it checks, like Telegram: the token in the path (401 otherwise), a chat id,
 JSON with ``inline_keyboard`` rows whose ``callback_data`` is 1 to 64 bytes, webhook
 ``secret_token`` characters and ``allowed_updates`` JSON. Refused calls answer 400.
 
+Groups as Telegram has them: ``open_topic(chat_id)`` makes a supergroup a forum and returns a
+new topic's ``message_thread_id``; messages written there carry it with ``is_topic_message``
+(``text_update(..., topic=id)``, ``callback_update(..., topic=id)``), and a send with a
+``message_thread_id`` is refused ("message thread not found") unless the chat is a forum with
+that topic; without one it lands in General. ``migrate(chat_id)`` upgrades a group to a
+supergroup: it returns the new id and the two service updates Telegram sends
+(``migrate_to_chat_id`` in the old group, ``migrate_from_chat_id`` in the new one), and from
+then on a send to the old id answers 400 with ``parameters.migrate_to_chat_id``.
+Inline buttons are either ``callback_data`` or an ``https://``/``tg://`` ``url``.
+
 Control (all thread-safe):
 
 - ``fail(chat_id, *errors)``: the next send calls to that chat answer these errors
@@ -181,6 +191,9 @@ class FakeTelegram:
         self._global: _Window | None = None
         self._chats: dict[str, _Bucket] = {}
         self._groups: dict[str, _Window] = {}
+        self._topics: dict[str, set[int]] = {}  # forum chats and their topics
+        self._migrated: dict[str, int] = {}  # a group upgraded to a supergroup: old -> new id
+        self._supergroup_ids = itertools.count(-1_002_000_000_001, -1)
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._update_ids = itertools.count(100_000_001)
@@ -272,6 +285,28 @@ class FakeTelegram:
                               timeout=timeout)
         return response.status_code
 
+    # ------------------------------------------------------------------ groups
+
+    def open_topic(self, chat_id: int, name: str = "Meetings") -> int:
+        """Make the supergroup a forum (if it was not) and create a topic; its thread id."""
+        thread = next(self._message_ids)
+        with self._lock:
+            self._topics.setdefault(str(chat_id), set()).add(thread)
+        return thread
+
+    def migrate(self, chat_id: int) -> tuple[int, list[dict[str, Any]]]:
+        """Upgrade a group to a supergroup: the new id, and the service updates Telegram sends
+        then (in the old group, then in the new supergroup)."""
+        new_id = next(self._supergroup_ids)
+        with self._lock:
+            self._migrated[str(chat_id)] = new_id
+        old_message = self.message(chat_id, user_id=7_000_001, chat_type="group",
+                                   migrate_to_chat_id=new_id)
+        new_message = self.message(new_id, user_id=7_000_001, chat_type="supergroup",
+                                   migrate_from_chat_id=chat_id)
+        return new_id, [{"update_id": next(self._update_ids), "message": old_message},
+                        {"update_id": next(self._update_ids), "message": new_message}]
+
     # ------------------------------------------------------------------ updates
 
     def redeliver(self, update: dict[str, Any]) -> None:
@@ -304,9 +339,10 @@ class FakeTelegram:
     def message(self, chat_id: int, *, user_id: int | None = None, first_name: str = "Sokha",
                 last_name: str | None = None, username: str | None = None,
                 language: str | None = "km", chat_type: str | None = None,
-                **content: Any) -> dict[str, Any]:
-        """A Message object from a user (private chat unless the chat id is negative); like
-        Telegram's, a private chat carries the user's names too."""
+                topic: int | None = None, **content: Any) -> dict[str, Any]:
+        """A Message object from a user (private chat unless the chat id is negative), in a
+        forum topic when `topic` is given; like Telegram's, a private chat carries the user's
+        names too."""
         user_id = user_id if user_id is not None else chat_id
         kind = chat_type or ("private" if chat_id > 0 else "supergroup")
         chat: dict[str, Any] = {"id": chat_id, "type": kind}
@@ -318,10 +354,15 @@ class FakeTelegram:
                 chat["username"] = username
         else:
             chat["title"] = "Commune council"
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": chat, "from": self._user(user_id, first_name, language,
-                                                 last_name=last_name, username=username),
-                **content}
+        if str(chat_id) in self._topics:
+            chat["is_forum"] = True
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": chat, "from": self._user(user_id, first_name, language,
+                                                    last_name=last_name, username=username),
+                   **content}
+        if topic is not None:
+            message |= {"message_thread_id": topic, "is_topic_message": True}
+        return message
 
     def text_update(self, chat_id: int, text: str, **options: Any) -> dict[str, Any]:
         """An update with a text message; a leading /command gets its bot_command entity."""
@@ -340,19 +381,22 @@ class FakeTelegram:
 
     def callback_update(self, chat_id: int, data: str, *, user_id: int | None = None,
                         language: str | None = "km", first_name: str = "Sokha",
-                        last_name: str | None = None, username: str | None = None
-                        ) -> dict[str, Any]:
-        """A press on an inline keyboard button under one of the bot's messages. Like
-        Telegram's, the query carries the presser's names and the whole message the button
-        was under: its text and its keyboard (every button's label and data), when the bot
-        sent that message through this fake."""
+                        last_name: str | None = None, username: str | None = None,
+                        topic: int | None = None) -> dict[str, Any]:
+        """A press on an inline keyboard button under one of the bot's messages (in a forum
+        topic when `topic` is given). Like Telegram's, the query carries the presser's names
+        and the whole message the button was under: its text and its keyboard (every
+        button's label and data), when the bot sent that message through this fake."""
         user_id = user_id if user_id is not None else chat_id
+        kind = "private" if chat_id > 0 else "supergroup" if topic is not None else "group"
         bot_message: dict[str, Any] = {
             "message_id": next(self._message_ids), "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "chat": {"id": chat_id, "type": kind},
             "from": {"id": self.bot_id, "is_bot": True, "first_name": "isaf-bot",
                      "username": self.username},
             "text": "…"}
+        if topic is not None:
+            bot_message |= {"message_thread_id": topic, "is_topic_message": True}
         under = self._message_with_button(chat_id, data)
         if under is not None:
             bot_message["message_id"] = under["message_id"]
@@ -614,6 +658,16 @@ class FakeTelegram:
         failure = self._next(self._failures, chat)
         if failure:
             return failure
+        with self._lock:
+            moved_to = self._migrated.get(chat)
+            topics = self._topics.get(chat)
+        if moved_to is not None:
+            return api_error(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                             migrate_to_chat_id=moved_to)
+        thread = call.params.get("message_thread_id")
+        if thread is not None and (topics is None or not str(thread).isdigit()
+                                   or int(thread) not in topics):
+            return api_error(400, "Bad Request: message thread not found")
         problem = self._content_problem(call)
         if problem:
             return api_error(400, f"Bad Request: {problem}")
@@ -621,7 +675,7 @@ class FakeTelegram:
             self.limit_violations.append(chat)
             return RETRY_AFTER(1)
         message = self.message(int(chat), user_id=self.bot_id, first_name="isaf-bot",
-                               language=None)
+                               language=None, topic=int(thread) if thread else None)
         message["from"] = self._me()
         record: dict[str, Any] = {"method": call.method, **call.params}
         if call.method == "sendPhoto":
@@ -695,9 +749,13 @@ def _markup_problem(markup: Any) -> str | None:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
                 return "text buttons are unallowed in the inline keyboard"
-            data = button.get("callback_data")
+            data, url = button.get("callback_data"), button.get("url")
+            if (data is None) == (url is None):
+                return "text buttons are unallowed in the inline keyboard"
             if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
                 return "BUTTON_DATA_INVALID"
+            if url is not None and not re.fullmatch(r"(https://|tg://)[^\s]+", str(url)):
+                return "BUTTON_URL_INVALID"
     return None
 
 

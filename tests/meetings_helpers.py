@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.bootstrap import App, Clock
 from bot.db.models import OutboxMessage, User
 from bot.meetings import store
+from bot.permissions import operator
 from scheduler import jobs
 from scheduler.reminders import job_store
 
@@ -70,7 +71,7 @@ def new_meeting(app: App, clock: FakeClock, starts: datetime, commune: str = KK,
                 kind: str = "interface", place: str = "Commune hall") -> int:
     with app.db.session() as session:
         return int(store.create_meeting(session, kind=kind, commune=commune, place=place,
-                                        starts_at=starts, agenda="Budget 2027", by="test",
+                                        starts_at=starts, agenda="Budget 2027", by=operator("test"),
                                         now=clock.now()).id)
 
 

@@ -16,6 +16,7 @@ from bot.db.models_scorecard import (
     SurveyRating,
     SurveyResponse,
 )
+from bot.permissions import operator
 from bot.scorecard.rounds import close_round, open_round
 from tests.conftest import Chat
 
@@ -27,12 +28,12 @@ HC_INDICATORS = ["enough_staff", "equipment_medicines", "clean_water", "building
 
 def open_for(app: App, facility: str = HC, label: str | None = None) -> int:
     with app.db.session() as session:
-        return int(open_round(session, app.content, facility, by="test", label=label).id)
+        return int(open_round(session, app.content, facility, by=operator("test"), label=label).id)
 
 
 def close(app: App, round_id: int) -> int:
     with app.db.session() as session:
-        return int(close_round(session, app.content, round_id, by="test").summaries or 0)
+        return int(close_round(session, app.content, round_id, by=operator("test")).summaries or 0)
 
 
 def level_payload(chat: Chat, value: int) -> str:

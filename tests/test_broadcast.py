@@ -18,6 +18,7 @@ from bot.db.models_meetings import Broadcast, CafAudit
 from bot.delivery import Dispatcher, Held, Recipient, RetryLater, Unreachable
 from bot.meetings import store
 from bot.messages import Reply
+from bot.permissions import NotAllowed
 from bot.settings import Settings
 from tests.conftest import Chat
 from tests.meetings_helpers import KK, OB, FakeClock, invite, make_user, outbox, pp
@@ -166,7 +167,7 @@ def test_nobody_else_can_broadcast(bapp: App) -> None:
     other = Chat(bapp, user="caf-ob")
     other.send("hello")
     other.send(f"/caf {invite(bapp, OB)}")
-    with bapp.db.session() as session, pytest.raises(store.MeetingError):
+    with bapp.db.session() as session, pytest.raises(NotAllowed):
         user = session.execute(select(User).where(User.channel_user_id == "caf-ob")
                                ).scalar_one()
         store.create_broadcast(session, bapp.content, user, KK, "hi", now=pp(2026, 12, 1))

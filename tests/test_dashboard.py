@@ -17,6 +17,7 @@ from bot.bootstrap import App
 from bot.dashboard import auth
 from bot.db.base import utcnow
 from bot.db.models_dashboard import DashboardAccount, DashboardSession
+from bot.permissions import operator
 from bot.server import build_runtime, build_web_app
 from tests.dashboard_helpers import (
     COMMENT,
@@ -520,7 +521,7 @@ def test_an_open_round_shows_only_its_response_count(board: App, seeded: Seeded)
     closed = logged_in(board, "caf").get(f"/dashboard/rounds/{seeded.hc_rounds[1]}?lang=en")
     assert "Round " + str(round_id) not in closed.text
     with board.db.session() as session:
-        close_round(session, board.content, round_id, by="test")
+        close_round(session, board.content, round_id, by=operator("test"))
     page = logged_in(board, "caf").get(f"/dashboard/rounds/{round_id}?lang=en").text
     assert "still open" not in page and "charts/enough_staff.png" in page
     assert "a comment while it is open" in page
@@ -530,7 +531,7 @@ def test_open_rounds_cannot_be_published(board: App, seeded: Seeded) -> None:
     from bot.scorecard.rounds import open_round
 
     with board.db.session() as session:
-        round_id = int(open_round(session, board.content, "hc_120809", by="test").id)
+        round_id = int(open_round(session, board.content, "hc_120809", by=operator("test")).id)
     admin = logged_in(board, "admin")
     token = csrf_of(admin.get(f"/dashboard/rounds/{round_id}").text)
     response = admin.post(f"/dashboard/rounds/{round_id}/publish?lang=en",

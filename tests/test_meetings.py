@@ -18,6 +18,7 @@ from bot.cli import main
 from bot.db.models import User
 from bot.db.models_meetings import CafAudit, CafCommune, Meeting, MeetingSubscription
 from bot.meetings import store
+from bot.permissions import chat_actor, operator
 from bot.settings import Settings
 from tests.conftest import Chat, make_settings
 from tests.meetings_helpers import KK, OB, FakeClock, invite, make_user, new_meeting, pp
@@ -358,12 +359,12 @@ def test_cli_revokes_a_caf(app: App) -> None:
     with app.db.session() as session:
         store.redeem_invite(session, session.get(User, user_id), code)
     with app.db.session() as session:
-        assert store.can_act(session, session.get(User, user_id), KK)
-        assert not store.can_act(session, session.get(User, user_id), OB)
+        assert chat_actor(session, session.get(User, user_id)).may_act_on(KK)
+        assert not chat_actor(session, session.get(User, user_id)).may_act_on(OB)
         store.revoke(session, by="test", user_id=user_id)
     with app.db.session() as session:
         user = session.get(User, user_id)
-        assert user.role == "citizen" and not store.can_act(session, user, KK)
+        assert user.role == "citizen" and not chat_actor(session, user).may_act_on(KK)
         assert session.execute(select(CafCommune)).first() is None
 
 
@@ -378,13 +379,13 @@ def test_cli_makes_an_admin_who_acts_for_every_commune_and_takes_it_back(
     with app.db.session() as session:
         user = session.get(User, officer)
         assert user.role == "admin"
-        assert store.can_act(session, user, KK) and store.can_act(session, user, OB)
+        assert chat_actor(session, user).may_act_on(KK) and chat_actor(session, user).may_act_on(OB)
     assert main(["caf", "admin", "--user", str(officer), *db]) == 1  # already one
     assert main(["caf", "admin", "--user", "999999", *db]) == 1  # nobody
     assert main(["caf", "admin", "--user", str(officer), "--revoke", *db]) == 0
     with app.db.session() as session:
         user = session.get(User, officer)
-        assert user.role == "citizen" and not store.can_act(session, user, KK)
+        assert user.role == "citizen" and not chat_actor(session, user).may_act_on(KK)
     assert [action for _, action, _ in _audit(app)] == ["admin.grant", "admin.revoke"]
 
 
@@ -400,12 +401,13 @@ def test_an_admin_who_was_a_caf_goes_back_to_caf(app: App) -> None:
     with app.db.session() as session:
         user = session.get(User, officer)
         assert user.role == "caf"
-        assert store.can_act(session, user, KK) and not store.can_act(session, user, OB)
+        actor = chat_actor(session, user)
+        assert actor.may_act_on(KK) and not actor.may_act_on(OB)
 
 
 def test_meetings_in_the_past_are_refused_by_the_store(app: App) -> None:
     clock = FakeClock(NOW)
     with pytest.raises(store.MeetingError, match="past"), app.db.session() as session:
         store.create_meeting(session, kind="other", commune=KK, place="x",
-                             starts_at=NOW - timedelta(minutes=1), agenda=None, by="t",
+                             starts_at=NOW - timedelta(minutes=1), agenda=None, by=operator("t"),
                              now=clock.now())

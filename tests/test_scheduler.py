@@ -20,6 +20,7 @@ from bot.db.models import OutboxMessage
 from bot.db.models_meetings import MeetingReminder
 from bot.delivery import release_held
 from bot.meetings import store
+from bot.permissions import operator
 from bot.settings import Settings, SettingsError
 from scheduler import jobs
 from scheduler.service import SchedulerService
@@ -142,7 +143,8 @@ def test_an_edit_reschedules_and_tells_those_already_reminded(sapp: App, clock: 
     late = make_user(sapp, "late-subscriber", subscribed=True)
     moved = pp(2026, 12, 20, 10, 0)
     with sapp.db.session() as session:
-        store.update_meeting(session, sapp.content, meeting_id, by="test", now=clock.now(),
+        store.update_meeting(session, sapp.content, meeting_id, by=operator("test"),
+                             now=clock.now(),
                              tz="Asia/Phnom_Penh", starts_at=moved, place="Wat Kouk Khleang")
     changes = outbox(sapp, "change:")
     assert {r.user_id for r in changes} == {people["en"], people["km"]}  # not `late`
@@ -170,7 +172,7 @@ def test_a_cancellation_notifies_those_reminded_and_nothing_more_is_sent(
         session.execute(update(OutboxMessage).where(OutboxMessage.id == rows[0].id)
                         .values(status="sent"))
     with sapp.db.session() as session:
-        told = store.cancel_meeting(session, sapp.content, meeting_id, by="test",
+        told = store.cancel_meeting(session, sapp.content, meeting_id, by=operator("test"),
                                     now=clock.now(), tz="Asia/Phnom_Penh")
     assert told == 1
     statuses = {r.user_id: r.status for r in outbox(sapp, "rem:")}
@@ -307,7 +309,8 @@ def test_a_new_place_replaces_a_reminder_still_waiting_in_the_outbox(
     meeting_id = new_meeting(sapp, clock, START)
     driver.run_until(pp(2026, 12, 15, 12, 1))  # both reminders queued, none delivered yet
     with sapp.db.session() as session:
-        store.update_meeting(session, sapp.content, meeting_id, by="test", now=clock.now(),
+        store.update_meeting(session, sapp.content, meeting_id, by=operator("test"),
+                             now=clock.now(),
                              tz="Asia/Phnom_Penh", place="Wat Kouk Khleang")
     assert {r.status for r in outbox(sapp, "rem:")} == {"withdrawn"}
     notices = {r.user_id: r.reply["text"] for r in outbox(sapp, "change:")}

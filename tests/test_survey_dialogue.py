@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 
 from bot.bootstrap import App, bootstrap
 from bot.db.models import Conversation, MessageLog, OutboxMessage, User
+from bot.db.models_meetings import CafCommune
 from bot.db.models_scorecard import ScoringRound
 from bot.messages import Kind
 from bot.scorecard.store import comment_author, respondent_key
@@ -350,8 +351,9 @@ def _make_caf(app: App, user: str, commune: str = "120809") -> Chat:
     chat.send("hello")
     with app.db.session() as session:
         row = session.execute(select(User).where(User.channel_user_id == user)).scalar_one()
-        row.role = "caf"  # roles are given by the meetings feature; here, directly
+        row.role = "caf"  # roles are given by invites (the meetings feature); here, directly
         row.commune_code = commune
+        session.add(CafCommune(user_id=row.id, commune_code=commune))
     return chat
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from bot.cli import main
 from bot.db import Database
+from bot.permissions import operator
 from bot.scorecard import store
 from bot.scorecard.export import instance_id, write_comments_csv, write_responses_csv
 from bot.scorecard.results import (
@@ -53,7 +54,8 @@ def db(database_url: str) -> Database:
 def _fill(db: Database, content: Content = CONTENT) -> int:
     """The hand-computed data set, written through the same functions as the chat."""
     with db.session() as session:
-        round_id = int(open_round(session, content, "hc_120809", by="test", label="2026").id)
+        round_id = int(open_round(session, content, "hc_120809", by=operator("test"),
+                                  label="2026").id)
     for person in range(12):
         with db.session() as session:
             respondent = store.respondent_key(SECRET, "console", f"person{person}")
@@ -259,7 +261,7 @@ def test_results_command_prints_and_exports(db: Database, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     round_id = _fill(db)
     with db.session() as session:
-        close_round(session, CONTENT, round_id, by="test")
+        close_round(session, CONTENT, round_id, by=operator("test"))
     monkeypatch.setenv("ISAFBOT_SECRET_KEY", SECRET.decode())
     monkeypatch.setenv("ISAFBOT_DATA_DIR", str(tmp_path / "var"))
     out_csv, out_comments, form = tmp_path / "r.csv", tmp_path / "c.csv", tmp_path / "f.xlsx"

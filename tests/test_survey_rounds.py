@@ -13,6 +13,7 @@ from bot.cli import main
 from bot.db import Database
 from bot.db.models import OutboxMessage, User
 from bot.db.models_scorecard import RoundSubscription, SurveyRating
+from bot.permissions import operator
 from bot.scorecard import store
 from bot.scorecard.results import round_results
 from bot.scorecard.rounds import RoundError, close_round, list_rounds, open_round, summary_text
@@ -33,7 +34,7 @@ def db(database_url: str) -> Database:
 
 def _open(db: Database, facility: str = "hc_120809") -> int:
     with db.session() as session:
-        return int(open_round(session, CONTENT, facility, by="test").id)
+        return int(open_round(session, CONTENT, facility, by=operator("test")).id)
 
 
 def _user(db: Database, name: str, language: str) -> int:
@@ -56,25 +57,25 @@ def _respond(db: Database, round_id: int, person: str, scores: dict[str, int]) -
 def test_one_open_round_per_facility(db: Database) -> None:
     first = _open(db)
     with pytest.raises(RoundError, match="already open"), db.session() as session:
-        open_round(session, CONTENT, "hc_120809", by="test")
+        open_round(session, CONTENT, "hc_120809", by=operator("test"))
     with pytest.raises(RoundError, match="unknown facility"), db.session() as session:
-        open_round(session, CONTENT, "hc_nowhere", by="test")
+        open_round(session, CONTENT, "hc_nowhere", by=operator("test"))
     other = _open(db, "ps_120809")
     with db.session() as session:
-        close_round(session, CONTENT, first, by="test")
+        close_round(session, CONTENT, first, by=operator("test"))
     second = _open(db)  # a new round once the first is closed
     with db.session() as session:
         assert [r.id for r in list_rounds(session, open_only=True)] == [other, second]
         assert [r.id for r in list_rounds(session, facility_id="hc_120809")] == [first, second]
         with pytest.raises(RoundError, match="already closed"):
-            close_round(session, CONTENT, first, by="test")
+            close_round(session, CONTENT, first, by=operator("test"))
 
 
 def test_a_closed_round_accepts_nothing(db: Database) -> None:
     round_id = _open(db)
     _respond(db, round_id, "early", {"enough_staff": 4})
     with db.session() as session:
-        close_round(session, CONTENT, round_id, by="test")
+        close_round(session, CONTENT, round_id, by=operator("test"))
     respondent = store.respondent_key(SECRET, "telegram", "early")
     with db.session() as session:
         response = store.find_response(session, round_id, respondent)
@@ -117,7 +118,7 @@ def test_answers_racing_a_close_are_either_counted_or_refused(db: Database) -> N
             if session.execute(select(func.count()).select_from(SurveyRating)).scalar() >= 10:
                 break
     with db.session() as session:
-        close_round(session, CONTENT, round_id, by="test")
+        close_round(session, CONTENT, round_id, by=operator("test"))
         counted = round_results(session, SURVEYS, round_id).indicators[0].count
     stop.set()
     for thread in threads:
@@ -141,7 +142,7 @@ def test_closing_queues_summaries_for_those_who_asked_only(db: Database) -> None
         store.subscribe(session, round_id, english)
         store.subscribe(session, round_id, english)  # twice: still one summary
     with db.session() as session:
-        row = close_round(session, CONTENT, round_id, by="test")
+        row = close_round(session, CONTENT, round_id, by=operator("test"))
         assert row.summaries == 2
     with db.session() as session:
         outbox = session.execute(select(OutboxMessage).order_by(OutboxMessage.user_id)
@@ -169,7 +170,7 @@ def test_summaries_of_small_rounds_show_nothing(db: Database) -> None:
     for number in range(4):
         _respond(db, round_id, f"p{number}", {"enough_staff": 1 + number})
     with db.session() as session:
-        close_round(session, CONTENT, round_id, by="test")
+        close_round(session, CONTENT, round_id, by=operator("test"))
         results = round_results(session, SURVEYS, round_id)
     text = summary_text(CONTENT, results, "en")
     assert "Fewer than 5 people rated it" in text and "Enough staff" not in text
@@ -180,7 +181,7 @@ def test_a_median_between_two_levels_shows_both(db: Database) -> None:
     for number, score in enumerate([3, 3, 3, 4, 4, 4]):
         _respond(db, round_id, f"p{number}", {"enough_staff": score})
     with db.session() as session:
-        close_round(session, CONTENT, round_id, by="test")
+        close_round(session, CONTENT, round_id, by=operator("test"))
         text = summary_text(CONTENT, round_results(session, SURVEYS, round_id), "en")
     assert "😐🙂 Enough staff: Acceptable – Good (6 ratings)" in text
 

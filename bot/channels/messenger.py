@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +34,7 @@ from bot.db.session import database_unavailable
 from bot.delivery import Recipient
 from bot.messages import Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
-from bot.request_body import read_body
+from bot.request_body import parse_json, read_body
 from bot.settings import SettingsError, seconds_setting
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ WEBHOOK_PATH = "/webhooks/messenger"
 GET_STARTED = "get_started"  # the Get Started button's postback payload (`isafbot messenger setup`)
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a batch of 1000 events is about 1 MB
 _MAX_EXTERNAL_ID = 128  # inbound_updates.external_id
+_PSID = re.compile(r"[\x21-\x7e]{1,64}")  # fits users.channel_user_id
 
 
 # ------------------------------------------------------------------ settings
@@ -125,8 +127,11 @@ def signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
     time."""
     if not header or not header.startswith("sha256="):
         return False
+    given = header[len("sha256="):].strip().lower()
+    if not given.isascii():  # compare_digest raises TypeError on other str (a 500 before)
+        return False
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 def events_of(body: Any) -> list[tuple[str, str, dict[str, Any]]]:
@@ -150,11 +155,9 @@ def events_of(body: Any) -> list[tuple[str, str, dict[str, Any]]]:
 def _stored(event: Any) -> tuple[str, str, dict[str, Any]] | None:
     if not isinstance(event, dict):
         return None
-    psid = (event.get("sender") or {}).get("id") if isinstance(event.get("sender"), dict) \
-        else None
-    if not isinstance(psid, (str, int)) or not str(psid).strip():
+    psid = _psid(event)
+    if psid is None:
         return None
-    psid = str(psid)
     message, postback, referral = (event.get(k) for k in ("message", "postback", "referral"))
     if isinstance(message, dict):
         if message.get("is_echo"):
@@ -164,16 +167,17 @@ def _stored(event: Any) -> tuple[str, str, dict[str, Any]] | None:
         mid = postback.get("mid")
     elif isinstance(referral, dict):  # no mid: a digest, which keeps no PSID in the id
         opened = f"{psid}:{_timestamp(event)}:{referral.get('ref', '')}"
-        mid = "referral:" + hashlib.sha256(opened.encode()).hexdigest()
+        mid = "referral:" + hashlib.sha256(opened.encode("utf-8", "surrogatepass")).hexdigest()
     else:
         return None  # read, delivery, reaction, optin, standby...
     if not isinstance(mid, str) or not mid:
         digest = hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()
         mid = f"event:{digest}"
-    if len(mid) > _MAX_EXTERNAL_ID:
-        mid = "sha256:" + hashlib.sha256(mid.encode()).hexdigest()
+    if len(mid) > _MAX_EXTERNAL_ID or not (mid.isascii() and mid.isprintable()):
+        # Meta's mids are short ASCII; anything else is kept as a digest, which every
+        # database stores (PostgreSQL refuses NUL, lone surrogates and over-long keys)
+        mid = "sha256:" + hashlib.sha256(mid.encode("utf-8", "surrogatepass")).hexdigest()
     return mid, f"{CHANNEL}:{psid}", reduced(event)
-
 
 def reduced(event: dict[str, Any]) -> dict[str, Any]:
     """The event as stored in the inbox: only what `to_incoming` reads. A quick reply keeps its
@@ -209,6 +213,18 @@ def reduced(event: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _psid(event: dict[str, Any]) -> str | None:
+    """The sender's page-scoped id (Meta's are digits): 1 to 64 visible ASCII characters
+    (users.channel_user_id); an event from anything else is not a person writing to the page."""
+    sender = event.get("sender")
+    psid = sender.get("id") if isinstance(sender, dict) else None
+    if isinstance(psid, int) and not isinstance(psid, bool) and psid >= 0:
+        psid = str(psid)
+    if not isinstance(psid, str) or not _PSID.fullmatch(psid):
+        return None
+    return psid
+
+
 def _timestamp(event: Any) -> int:
     value = event.get("timestamp") if isinstance(event, dict) else None
     return value if isinstance(value, int) else 0
@@ -226,8 +242,8 @@ _ATTACHMENT_KINDS = {
 
 def to_incoming(event: dict[str, Any]) -> Incoming | None:
     """A stored messaging event as the core message type."""
-    psid = str((event.get("sender") or {}).get("id", ""))
-    if not psid:
+    psid = _psid(event)
+    if psid is None:
         return None
     message, postback, referral = (event.get(k) for k in ("message", "postback", "referral"))
     if isinstance(postback, dict):
@@ -337,8 +353,8 @@ class MessengerChannel:
                         len(body))
             return PlainTextResponse("invalid signature", status_code=403)
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            data = parse_json(body)
+        except ValueError:  # UnicodeDecodeError is one
             return PlainTextResponse("body is not JSON", status_code=400)
         if not isinstance(data, dict):
             return PlainTextResponse("body is not a JSON object", status_code=400)

@@ -13,9 +13,13 @@ key, so a redelivered update is stored once, across restarts and workers):
   header must equal TELEGRAM_WEBHOOK_SECRET (compared in constant time) or nothing is stored.
 
 Groups: only commands (bare or addressed to this bot), replies to the bot's messages and
-mentions of the bot are answered; other chatter is silence. Edited messages are ignored: the
-original was already answered, and answering an edit again would repeat a reply or feed a
-survey answer twice.
+mentions of the bot are answered; other chatter is silence. A reply goes to the forum topic the
+message was written in (the address "<chat>/<topic>"). Surveys and CAF tools answer in a group
+with a button to the private chat (a `t.me/<bot>?start=...` link: dialogues.router). A group
+upgraded to a supergroup gets a new id: its migration messages re-address what is queued for
+it (Kind.MOVED), and a send refused with ChatMigrated follows the new id at once. Edited
+messages are ignored: the original was already answered, and answering an edit again would
+repeat a reply or feed a survey answer twice.
 """
 
 from __future__ import annotations
@@ -54,10 +58,10 @@ from telegram.request import HTTPXRequest
 from bot.channels.messenger_client import clusters, split_text, units
 from bot.db.session import database_unavailable
 from bot.delivery import DeliveryError, Recipient, Rejected, RetryLater, Unreachable
-from bot.messages import Button, Incoming, Kind, Reply, is_valid_payload
+from bot.messages import THREAD_SEPARATOR, Button, Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
 from bot.redact import URL_LOGGERS, Redactor, protect
-from bot.request_body import read_body
+from bot.request_body import parse_json, read_body
 from bot.settings import SettingsError, seconds_setting
 from bot.supervise import Backoff, LoopState, Supervisor
 
@@ -161,8 +165,8 @@ def stored(update: Any) -> tuple[str, str, dict[str, Any]] | None:
     update. What is stored is the update reduced to what `to_incoming` reads (`reduced`)."""
     if not isinstance(update, dict):
         return None
-    update_id = update.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
+    update_id = _int(update.get("update_id"))
+    if update_id is None:
         return None
     chat = _chat_of(update)
     return str(update_id), f"{CHANNEL}:{chat if chat is not None else '-'}", reduced(update)
@@ -250,7 +254,10 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """An id: Telegram's are 64-bit integers (a bigger one would not fit the inbox's keys)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) < value < 2**63:
+        return value
+    return None
 
 
 def _str(value: Any) -> str:
@@ -319,6 +326,10 @@ def _sender(message: dict[str, Any]) -> dict[str, Any] | None:
 def _message(message: dict[str, Any], me: Me) -> Incoming | None:
     chat = _dict(message.get("chat"))
     chat_id = _int(chat.get("id"))
+    if chat_id is not None and chat.get("type") in ("group", "supergroup"):
+        moved = _migration(message, chat_id)
+        if moved is not None:
+            return moved
     sender = _sender(message)
     if chat_id is None or sender is None:
         return None
@@ -329,6 +340,7 @@ def _message(message: dict[str, Any], me: Me) -> Incoming | None:
     user = str(sender["id"])
     hint = _str(sender.get("language_code")) or None
     where = str(chat_id) if group else None
+    topic = _topic(message) if group else None
     mid = f"{chat_id}:{message.get('message_id')}"
     reply_to_bot = _int(_dict(_dict(message.get("reply_to_message")).get("from")).get("id")) \
         == me.id
@@ -341,14 +353,14 @@ def _message(message: dict[str, Any], me: Me) -> Incoming | None:
             name, argument = command
             return Incoming(CHANNEL, user, Kind.COMMAND, text=raw_text, command=name,
                             argument=argument, message_id=mid, chat_id=where,
-                            language_hint=hint)
+                            language_hint=hint, thread_id=topic)
         text = raw_text
         if group:
             mentioned, text = _mention(raw_text, message.get("entities"), me)
             if not (mentioned or reply_to_bot):
                 return None
         return Incoming(CHANNEL, user, Kind.TEXT, text=text.strip(), message_id=mid,
-                        chat_id=where, language_hint=hint)
+                        chat_id=where, language_hint=hint, thread_id=topic)
     kind = next((k for key, k in _CONTENT_KINDS if key in message), None)
     if kind is None:
         if not any(key in message for key in _OTHER_CONTENT):
@@ -359,7 +371,33 @@ def _message(message: dict[str, Any], me: Me) -> Incoming | None:
                                 me)
         if not (mentioned or reply_to_bot):
             return None
-    return Incoming(CHANNEL, user, kind, message_id=mid, chat_id=where, language_hint=hint)
+    return Incoming(CHANNEL, user, kind, message_id=mid, chat_id=where, language_hint=hint,
+                    thread_id=topic)
+
+
+def _topic(message: dict[str, Any]) -> str | None:
+    """The forum topic a group message was written in (replies go there, not to General).
+    Only `is_topic_message` says so: in a group without topics `message_thread_id` is the
+    thread of a reply, where Telegram does not take it back."""
+    thread = _int(message.get("message_thread_id"))
+    return str(thread) if message.get("is_topic_message") is True and thread else None
+
+
+def _migration(message: dict[str, Any], chat_id: int) -> Incoming | None:
+    """The service messages of a group upgraded to a supergroup (a new chat id): the old
+    group's says `migrate_to_chat_id`, the new supergroup's `migrate_from_chat_id`. Either
+    re-addresses what is still queued for the old id (Kind.MOVED)."""
+    to_id = _int(message.get("migrate_to_chat_id"))
+    from_id = _int(message.get("migrate_from_chat_id"))
+    if to_id is not None:
+        old, new = chat_id, to_id
+    elif from_id is not None:
+        old, new = from_id, chat_id
+    else:
+        return None
+    sender = _int(_dict(message.get("from")).get("id"))
+    return Incoming(CHANNEL, str(sender or ""), Kind.MOVED, chat_id=str(new),
+                    moved_from=str(old), message_id=f"{chat_id}:{message.get('message_id')}")
 
 
 _NOT_OURS = ("", None)  # a command for another bot in the group
@@ -407,13 +445,15 @@ def _callback(query: dict[str, Any]) -> Incoming | None:
     if sender is None:
         return None
     user = str(sender["id"])
-    chat_id = _int(_dict(_dict(query.get("message")).get("chat")).get("id"))
+    message = _dict(query.get("message"))
+    chat_id = _int(_dict(message.get("chat")).get("id"))
     where = str(chat_id) if chat_id is not None and str(chat_id) != user else None
     data = query.get("data")
     payload = data if isinstance(data, str) and is_valid_payload(data) else "menu"
     return Incoming(CHANNEL, user, Kind.BUTTON, payload=payload,
                     message_id=f"callback:{query.get('id')}", chat_id=where,
-                    language_hint=_str(sender.get("language_code")) or None)
+                    language_hint=_str(sender.get("language_code")) or None,
+                    thread_id=_topic(message) if where else None)
 
 
 def _membership(change: dict[str, Any], me: Me) -> Incoming | None:
@@ -469,14 +509,20 @@ def render(reply: Reply) -> list[Part]:
 SHORT_LABEL = 14  # two buttons this short share a row on a phone (in user-perceived characters)
 
 
-def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: tuple[Button, ...], username: str | None = None
+             ) -> InlineKeyboardMarkup | None:
     """Inline buttons in their order: two short labels share a row ("Fee", "Where"), longer
-    ones (most Khmer service names) get a row of their own."""
+    ones (most Khmer service names) get a row of their own. A link button opens the bot's
+    private chat, started with its payload (`https://t.me/<username>?start=<payload>`)."""
     if not buttons:
         return None
     rows: list[list[InlineKeyboardButton]] = []
     for button in buttons:
-        item = InlineKeyboardButton(button.title, callback_data=button.payload)
+        if button.link:
+            item = InlineKeyboardButton(button.title,
+                                        url=f"https://t.me/{username}?start={button.payload}")
+        else:
+            item = InlineKeyboardButton(button.title, callback_data=button.payload)
         last = rows[-1] if rows else None
         if last is not None and len(last) == 1 and _short(last[0].text) and \
                 _short(button.title):
@@ -531,12 +577,15 @@ class TelegramSender:
         self.limiter = limiter
         self.retry_seconds = retry_seconds
         self._progress: dict[str, tuple[int, float]] = {}
+        self._moved: dict[int, int] = {}  # groups that became supergroups: old id -> new
 
     async def send(self, recipient: Recipient, reply: Reply) -> None:
+        chat, _, topic = recipient.address.partition(THREAD_SEPARATOR)
         try:
-            chat_id = int(recipient.address)
+            chat_id, thread_id = int(chat), int(topic) if topic else None
         except ValueError:
             raise Rejected(f"{recipient.address!r} is not a Telegram chat id") from None
+        chat_id = self._moved.get(chat_id, chat_id)
         parts = render(reply)
         key = _progress_key(recipient.address, parts)
         done = self._resume(key)
@@ -546,9 +595,14 @@ class TelegramSender:
                 if index < done:
                     continue
                 if not first:  # the dispatcher took a token for the row; further messages
-                    await self.limiter.acquire(recipient.address, is_group=recipient.is_group)
+                    await self.limiter.acquire(recipient.chat, is_group=recipient.is_group)
                 first = False
-                await self._send_part(chat_id, part)
+                try:
+                    await self._send_part(chat_id, thread_id, part)
+                except ChatMigrated as moved:  # the group is a supergroup now: follow it
+                    self._moved[chat_id] = int(moved.new_chat_id)
+                    chat_id, thread_id = int(moved.new_chat_id), None
+                    await self._send_part(chat_id, thread_id, part)
                 done = index + 1
         except DeliveryError as failed:
             self._settle(key, done, failed)
@@ -559,15 +613,24 @@ class TelegramSender:
             raise mapped from error
         self._progress.pop(key, None)
 
-    async def _send_part(self, chat_id: int, part: Part) -> None:
-        markup = keyboard(part.buttons)
+    async def _send_part(self, chat_id: int, thread_id: int | None, part: Part) -> None:
+        username = await self._username() if any(b.link for b in part.buttons) else None
+        markup = keyboard(part.buttons, username)
         if part.photo is None:
             await self.bot.send_message(chat_id=chat_id, text=part.text or "",
-                                        reply_markup=markup)
+                                        reply_markup=markup, message_thread_id=thread_id)
             return
         photo = await asyncio.to_thread(_read_photo, part.photo)
         await self.bot.send_photo(chat_id=chat_id, photo=photo, filename=part.photo.name,
-                                  caption=part.text, reply_markup=markup)
+                                  caption=part.text, reply_markup=markup,
+                                  message_thread_id=thread_id)
+
+    async def _username(self) -> str:
+        """The bot's @username for links to its private chat (getMe once, then cached)."""
+        try:
+            return str(self.bot.username)
+        except RuntimeError:  # getMe has not answered yet
+            return str((await self.bot.get_me()).username)
 
     def _resume(self, key: str) -> int:
         now = time.monotonic()
@@ -645,8 +708,8 @@ class TelegramChannel:
         if body is None:
             return PlainTextResponse("request body too large", status_code=413)
         try:
-            update = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            update = parse_json(body)
+        except ValueError:  # UnicodeDecodeError is one
             return PlainTextResponse("body is not JSON", status_code=400)
         item = stored(update)
         if item is None:

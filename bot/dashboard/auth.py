@@ -38,6 +38,7 @@ from bot.db.models_dashboard import (
     DashboardLoginLimit,
     DashboardSession,
 )
+from bot.permissions import Actor
 
 ROLES = ("admin", "caf")
 SESSION_LIFETIME = timedelta(hours=12)
@@ -143,11 +144,16 @@ class Principal:
     csrf_token: str
 
     @property
+    def actor(self) -> Actor:
+        """The account as bot.permissions sees it: the one check of who acts on which commune."""
+        return Actor(f"dashboard:{self.username}", self.role, self.communes)
+
+    @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.actor.is_admin
 
     def may_see_commune(self, commune: str | None) -> bool:
-        return self.is_admin or (commune is not None and commune in self.communes)
+        return self.actor.may_act_on(commune)
 
 
 def normal_name(username: str) -> str:

@@ -30,9 +30,7 @@ LOW_CONFIDENCE = 0.6
 
 def facility_scope(surveys: Surveys, who: Principal) -> list[str] | None:
     """Facility ids the viewer may see; None means all (admins)."""
-    if who.is_admin:
-        return None
-    return sorted(f.id for f in surveys.facilities.values() if f.commune in who.communes)
+    return who.actor.facility_scope(surveys)
 
 
 def visible_rounds(session: Session, surveys: Surveys, who: Principal) -> list[ScoringRound]:
@@ -143,10 +141,10 @@ class Usage:
 
 
 def _user_scope(query: Any, who: Principal) -> Any:
-    if who.is_admin:
+    scope = who.actor.commune_scope()
+    if scope is None:
         return query
-    return query.join(User, User.id == MessageLog.user_id).where(
-        User.commune_code.in_(sorted(who.communes)))
+    return query.join(User, User.id == MessageLog.user_id).where(User.commune_code.in_(scope))
 
 
 def usage(session: Session, who: Principal, *, since: datetime, top: int = 20) -> Usage:
@@ -185,8 +183,9 @@ def subscribers_per_commune(session: Session, who: Principal) -> list[tuple[str,
              .where(User.unreachable.is_(False))
              .group_by(MeetingSubscription.commune_code)
              .order_by(MeetingSubscription.commune_code))
-    if not who.is_admin:
-        query = query.where(MeetingSubscription.commune_code.in_(sorted(who.communes)))
+    scope = who.actor.commune_scope()
+    if scope is not None:
+        query = query.where(MeetingSubscription.commune_code.in_(scope))
     return [(str(code), int(n)) for code, n in session.execute(query)]
 
 
@@ -206,17 +205,18 @@ def batches(session: Session, who: Principal, *, limit: int = 100) -> list[Batch
     query = (select(OutboxMessage.batch, func.min(OutboxMessage.created_at))
              .where(OutboxMessage.batch.is_not(None)).group_by(OutboxMessage.batch)
              .order_by(func.min(OutboxMessage.created_at).desc()).limit(limit))
-    if who.is_admin:
+    scope = who.actor.commune_scope()
+    if scope is None:
         return [Batch(name, queued, batch_report(session, name))
                 for name, queued in session.execute(query)]
     query = query.join(User, User.id == OutboxMessage.user_id).where(
-        User.commune_code.in_(sorted(who.communes)))
+        User.commune_code.in_(scope))
     out = []
     for name, queued in session.execute(query):
         rows = session.execute(
             select(OutboxMessage.status, func.count(func.distinct(OutboxMessage.user_id)))
             .join(User, User.id == OutboxMessage.user_id)
-            .where(OutboxMessage.batch == name, User.commune_code.in_(sorted(who.communes)))
+            .where(OutboxMessage.batch == name, User.commune_code.in_(scope))
             .group_by(OutboxMessage.status)).all()
         out.append(Batch(name, queued, {status: int(n) for status, n in rows}))
     return out
@@ -233,8 +233,9 @@ class MeetingReport:
 def meetings(session: Session, who: Principal, *, limit: int = 100) -> list[MeetingReport]:
     """Meetings of the viewer's communes, newest first, each with its reminders' delivery."""
     query = select(Meeting).order_by(Meeting.starts_at.desc()).limit(limit)
-    if not who.is_admin:
-        query = query.where(Meeting.commune_code.in_(sorted(who.communes)))
+    scope = who.actor.commune_scope()
+    if scope is not None:
+        query = query.where(Meeting.commune_code.in_(scope))
     found = list(session.execute(query).scalars())
     reminders: dict[int, list[MeetingReminder]] = defaultdict(list)
     if found:
@@ -250,6 +251,7 @@ def broadcasts(session: Session, who: Principal, *, limit: int = 100
                ) -> list[tuple[Broadcast, dict[str, int]]]:
     """Broadcasts to the viewer's communes, newest first, with batch_report counts."""
     query = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)
-    if not who.is_admin:
-        query = query.where(Broadcast.commune_code.in_(sorted(who.communes)))
+    scope = who.actor.commune_scope()
+    if scope is not None:
+        query = query.where(Broadcast.commune_code.in_(scope))
     return [(b, batch_report(session, b.batch)) for b in session.execute(query).scalars()]

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli_support import actor, fail, opened
+from bot.cli_support import actor, cli_actor, fail, opened
 
 
 def cmd_caf_invite(args: argparse.Namespace) -> int:
@@ -87,7 +87,7 @@ def cmd_meetings_create(args: argparse.Namespace) -> int:
             with database.session() as session:
                 meeting = create_meeting(session, kind=args.kind, commune=args.commune,
                                          place=args.place, starts_at=when.at,
-                                         agenda=args.agenda, by=actor(args), now=now)
+                                         agenda=args.agenda, by=cli_actor(args), now=now)
                 meeting_id = meeting.id
         except MeetingError as error:
             return fail(str(error))
@@ -117,7 +117,7 @@ def cmd_meetings_cancel(args: argparse.Namespace) -> int:
     with opened(args) as (database, content, settings):
         try:
             with database.session() as session:
-                told = cancel_meeting(session, content, args.meeting, by=actor(args),
+                told = cancel_meeting(session, content, args.meeting, by=cli_actor(args),
                                       now=datetime.now(timezone.utc), tz=settings.timezone)
         except MeetingError as error:
             return fail(str(error))
@@ -141,7 +141,7 @@ def cmd_meetings_edit(args: argparse.Namespace) -> int:
             starts = when.at
         try:
             with database.session() as session:
-                update_meeting(session, content, args.meeting, by=actor(args), now=now,
+                update_meeting(session, content, args.meeting, by=cli_actor(args), now=now,
                                tz=settings.timezone, starts_at=starts, place=args.place)
         except MeetingError as error:
             return fail(str(error))

@@ -29,12 +29,12 @@ from bot.db.models_meetings import (
 )
 from bot.delivery import batch_report, enqueue
 from bot.messages import Button, Reply
+from bot.permissions import ROLES, Actor, chat_actor, granted_communes
 from content.model import Content
 from content.places import gazetteer
 from dialogues import formatting as fmt
 
 KINDS = ("interface", "scorecard", "jaap", "other")
-ROLES = ("caf", "admin")
 MAX_PLACE = 200
 MAX_AGENDA = 600
 MAX_BROADCAST = 1000
@@ -99,7 +99,7 @@ def redeem_invite(session: Session, user: User, code: str) -> list[str]:
     invite.redeemed_by = user.id
     if user.role != "admin":
         user.role = "caf"
-    have = set(caf_communes(session, user))
+    have = set(granted_communes(session, user))
     for commune in invite.communes:
         if commune not in have:
             session.add(CafCommune(user_id=user.id, commune_code=commune, invite_id=invite.id))
@@ -108,21 +108,6 @@ def redeem_invite(session: Session, user: User, code: str) -> list[str]:
     audit(session, f"user:{user.id}", "invite.redeem", invite.communes[0], invite=invite.id,
           communes=list(invite.communes))
     return list(invite.communes)
-
-
-def caf_communes(session: Session, user: User) -> list[str]:
-    return list(session.execute(
-        select(CafCommune.commune_code).where(CafCommune.user_id == user.id)
-        .order_by(CafCommune.commune_code)).scalars())
-
-
-def can_act(session: Session, user: User, commune: str | None) -> bool:
-    """An admin acts everywhere; a CAF only for the communes granted to them."""
-    if user.role == "admin":
-        return commune is None or gazetteer().get(commune) is not None
-    if user.role != "caf" or commune is None:
-        return False
-    return session.get(CafCommune, (user.id, commune)) is not None
 
 
 @dataclass(frozen=True)
@@ -137,7 +122,7 @@ class CafRow:
 def list_cafs(session: Session) -> tuple[list[CafRow], list[CafInvite]]:
     """CAFs and admins with their communes, and the invites not used yet."""
     users = session.execute(select(User).where(User.role.in_(ROLES)).order_by(User.id)).scalars()
-    rows = [CafRow(u.id, u.channel, u.channel_user_id, u.role, caf_communes(session, u))
+    rows = [CafRow(u.id, u.channel, u.channel_user_id, u.role, granted_communes(session, u))
             for u in users]
     invites = list(session.execute(select(CafInvite).where(
         CafInvite.redeemed_at.is_(None), CafInvite.revoked_at.is_(None))
@@ -162,7 +147,7 @@ def revoke(session: Session, *, by: str, code: str | None = None,
     user = session.get(User, user_id) if user_id else None
     if user is None or user.role != "caf":
         raise MeetingError(f"user {user_id} is not a CAF")
-    communes = caf_communes(session, user)
+    communes = granted_communes(session, user)
     session.execute(delete(CafCommune).where(CafCommune.user_id == user.id))
     user.role = "citizen"
     audit(session, by, "caf.revoke", communes[0] if communes else None, user=user.id,
@@ -185,7 +170,7 @@ def set_admin(session: Session, *, by: str, user_id: int, admin: bool = True) ->
     else:
         if user.role != "admin":
             raise MeetingError(f"user {user_id} is not an admin")
-        user.role = "caf" if caf_communes(session, user) else "citizen"
+        user.role = "caf" if granted_communes(session, user) else "citizen"
     audit(session, by, "admin.grant" if admin else "admin.revoke", None, user=user.id)
     return f"user {user.id} is now {'an admin' if admin else 'a ' + user.role}"
 
@@ -193,12 +178,14 @@ def set_admin(session: Session, *, by: str, user_id: int, admin: bool = True) ->
 # ------------------------------------------------------------------ meetings
 
 def create_meeting(session: Session, *, kind: str, commune: str, place: str,
-                   starts_at: datetime, agenda: str | None, by: str,
+                   starts_at: datetime, agenda: str | None, by: Actor,
                    now: datetime) -> Meeting:
-    """`starts_at` and `now` are aware; a meeting in the past is refused."""
+    """`starts_at` and `now` are aware; a meeting in the past is refused, one in a commune
+    `by` does not act on raises NotAllowed."""
     if kind not in KINDS:
         raise MeetingError(f"unknown meeting type {kind!r} (one of {', '.join(KINDS)})")
     check_communes([commune])
+    by.require(commune)
     place = (place or "").strip()
     if not place:
         raise MeetingError("the place is missing")
@@ -207,10 +194,10 @@ def create_meeting(session: Session, *, kind: str, commune: str, place: str,
     meeting = Meeting(kind=kind, commune_code=commune, place=place[:MAX_PLACE],
                       starts_at=naive_utc(starts_at),
                       agenda=(agenda or "").strip()[:MAX_AGENDA] or None,
-                      status="scheduled", created_by=by, updated_at=naive_utc(now))
+                      status="scheduled", created_by=by.name, updated_at=naive_utc(now))
     session.add(meeting)
     session.flush()
-    audit(session, by, "meeting.create", commune, meeting=meeting.id, kind=kind,
+    audit(session, by.name, "meeting.create", commune, meeting=meeting.id, kind=kind,
           starts_at=meeting.starts_at.isoformat())
     return meeting
 
@@ -225,12 +212,13 @@ def get_meeting(session: Session, meeting_id: int, *, lock: bool = False) -> Mee
     return meeting
 
 
-def update_meeting(session: Session, content: Content, meeting_id: int, *, by: str,
+def update_meeting(session: Session, content: Content, meeting_id: int, *, by: Actor,
                    now: datetime, tz: str, starts_at: datetime | None = None,
                    place: str | None = None) -> Meeting:
     """Move or relocate a meeting. Those already reminded are told of the change; the
     scheduler reschedules the reminders (the new start time makes new reminder keys)."""
     meeting = get_meeting(session, meeting_id, lock=True)
+    by.require(meeting.commune_code)
     if meeting.status != "scheduled":
         raise MeetingError("the meeting was cancelled")
     if meeting.starts_at <= naive_utc(now):
@@ -249,23 +237,24 @@ def update_meeting(session: Session, content: Content, meeting_id: int, *, by: s
     if not changes:
         return meeting
     meeting.updated_at = naive_utc(now)
-    audit(session, by, "meeting.edit", meeting.commune_code, meeting=meeting.id, **changes)
+    audit(session, by.name, "meeting.edit", meeting.commune_code, meeting=meeting.id, **changes)
     _notify_reminded(session, content, meeting, "meet_changed_notice", tz, now)
     return meeting
 
 
-def cancel_meeting(session: Session, content: Content, meeting_id: int, *, by: str,
+def cancel_meeting(session: Session, content: Content, meeting_id: int, *, by: Actor,
                    now: datetime, tz: str) -> int:
     """Cancel; reminders not sent yet are withdrawn and those already reminded are told.
     Returns how many people are told."""
     meeting = get_meeting(session, meeting_id, lock=True)
+    by.require(meeting.commune_code)
     if meeting.status != "scheduled":
         raise MeetingError("the meeting was already cancelled")
     if meeting.starts_at <= naive_utc(now):
         raise MeetingError("the meeting has already started")
     meeting.status = "cancelled"
     meeting.updated_at = naive_utc(now)
-    audit(session, by, "meeting.cancel", meeting.commune_code, meeting=meeting.id)
+    audit(session, by.name, "meeting.cancel", meeting.commune_code, meeting=meeting.id)
     return _notify_reminded(session, content, meeting, "meet_cancelled_notice", tz, now)
 
 
@@ -451,9 +440,10 @@ def withdraw_started(session: Session, now: datetime) -> int:
 
 def create_broadcast(session: Session, content: Content, user: User, commune: str, text: str,
                      *, now: datetime) -> Broadcast:
-    """Queue a CAF's message to every subscriber of the commune, in this transaction."""
-    if not can_act(session, user, commune):
-        raise MeetingError("not allowed for this commune")
+    """Queue a CAF's message to every subscriber of the commune, in this transaction
+    (NotAllowed when `user` does not act on the commune)."""
+    check_communes([commune])
+    chat_actor(session, user).require(commune)
     text = (text or "").strip()
     if not text:
         raise MeetingError("the message is empty")

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_support import actor, fail, opened
+from bot.cli_support import cli_actor, fail, opened
 
 if TYPE_CHECKING:
     from bot.scorecard.results import RoundResults
@@ -23,7 +23,7 @@ def cmd_rounds_open(args: argparse.Namespace) -> int:
     with opened(args) as (database, content, _):
         try:
             with database.session() as session:
-                row = open_round(session, content, args.facility, by=actor(args),
+                row = open_round(session, content, args.facility, by=cli_actor(args),
                                  label=args.label)
                 round_id = row.id
         except RoundError as error:
@@ -47,7 +47,7 @@ def cmd_rounds_close(args: argparse.Namespace) -> int:
                     if found is None:
                         raise RoundError(f"no round is open for {args.facility}")
                     round_id = found.id
-                row = close_round(session, content, round_id, by=actor(args),
+                row = close_round(session, content, round_id, by=cli_actor(args),
                                   tz=settings.timezone)
                 summaries = row.summaries
         except RoundError as error:

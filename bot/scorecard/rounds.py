@@ -19,6 +19,7 @@ from bot.db.models import User
 from bot.db.models_scorecard import RoundSubscription, ScoringRound
 from bot.delivery import enqueue
 from bot.messages import Reply
+from bot.permissions import Actor, NotAllowed
 from bot.scorecard.results import MIN_GROUP, RoundResults, round_results
 from bot.scorecard.store import lock_round, open_round_of
 from content.model import Content
@@ -32,35 +33,41 @@ class RoundError(Exception):
     """A round cannot be opened or closed as asked; the message says why."""
 
 
-def open_round(session: Session, content: Content, facility_id: str, *, by: str,
+def open_round(session: Session, content: Content, facility_id: str, *, by: Actor,
                label: str | None = None, now: datetime | None = None) -> ScoringRound:
+    """Raises NotAllowed when the facility is not in a commune `by` acts on."""
     surveys = surveys_of(content)
     facility = surveys.facilities.get(facility_id)
     if facility is None:
         raise RoundError(f"unknown facility {facility_id!r} (see `isafbot facilities`)")
+    if not by.may_act_on_facility(surveys, facility_id):
+        raise NotAllowed(f"{by.name} may not open rounds of {facility_id}")
     existing = open_round_of(session, facility_id)
     if existing is not None:
         raise RoundError(f"round {existing.id} is already open for {facility_id}")
     row = ScoringRound(facility_id=facility_id, survey_id=surveys.survey_for(facility).id,
                        label=(label or "").strip()[:80] or None, open_facility=facility_id,
-                       opened_at=now or utcnow(), opened_by=by[:64])
+                       opened_at=now or utcnow(), opened_by=by.name[:64])
     session.add(row)
     session.flush()  # the unique open_facility refuses a second open round from a racing CAF
     return row
 
 
-def close_round(session: Session, content: Content, round_id: int, *, by: str,
+def close_round(session: Session, content: Content, round_id: int, *, by: Actor,
                 now: datetime | None = None, tz: str = "Asia/Phnom_Penh") -> ScoringRound:
-    """Close the round (it accepts nothing afterwards) and queue the summaries."""
+    """Close the round (it accepts nothing afterwards) and queue the summaries. Raises
+    NotAllowed when the round's facility is not in a commune `by` acts on."""
     lock_round(session, round_id, exclusive=True)  # waits for answers being saved
     row = session.execute(select(ScoringRound).where(ScoringRound.id == round_id)
                           ).scalar_one_or_none()
     if row is None:
         raise RoundError(f"there is no round {round_id}")
+    if not by.may_act_on_facility(surveys_of(content), row.facility_id):
+        raise NotAllowed(f"{by.name} may not close round {round_id}")
     if row.closed_at is not None:
         raise RoundError(f"round {round_id} is already closed")
     row.closed_at = now or utcnow()
-    row.closed_by = by[:64]
+    row.closed_by = by.name[:64]
     row.open_facility = None
     session.flush()
     results = round_results(session, surveys_of(content), round_id)
