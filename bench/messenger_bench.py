@@ -91,7 +91,7 @@ def bench_drain(kind: str, tmp: Path) -> dict[str, Any]:
         handled = 0
         while (claimed := inbox.claim()) is not None:
             with db.session() as session:
-                inbox.complete(session, claimed.id)
+                inbox.complete(session, claimed)
             handled += 1
         seconds = time.perf_counter() - started
         db.dispose()

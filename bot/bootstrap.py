@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -67,9 +67,19 @@ class App:
     redactor: Redactor = field(default_factory=Redactor)  # for errors stored, logged, printed
 
     async def understand(self, incoming: Incoming) -> Understanding | None:
+        """What the NLU makes of a text, or None when the message needs no NLU: not a text,
+        or a text the user's flow reads itself (survey answers and comments, form steps are
+        never sent to the NLU, and are answered while it is down). Raises NluUnavailable
+        when the NLU server cannot be reached."""
         if incoming.kind != Kind.TEXT:
             return None
+        if not await asyncio.to_thread(self.wants_understanding, incoming):
+            return None
         return await self.nlu.parse(incoming.text)
+
+    def wants_understanding(self, incoming: Incoming) -> bool:
+        with self.db.read_session() as session:
+            return self.dialogues.wants_understanding(session, incoming)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message directly (the console's path): understand, then run the
@@ -91,19 +101,29 @@ class App:
             return self.dialogues.handle(session, incoming, understanding,
                                          self.clock.now()).replies
 
-    async def prepare(self, incoming: Incoming | None) -> Callable[[Session], None] | None:
+    async def prepare(self, incoming: Incoming | None, *, nlu_unavailable: bool = False,
+                      understood: Callable[[], Awaitable[None]] | None = None
+                      ) -> Callable[[Session], None] | None:
         """The queued path (webhooks, polling): understand now, and return the effects to run
         in the transaction that marks the stored update done: dialogue, state, log, and the
-        replies written to the outbox (with anything held for this user released)."""
+        replies written to the outbox (with anything held for this user released).
+
+        Raises NluUnavailable when the message needs the NLU server and it cannot be reached
+        (the inbox waits); `nlu_unavailable`: it could not be reached for too long, so the
+        person is told politely that the bot cannot understand right now. `understood` is
+        awaited when the NLU did answer (what waited for it may go now)."""
         if incoming is None:  # nothing to answer (group chatter, delivery receipts)
             return None
         message = incoming.sanitized()
         if message.kind == Kind.MOVED:
             return _readdressing(message)
-        understanding = await self.understand(message)
+        understanding = None if nlu_unavailable else await self.understand(message)
+        if understanding is not None and understood is not None:
+            await understood()
 
         def effects(session: Session) -> None:
-            outcome = self.dialogues.handle(session, message, understanding, self.clock.now())
+            outcome = self.dialogues.handle(session, message, understanding, self.clock.now(),
+                                            nlu_unavailable=nlu_unavailable)
             release_held(session, outcome.user_id)
             enqueue(session, user_id=outcome.user_id, channel=message.channel,
                     address=message.address, replies=outcome.replies)
@@ -132,6 +152,7 @@ def make_nlu(settings: Settings, *, background: bool = True) -> Nlu:
         from nlu.remote import RemoteNlu
 
         return RemoteNlu(settings.nlu_url)
+
     def load() -> Nlu:
         if settings.nlu_model:
             return LocalNlu.load(settings.nlu_model)
@@ -145,7 +166,7 @@ def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None
     """Validate content (refuse to start on broken content), open and migrate the database,
     and wire the dialogues. The NLU starts loading in the background unless one is given."""
     content = load_content(settings.content_dir, required_messages=required_messages())
-    db = Database(settings.database_url)
+    db = Database.from_settings(settings)
     if migrate:
         db.migrate()
     ctx = DialogueContext(content=content, fallback_threshold=settings.fallback_threshold,

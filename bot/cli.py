@@ -148,7 +148,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.db import Database
 
     settings = _settings(args)
-    Database(settings.database_url).migrate()
+    Database.from_settings(settings).migrate()
     print("database schema is up to date")
     return 0
 
@@ -161,7 +161,7 @@ def cmd_db_purge(args: argparse.Namespace) -> int:
     from bot.retention import purge
 
     settings = _settings(args)
-    database = Database(settings.database_url)
+    database = Database.from_settings(settings)
     try:
         database.migrate()
         purged = purge(database, settings.retention, datetime.now(timezone.utc))
@@ -192,7 +192,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         load_content(settings.content_dir, required_messages=required_messages())  # fail early
         serve_processes(settings, processes=args.workers, handlers=args.handlers)
         return 0
-    app = bootstrap(settings)
+    app = bootstrap(settings, migrate=False)  # the server migrates once the database answers
     try:
         serve(app, host=settings.http_host, port=settings.http_port, workers=args.handlers)
     finally:

@@ -28,7 +28,7 @@ def opened(args: argparse.Namespace) -> Iterator[tuple[Database, Content, Settin
 
     settings = _settings(args)
     content = load_content(settings.content_dir, required_messages=required_messages())
-    database = Database(settings.database_url)
+    database = Database.from_settings(settings)
     database.migrate()
     try:
         yield database, content, settings

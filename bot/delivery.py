@@ -19,6 +19,13 @@ Error texts are stored through the redaction filter (bot.redact).
 Delivery is exactly once except for the unavoidable case of a process killed after the
 platform accepted a message and before the row was marked sent: that one message is sent again
 (the platform offers no idempotency key). The window is the time of one database commit.
+
+Temporary failures (429, 5xx, timeouts, a network down) are retried, each chat's messages kept
+in order, for `retry_horizon` seconds (24 hours by default) counted from the row's first
+failure: at the time the platform asks for (`retry_after`), or else after a capped exponential
+backoff with jitter. After the horizon the row is `failed` with the last error. A database
+outage while a batch is in hand is waited out: outcomes are recorded once it answers again, so
+a message sent during the outage is not sent twice.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -39,12 +46,15 @@ from bot.db import Database
 from bot.db.base import utcnow
 from bot.db.models import OutboxMessage, User
 from bot.messages import THREAD_SEPARATOR, Button, Reply
+from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
 from bot.redact import Redactor
+from bot.supervise import Backoff, Burst, LoopState, retry_database
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # unexpected errors (not a platform's answer) before a row is failed
+RETRY_HORIZON = 24 * 3600.0
 FINAL = ("sent", "failed", "unreachable", "withdrawn")  # the message body is dropped
 
 
@@ -55,11 +65,16 @@ class DeliveryError(Exception):
 
 
 class RetryLater(DeliveryError):
-    """Temporary: rate limited (429) or the platform is unavailable. Try again later."""
+    """Temporary: rate limited (429) or the platform is unavailable. Try again later: after
+    `seconds` exactly when the platform said so (`told`, Telegram's retry_after), else after a
+    backoff that starts at `seconds` and grows with each failure."""
 
-    def __init__(self, seconds: float, reason: str = "") -> None:
+    def __init__(self, seconds: float, reason: str = "", *, told: bool = False,
+                 rate_limited: bool = False) -> None:
         super().__init__(reason or f"retry after {seconds:g} s")
         self.seconds = seconds
+        self.told = told
+        self.rate_limited = rate_limited or told
 
 
 class Unreachable(DeliveryError):
@@ -189,8 +204,11 @@ class Dispatcher:
 
     def __init__(self, db: Database, senders: dict[str, Sender],
                  limiters: dict[str, RateLimiter], policies: dict[str, Policy] | None = None,
-                 *, batch_size: int = 200, concurrency: int = 64, lease_seconds: int = 120,
-                 poll_seconds: float = 0.5, redact: Callable[[str], str] | None = None) -> None:
+                 *, batch_size: int = 200, concurrency: int = 64, lease_seconds: float = 120,
+                 poll_seconds: float = 0.5, retry_horizon: float = RETRY_HORIZON,
+                 max_backoff: float = 120.0, metrics: Metrics | None = None,
+                 database_backoff: Backoff | None = None,
+                 redact: Callable[[str], str] | None = None) -> None:
         self.db = db
         self.redact = redact or Redactor()
         self.senders = senders
@@ -200,19 +218,40 @@ class Dispatcher:
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
+        self.retry_horizon = timedelta(seconds=retry_horizon)
+        self.max_backoff = max_backoff
+        self.metrics = metrics or Metrics()
+        self.database_backoff = database_backoff or Backoff()
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._write_burst = Burst("recording send outcomes", log)
 
     def wake(self) -> None:
+        """Look at the outbox now; callable from any thread (scheduler jobs run in threads)."""
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and running is not loop:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(self._wake.set)
+            return
         self._wake.set()
 
     def stop(self) -> None:
         self._stopping = True
-        self._wake.set()
+        self.wake()
 
-    async def run(self) -> None:
+    async def run(self, state: LoopState | None = None) -> None:
+        """Deliver until stopped. A database error while claiming ends it (the supervisor
+        starts it again after a backoff)."""
+        self._loop = asyncio.get_running_loop()
         while not self._stopping:
             delivered = await self.deliver_due()
+            if state is not None:
+                state.ok()
             if delivered == 0:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
@@ -233,12 +272,18 @@ class Dispatcher:
                 for position, (row, recipient) in enumerate(items):
                     if not await self._deliver(row, recipient):
                         # keep the chat's order: later messages wait for the failed one
-                        await asyncio.to_thread(self._release, [r.id for r, _ in
-                                                                items[position + 1:]])
+                        await self._write(self._release, [r.id for r, _ in
+                                                          items[position + 1:]])
                         return
 
         await asyncio.gather(*(deliver_chat(items) for items in by_address.values()))
         return len(claimed)
+
+    async def _write(self, function: Any, *args: Any) -> Any:
+        """A database call of the delivery in a thread, waiting out a database outage (a sent
+        message must be recorded as sent, or it would be sent again) unless stopping."""
+        return await retry_database(function, *args, backoff=self.database_backoff,
+                                    stop=lambda: self._stopping, burst=self._write_burst)
 
     def _claim(self) -> list[tuple[OutboxMessage, Recipient]]:
         """Take due rows, oldest first; a chat whose earlier message is in flight or waiting
@@ -282,18 +327,20 @@ class Dispatcher:
 
     async def _deliver(self, row: OutboxMessage, recipient: Recipient) -> bool:
         """Send one row and record the outcome. False when the chat should wait."""
-        sender = self.senders.get(row.channel)
+        channel = str(row.channel)
+        sender = self.senders.get(channel)
         if sender is None:
-            await self._finish(row.id, "failed", f"no sender for channel {row.channel!r}")
+            await self._finish(row.id, "failed", f"no sender for channel {channel!r}")
             return True
-        policy = self.policies.get(row.channel, AlwaysSend())
+        policy = self.policies.get(channel, AlwaysSend())
         if not policy.may_send(recipient, bool(row.automated), utcnow()):
             await self._finish(row.id, "held", None)
+            self.metrics.sent(channel, "held")
             return True
-        if await asyncio.to_thread(self._is_unreachable, recipient.user_id):
+        if await self._write(self._is_unreachable, recipient.user_id):
             await self._finish(row.id, "unreachable", "user is unreachable")
             return True
-        limiter = self.limiters.get(row.channel)
+        limiter = self.limiters.get(channel)
         if limiter:
             await limiter.acquire(recipient.chat, is_group=recipient.is_group)
         try:
@@ -301,54 +348,80 @@ class Dispatcher:
         except RetryLater as error:
             if limiter:
                 limiter.pause(error.seconds)
-            if (row.attempts or 0) >= MAX_ATTEMPTS:
-                await self._finish(row.id, "failed", str(error))
-                return True
-            await asyncio.to_thread(self._retry, row.id, error.seconds, str(error))
-            return False
+            return await self._temporary(row, error)
         except Unreachable as error:
+            self.metrics.sent(channel, "unreachable")
             if recipient.is_group:  # the bot left or was removed: the group, not the person
-                await asyncio.to_thread(self._group_unreachable, row, recipient.chat,
-                                        str(error))
+                await self._write(self._group_unreachable, row, recipient.chat, str(error))
             else:
-                await asyncio.to_thread(self._mark_unreachable, row.id, recipient.user_id,
-                                        str(error))
+                await self._write(self._mark_unreachable, row.id, recipient.user_id,
+                                  str(error))
             return True
         except Rejected as error:
+            self.metrics.sent(channel, "rejected")
             await self._finish(row.id, "failed", str(error))
             return True
         except Held as error:
+            self.metrics.sent(channel, "held")
             await self._finish(row.id, "held", str(error))
             return True
-        except Exception as error:  # network errors, timeouts: try again later
-            log.warning("sending outbox %s failed: %s", row.id, error)
+        except Exception as error:  # not a platform's answer: a bug, or something unforeseen
+            log.warning("sending outbox %s failed: %r", row.id, error)
+            self.metrics.sent(channel, "error")
             if (row.attempts or 0) >= MAX_ATTEMPTS:
                 await self._finish(row.id, "failed", repr(error))
                 return True
-            await asyncio.to_thread(self._retry, row.id, 2.0 ** (row.attempts or 1),
-                                    repr(error))
+            wait = Backoff(base=1.0, cap=self.max_backoff).delay(row.attempts or 1)
+            await self._write(self._retry, row.id, wait, repr(error), False)
             return False
+        self.metrics.sent(channel, "sent")
         await self._finish(row.id, "sent", None)
         return True
 
+    async def _temporary(self, row: OutboxMessage, error: RetryLater) -> bool:
+        """Rate limited or the platform unavailable: retry later, until the horizon."""
+        channel = str(row.channel)
+        self.metrics.sent(channel, "rate_limited" if error.rate_limited else "temporary")
+        now = utcnow()
+        since = row.retry_since or now
+        if now - since >= self.retry_horizon:
+            self.metrics.sent(channel, "gave_up")
+            hours = self.retry_horizon.total_seconds() / 3600
+            await self._finish(row.id, "failed",
+                               f"gave up after retrying for {hours:g} h; last error: {error}")
+            return True
+        if error.told:
+            wait = error.seconds
+        else:
+            wait = Backoff(base=max(error.seconds, 0.0), cap=max(self.max_backoff,
+                                                                  error.seconds)
+                           ).delay(row.attempts or 1)
+        await self._write(self._retry, row.id, wait, str(error), True)
+        return False
+
     async def _finish(self, row_id: int, status: str, error: str | None) -> None:
-        await asyncio.to_thread(self._set, row_id, status, error)
+        await self._write(self._set, row_id, status, error)
 
     def _set(self, row_id: int, status: str, error: str | None) -> None:
         final = {"reply": None} if status in FINAL else {}
         with self.db.session() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-                status=status, error=self._clean(error), lease_until=None,
+                status=status, error=self._clean(error), lease_until=None, retry_since=None,
                 sent_at=utcnow() if status == "sent" else None, **final))
 
     def _clean(self, error: str | None) -> str | None:
         return self.redact(error) if error else None
 
-    def _retry(self, row_id: int, seconds: float, error: str) -> None:
+    def _retry(self, row_id: int, seconds: float, error: str, temporary: bool) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"status": "pending", "error": self._clean(error),
+                                  "lease_until": None,
+                                  "due_at": now + timedelta(seconds=seconds)}
+        if temporary:  # the horizon counts from the first of a run of temporary failures
+            values["retry_since"] = func.coalesce(OutboxMessage.retry_since, now)
         with self.db.session() as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-                status="pending", error=self._clean(error), lease_until=None,
-                due_at=utcnow() + timedelta(seconds=seconds)))
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+                            .values(**values))
 
     def _release(self, row_ids: list[int]) -> None:
         """Give back claimed rows untouched (they were not tried)."""

@@ -1,6 +1,12 @@
-"""`isafbot run`: the production process. One web server (webhooks, dashboard, /healthz),
-the inbox workers that handle stored updates, the outbox dispatcher, and each enabled channel's
-background work, started and stopped together.
+"""`isafbot run`: the production process. One web server (webhooks, dashboard, /healthz,
+/metrics), the inbox workers that handle stored updates, the outbox dispatcher, and each
+enabled channel's background work, started and stopped together.
+
+Every background loop runs under a `Supervisor` (bot.supervise): an exception, such as the
+database going away, never ends it; it is logged once per burst and the loop starts again after
+a capped exponential backoff. The process starts even while the database is down: the web
+server answers at once (/healthz says 503 and why), and a start-up task migrates the schema as
+soon as the database answers, then starts the workers, the channels and the leader's work.
 
 Shutdown (SIGTERM/SIGINT) is graceful: the server stops accepting, the workers finish the
 updates in hand (anything not finished stays in the inbox for the next start), and the
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import importlib
 import logging
 import os
@@ -25,16 +32,20 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import App
 from bot.channels.base import Channel
+from bot.db.base import utcnow
 from bot.delivery import Dispatcher
-from bot.inbox import Claimed, Inbox
+from bot.inbox import Claimed, Inbox, RetryUpdateLater
 from bot.leader import Leadership
+from bot.metrics import CONTENT_TYPE, Backlog, Metrics, read_backlog
 from bot.request_body import AsciiQuery
 from bot.settings import Settings, SettingsError
+from bot.supervise import Backoff, LoopState, Supervisor, sleep_unless
+from nlu.engine import NluUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,7 @@ CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger", "bot.channels.tele
 ROUTE_MODULES: tuple[str, ...] = ("bot.dashboard",)
 # Background services (the scheduler): each has `start(runtime) -> stop coroutine function`.
 SERVICE_MODULES: tuple[str, ...] = ("scheduler.service",)
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @dataclass
@@ -60,21 +72,48 @@ class Runtime:
     # every `elect_seconds` (see bot.leader)
     leadership: Leadership | None = None
     elect_seconds: float = 5.0
+    metrics: Metrics = field(default_factory=Metrics)
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    migrate: bool = False  # the start-up task brings the schema up to date first
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _stoppers: list[Callable[[], Any]] = field(default_factory=list)
     _leading: bool = False
+    _ready: bool = False
+    _started: set[str] = field(default_factory=set)
     _listening: int | None = None
     on_stopped: list[Callable[[], Any]] = field(default_factory=list)
 
     async def handle_update(self, claimed: Claimed) -> Any:
+        """Understand a stored update and return its effects. While the NLU server cannot be
+        reached the update waits (RetryUpdateLater), for the NLU retry horizon at most; then
+        the person is told politely that the bot cannot understand right now."""
         channel = self.channels.get(claimed.channel)
         if channel is None:
             raise RuntimeError(f"no channel {claimed.channel!r} is enabled for stored update")
         incoming = channel.to_incoming(claimed.payload)
-        effects = await self.app.prepare(incoming)
+        if incoming is None:  # nothing to answer (group chatter, delivery receipts)
+            return None
+        settings = self.app.settings
+        try:
+            effects = await self.app.prepare(incoming, understood=self._nlu_answered)
+        except NluUnavailable as error:
+            self.metrics.nlu_failures.inc()
+            received = claimed.received_at or utcnow()
+            waited = (utcnow() - received).total_seconds()
+            if waited < settings.nlu_retry_horizon:
+                wait = Backoff(base=1.0, cap=settings.nlu_max_backoff).after(waited)
+                raise RetryUpdateLater(wait, f"waiting for the NLU server: {error}") from error
+            log.warning("update %s: the NLU server has been unreachable for %.0f s: answering "
+                        "that the bot cannot understand right now", claimed.id, waited)
+            self.metrics.handled(claimed.channel, "nlu_unavailable")
+            effects = await self.app.prepare(incoming, nlu_unavailable=True)
         self.dispatcher.wake()
         return effects
+
+    async def _nlu_answered(self) -> None:
+        """The NLU answers (again): what waited for it goes now."""
+        if self.inbox.waiting and await asyncio.to_thread(self.inbox.retry_waiting) > 0:
+            self.inbox.wake()
 
     def accept(self, channel: str, external_id: str, chat_key: str,
                payload: dict[str, Any]) -> bool:
@@ -86,48 +125,79 @@ class Runtime:
         """True while this process runs the dispatcher and the background services."""
         return self._leading
 
+    @property
+    def ready(self) -> bool:
+        """True once the start-up task has run (the database answered, schema migrated)."""
+        return self._ready
+
     async def start(self) -> None:
-        for _ in range(self.workers):
-            self._tasks.append(asyncio.create_task(self.inbox.work(self._handle_and_wake,
-                                                                   stop=self._stop)))
-        for channel in self.channels.values():
-            await channel.start(self)
-        if self.leadership is None:
-            await self._lead()
-        else:
-            self._tasks.append(asyncio.create_task(self._elect()))
+        """Returns at once: the start-up task waits for the database if it is down."""
+        self.metrics.watch(self.app.db, self.supervisor.active)
+        self.supervisor.spawn("startup", self._startup, once=True)
+
+    async def _startup(self, state: LoopState) -> None:
+        """Migrate (waiting for the database: the supervisor retries), then start the
+        workers, the channels and the election or the leader's work. Each step runs once,
+        even if a later one fails and the task is tried again."""
+        if self.migrate and "migrate" not in self._started:
+            await asyncio.to_thread(self.app.db.migrate)
+            self._started.add("migrate")
+        self._ready = True
+        if "workers" not in self._started:
+            for number in range(1, self.workers + 1):
+                self.supervisor.spawn(f"inbox-{number}", self._work)
+            self._started.add("workers")
+        for name, channel in self.channels.items():
+            if f"channel:{name}" not in self._started:
+                await channel.start(self)
+                self._started.add(f"channel:{name}")
+        if "lead" not in self._started:
+            if self.leadership is None:
+                await self._lead()
+            else:
+                self.supervisor.spawn("election", self._elect)
+            self._started.add("lead")
+
+    async def _work(self, state: LoopState) -> None:
+        await self.inbox.work(self._handle_and_wake, stop=self._stop, state=state)
 
     async def _lead(self) -> None:
         self._leading = True
         self.dispatcher._stopping = False
-        self._tasks.append(asyncio.create_task(self.dispatcher.run()))
+        self.supervisor.spawn("dispatcher", self.dispatcher.run)
         if self.leadership is not None:
-            descriptor = await asyncio.to_thread(self.leadership.listen)
-            if descriptor is not None:
-                self._listening = descriptor
-                asyncio.get_running_loop().add_reader(descriptor, self._on_notify)
+            await self._start_listening()
         for module in SERVICE_MODULES:
             stop = await importlib.import_module(module).start(self)
             self._stoppers.append(stop)
 
-    async def _elect(self) -> None:
-        """Become the leader when no other process is; keep checking the lock is held."""
+    async def _elect(self, state: LoopState) -> None:
+        """Become the leader when no other process is; keep checking the lock is held. Every
+        database call runs in a thread (a lost network must not freeze the event loop); the
+        LISTEN connection's reader is paused meanwhile, since the check uses that connection."""
         assert self.leadership is not None
         while not self._stop.is_set():
             if not self._leading:
-                try:
-                    won = await asyncio.to_thread(self.leadership.try_acquire)
-                except Exception:  # the database is down: try again later
-                    log.exception("leader election failed")
-                    won = False
-                if won:
+                if await asyncio.to_thread(self.leadership.try_acquire):
                     log.info("this process is the leader: dispatcher and services started")
                     await self._lead()
-            elif not self.leadership.still_held():  # in the loop: the reader shares it
-                log.error("leadership lost: stopping so a supervisor restarts this process")
-                await self._stop_leading()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.elect_seconds)
+            else:
+                self._stop_listening()
+                if await asyncio.to_thread(self.leadership.still_held):
+                    await self._start_listening()
+                else:
+                    log.error("leadership lost: the dispatcher and services stop until this "
+                              "process is elected again")
+                    await self._stop_leading()
+            state.ok()
+            await sleep_unless(self._stop, self.elect_seconds)
+
+    async def _start_listening(self) -> None:
+        assert self.leadership is not None
+        descriptor = await asyncio.to_thread(self.leadership.listen)
+        if descriptor is not None:
+            self._listening = descriptor
+            asyncio.get_running_loop().add_reader(descriptor, self._on_notify)
 
     def _on_notify(self) -> None:
         if self.leadership is not None and self.leadership.notified():
@@ -135,7 +205,8 @@ class Runtime:
 
     def _stop_listening(self) -> None:
         if self._listening is not None:
-            asyncio.get_running_loop().remove_reader(self._listening)
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(self._listening)
             self._listening = None
 
     async def _stop_leading(self) -> None:
@@ -146,6 +217,7 @@ class Runtime:
                 await result
         self._stoppers.clear()
         self.dispatcher.stop()
+        await self.supervisor.retire("dispatcher")
         self._leading = False
 
     async def _handle_and_wake(self, claimed: Claimed) -> Any:
@@ -153,6 +225,54 @@ class Runtime:
         if self.leadership is not None and not self._leading and self.app.db.is_postgres:
             return _notifying(effects)  # the leader's dispatcher sends: tell it at commit
         return _then(effects, self.dispatcher.wake)
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """(healthy, report) for /healthz: unhealthy while starting, while the database does
+        not answer (within the connect timeout plus a little), while a loop is down, or when
+        the oldest waiting update or message waited longer than the configured maximum."""
+        settings = self.app.settings
+        problems: list[str] = []
+        if not self._ready:
+            startup = self.supervisor.loops.get("startup")
+            why = startup.burst.last_error if startup is not None else None
+            problems.append("starting: waiting for the database" + (f" ({why})" if why else ""))
+        backlog: Backlog | None = None
+        limit = settings.db_connect_timeout + 2.0
+        try:
+            backlog = await asyncio.wait_for(asyncio.to_thread(self._probe), limit)
+            self.metrics.database_up.set(1)
+        except asyncio.TimeoutError:
+            problems.append(f"database unavailable: no answer within {limit:g} s")
+            self.metrics.database_up.set(0)
+        except Exception as error:  # the health check reports, it does not raise
+            problems.append(f"database unavailable: {type(error).__name__}: "
+                            f"{str(error).strip()[:300]}")
+            self.metrics.database_up.set(0)
+        problems.extend(self.supervisor.problems())
+        report: dict[str, Any] = {"channels": sorted(self.channels), "pid": os.getpid(),
+                                  "leader": self.leading}
+        if backlog is not None:
+            report["inbox"] = {"waiting": backlog.inbox,
+                               "oldest_seconds": round(backlog.inbox_oldest, 1)}
+            report["outbox"] = {"waiting": sum(backlog.outbox.values()),
+                                "oldest_seconds": round(backlog.outbox_oldest_any, 1)}
+            if backlog.inbox_oldest > settings.health_inbox_max_age:
+                problems.append(f"an update has waited {backlog.inbox_oldest:.0f} s to be "
+                                f"handled (more than {settings.health_inbox_max_age:g} s)")
+            for channel, age in sorted(backlog.outbox_oldest.items()):
+                if age > settings.health_outbox_max_age:
+                    problems.append(f"a {channel} message has waited {age:.0f} s to be sent "
+                                    f"(more than {settings.health_outbox_max_age:g} s)")
+        report["status"] = "ok" if not problems else "; ".join(problems)
+        report["problems"] = problems
+        return not problems, report
+
+    def _probe(self) -> Backlog | None:
+        from sqlalchemy import text
+
+        with self.app.db.read_session() as session:
+            session.execute(text("SELECT 1"))
+        return read_backlog(self.app.db) if self._ready else None
 
     async def stop(self) -> None:
         for stop in reversed(self._stoppers):
@@ -163,7 +283,7 @@ class Runtime:
             await channel.stop()
         self._stop.set()
         self.dispatcher.stop()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.supervisor.stop()
         self._stop_listening()
         if self.leadership is not None:
             await asyncio.to_thread(self.leadership.release)
@@ -196,8 +316,13 @@ def _notifying(effects: Any) -> Any:
     return run
 
 
-def build_runtime(app: App, *, workers: int = 4, elect: bool = False) -> Runtime:
-    """The runtime of one process; `elect`: compete for leadership (several processes)."""
+def build_runtime(app: App, *, workers: int = 4, elect: bool = False,
+                  migrate: bool = False) -> Runtime:
+    """The runtime of one process; `elect`: compete for leadership (several processes);
+    `migrate`: the start-up task migrates the schema (waiting for the database)."""
+    settings = app.settings
+    metrics = Metrics()
+    backoff = Backoff(cap=settings.loop_max_backoff)
     channels: dict[str, Channel] = {}
     for module in CHANNEL_MODULES:
         channel = importlib.import_module(module).channel_from_settings(app)
@@ -208,22 +333,33 @@ def build_runtime(app: App, *, workers: int = 4, elect: bool = False) -> Runtime
         senders={name: c.sender() for name, c in channels.items()},
         limiters={name: lim for name, c in channels.items() if (lim := c.limiter())},
         policies={name: pol for name, c in channels.items() if (pol := c.policy())},
+        retry_horizon=settings.send_retry_horizon, max_backoff=settings.send_max_backoff,
+        metrics=metrics, database_backoff=backoff, lease_seconds=settings.lease_seconds,
         redact=app.redactor,
     )
-    return Runtime(app=app, channels=channels, inbox=Inbox(app.db, redact=app.redactor),
-                   dispatcher=dispatcher,
-                   workers=workers, leadership=Leadership(app.db) if elect else None)
+    return Runtime(app=app, channels=channels,
+                   inbox=Inbox(app.db, metrics=metrics, backoff=backoff,
+                               lease_seconds=settings.lease_seconds, redact=app.redactor),
+                   dispatcher=dispatcher, workers=workers,
+                   leadership=Leadership(app.db) if elect else None, metrics=metrics,
+                   supervisor=Supervisor(backoff=backoff), migrate=migrate)
 
 
 def build_web_app(runtime: Runtime) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
-        ok = await asyncio.to_thread(_database_ok, runtime)
-        return JSONResponse({"status": "ok" if ok else "database unavailable",
-                             "channels": sorted(runtime.channels), "pid": os.getpid(),
-                             "leader": runtime.leading},
-                            status_code=200 if ok else 503)
+        healthy, report = await runtime.health()
+        return JSONResponse(report, status_code=200 if healthy else 503)
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz)]
+    token = runtime.app.settings.metrics_token
+
+    async def metrics(request: Request) -> Response:
+        if not _may_read_metrics(request, token):
+            return PlainTextResponse("metrics are served to loopback, or with the bearer "
+                                     "token ISAFBOT_METRICS_TOKEN", status_code=403)
+        body = await asyncio.to_thread(runtime.metrics.render)  # reads the database
+        return Response(body, media_type=CONTENT_TYPE)
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
     for channel in runtime.channels.values():
         routes.extend(channel.routes())
     for module in ROUTE_MODULES:
@@ -242,16 +378,15 @@ def build_web_app(runtime: Runtime) -> Starlette:
     return web
 
 
-def _database_ok(runtime: Runtime) -> bool:
-    from sqlalchemy import text
-
-    try:
-        with runtime.app.db.session() as session:
-            session.execute(text("SELECT 1"))
+def _may_read_metrics(request: Request, token: str | None) -> bool:
+    """With the bearer token when one is set; else only from this machine, and not through a
+    proxy (a request nginx forwarded carries X-Forwarded-For)."""
+    given = request.headers.get("authorization", "")
+    if token and given.startswith("Bearer ") and hmac.compare_digest(
+            given[len("Bearer "):].strip().encode(), token.encode()):
         return True
-    except Exception:  # the health check reports, it does not raise
-        log.exception("health check: database unavailable")
-        return False
+    host = request.client.host if request.client else ""
+    return host in LOOPBACK and "x-forwarded-for" not in request.headers
 
 
 def serve(app: App, *, host: str, port: int, workers: int = 4) -> None:
@@ -259,7 +394,8 @@ def serve(app: App, *, host: str, port: int, workers: int = 4) -> None:
     shutdown). `workers`: updates handled concurrently in this process."""
     import uvicorn
 
-    runtime = build_runtime(app, workers=workers, elect=_leader_mode(app) == "elect")
+    runtime = build_runtime(app, workers=workers, elect=_leader_mode(app) == "elect",
+                            migrate=True)
     if _leader_mode(app) == "no":
         runtime.leadership = _NeverLead(app.db)
     web = build_web_app(runtime)
@@ -286,17 +422,24 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 def serve_processes(settings: Settings, *, processes: int, handlers: int) -> None:
     """`isafbot run --workers N`: N server processes sharing the port (uvicorn's supervisor,
     which restarts a worker that dies). Each builds its app with `create_app`; they elect the
-    leader. The schema is migrated here once, before they start."""
+    leader. The schema is migrated here once, before they start; if the database is down,
+    each worker migrates when it answers (under the migrations' advisory lock)."""
     import uvicorn
 
     from bot.db import Database
+    from bot.db.session import database_unavailable
 
     if settings.env.get("TELEGRAM_BOT_TOKEN") and not settings.env.get("TELEGRAM_WEBHOOK_URL"):
         raise SettingsError("several workers need Telegram's webhook (TELEGRAM_WEBHOOK_URL): "
                             "only one process at a time may poll Telegram for updates")
-    database = Database(settings.database_url)
+    database = Database.from_settings(settings)
     try:
         database.migrate()
+    except Exception as error:
+        if not database_unavailable(error):
+            raise
+        log.warning("the database is unavailable (%s): the workers start anyway and migrate "
+                    "when it answers", type(error).__name__)
     finally:
         database.dispose()
     os.environ["ISAFBOT_HANDLERS"] = str(handlers)
@@ -315,7 +458,7 @@ def create_app() -> Starlette:
     configure_logging(settings)
     app = bootstrap(settings, migrate=False)
     runtime = build_runtime(app, workers=int(settings.env.get("ISAFBOT_HANDLERS", "4")),
-                            elect=_leader_mode(app) == "elect")
+                            elect=_leader_mode(app) == "elect", migrate=True)
     if _leader_mode(app) == "no":
         runtime.leadership = _NeverLead(app.db)
     runtime.on_stopped.append(app.close)

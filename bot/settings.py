@@ -59,6 +59,22 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "console"  # console | json
     reminder_offsets: tuple[int, ...] = (1440, 120)  # minutes before a meeting (1 day, 2 h)
+    # PostgreSQL: seconds to connect, seconds a statement may run (0: no limit), seconds of
+    # silence on a connection before TCP keepalives probe it
+    db_connect_timeout: float = 5.0
+    db_statement_timeout: float = 30.0
+    db_keepalive_idle: float = 30.0
+    loop_max_backoff: float = 10.0  # a failing background loop retries at most this far apart
+    # an update or message in hand is taken back this long after its worker stopped answering
+    # (killed): the longest an update's handling or a send may take
+    lease_seconds: float = 120.0
+    nlu_retry_horizon: float = 3600.0  # an update waits this long for the NLU server at most
+    nlu_max_backoff: float = 30.0
+    send_retry_horizon: float = 86400.0  # a message is retried this long at most
+    send_max_backoff: float = 120.0
+    health_inbox_max_age: float = 120.0  # /healthz: 503 when an update waits longer
+    health_outbox_max_age: float = 900.0  # ...or a due message (a big broadcast takes minutes)
+    metrics_token: str | None = None  # /metrics for others than loopback, with this bearer
     stale_after_years: float = 2.0  # facts whose newest source is older carry a warning
     retention: Retention = field(default_factory=Retention)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # for channel settings
@@ -83,6 +99,29 @@ class Settings:
             log_level=env.get("ISAFBOT_LOG_LEVEL", "INFO").upper(),
             log_format=env.get("ISAFBOT_LOG_FORMAT", "console"),
             reminder_offsets=_offsets(env.get("ISAFBOT_REMINDER_OFFSETS") or "1d,2h"),
+            db_connect_timeout=duration_setting(env, "ISAFBOT_DB_CONNECT_TIMEOUT", 5.0,
+                                                low=1.0, high=300.0),
+            db_statement_timeout=duration_setting(env, "ISAFBOT_DB_STATEMENT_TIMEOUT", 30.0,
+                                                  low=0.0, high=86400.0),
+            db_keepalive_idle=duration_setting(env, "ISAFBOT_DB_KEEPALIVE_IDLE", 30.0,
+                                               low=1.0, high=7200.0),
+            loop_max_backoff=duration_setting(env, "ISAFBOT_LOOP_MAX_BACKOFF", 10.0,
+                                              low=0.1, high=3600.0),
+            lease_seconds=duration_setting(env, "ISAFBOT_LEASE_SECONDS", 120.0, low=1.0,
+                                           high=3600.0),
+            nlu_retry_horizon=duration_setting(env, "ISAFBOT_NLU_RETRY_HORIZON", 3600.0,
+                                               low=0.0, high=7 * 86400.0),
+            nlu_max_backoff=duration_setting(env, "ISAFBOT_NLU_MAX_BACKOFF", 30.0,
+                                             low=0.1, high=3600.0),
+            send_retry_horizon=duration_setting(env, "ISAFBOT_SEND_RETRY_HORIZON", 86400.0,
+                                                low=0.0, high=30 * 86400.0),
+            send_max_backoff=duration_setting(env, "ISAFBOT_SEND_MAX_BACKOFF", 120.0,
+                                              low=0.1, high=86400.0),
+            health_inbox_max_age=duration_setting(env, "ISAFBOT_HEALTH_INBOX_MAX_AGE", 120.0,
+                                                  low=1.0, high=7 * 86400.0),
+            health_outbox_max_age=duration_setting(env, "ISAFBOT_HEALTH_OUTBOX_MAX_AGE", 900.0,
+                                                   low=1.0, high=7 * 86400.0),
+            metrics_token=_metrics_token(env),
             stale_after_years=_number(env, "ISAFBOT_STALE_AFTER_YEARS", 2.0, 0.25, 50.0),
             retention=Retention.from_env(env),
             env=env,
@@ -122,6 +161,36 @@ def seconds_setting(env: Mapping[str, str], name: str, default: float, *,
     if not 0 <= value <= high or (value == 0 and not zero_ok):
         raise SettingsError(f"{name}={raw!r} must be between 0 and {high:g} seconds")
     return value
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def duration_setting(env: Mapping[str, str], name: str, default: float, *, low: float,
+                     high: float) -> float:
+    """A duration of the core (timeouts, retry horizons, health thresholds): seconds, or a
+    number with a unit: 90s, 30m, 1h, 1d."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    factor = _UNITS.get(raw[-1])
+    number = raw[:-1] if factor else raw
+    try:
+        value = float(number) * (factor or 1.0)
+    except ValueError:
+        raise SettingsError(f"{name}={env[name]!r} is not a duration (seconds, or e.g. 30s, "
+                            "5m, 1h, 1d)") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={env[name]!r} must be between {low:g} and {high:g} "
+                            "seconds")
+    return value
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("ISAFBOT_METRICS_TOKEN") or None
+    if token is not None and len(token) < 16:
+        raise SettingsError("ISAFBOT_METRICS_TOKEN must be at least 16 characters")
+    return token
 
 
 def _offsets(raw: str) -> tuple[int, ...]:

@@ -12,6 +12,7 @@ router = Router("core")
 router.menu_item("menu_language", "lang", order=90)
 router.uses(
     "welcome", "menu_intro", "goodbye", "thanks_reply", "ok", "fallback", "fallback_long",
+    "nlu_unavailable",
     "out_of_scope", "choose_language", "language_set", "voice", "sticker", "media", "location",
     "contact", "unsupported", "unknown_link", "menu_button", "private_only",
     "private_only_button",

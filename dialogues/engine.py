@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import Conversation, MessageLog, User
 from bot.messages import Button, Incoming, Kind, Reply, Understanding
 from dialogues.context import DialogueContext
-from dialogues.router import FlowHandler, Handler, MenuItem, Router, Turn
+from dialogues.router import FlowHandler, Handler, MenuItem, Router, TakesText, Turn
 from nlu.khmer import MAX_PARSE_CHARS, script_of, words
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class Dialogues:
         self.payloads: dict[str, Handler] = {}
         self.commands: dict[str, Handler] = {}
         self.flows: dict[str, FlowHandler] = {}
+        self.takes_text: dict[str, TakesText] = {}
         self.kinds: dict[Kind, Handler] = {}
         self.deep_links: dict[str, Handler] = {}
         self.private: dict[Any, Any] = {}  # handler -> PrivateLink: never run in a group
@@ -62,6 +63,7 @@ class Dialogues:
             tables: list[tuple[dict[Any, Any], dict[Any, Any]]] = [
                 (self.intents, router.intents), (self.payloads, router.payloads),
                 (self.commands, router.commands), (self.flows, router.flows),
+                (self.takes_text, router.takes_text),
                 (self.kinds, router.kinds), (self.deep_links, router.deep_links)]
             for mine, theirs in tables:
                 clash = set(mine) & set(theirs)
@@ -73,8 +75,33 @@ class Dialogues:
 
     # ---------------------------------------------------------------- entry point
 
+    def wants_understanding(self, session: Session, incoming: Incoming) -> bool:
+        """Whether this message needs the NLU, decided before parsing: only texts, and not
+        the texts the user's active flow reads itself (survey answers and comments, form
+        steps). Read-only."""
+        if incoming.kind not in TEXT_KINDS or len(incoming.text) > MAX_PARSE_CHARS:
+            return False
+        user = session.execute(select(User.id).where(
+            User.channel == incoming.channel,
+            User.channel_user_id == incoming.user_id)).scalar_one_or_none()
+        if user is None:
+            return True
+        state = session.execute(select(Conversation.state).where(
+            Conversation.user_id == user)).scalar_one_or_none()
+        flow = (state or {}).get("flow") if isinstance(state, dict) else None
+        if not isinstance(flow, dict):
+            return True
+        name = str(flow.get("name"))
+        if incoming.in_group and self.flows.get(name) in self.private:
+            return True  # a private flow waits in the private chat (see `dispatch`)
+        takes_text = self.takes_text.get(name)
+        return takes_text is None or not takes_text(flow, incoming.text.strip(), self.ctx)
+
     def handle(self, session: Session, incoming: Incoming, understanding: Understanding | None,
-               now: datetime | None = None) -> Outcome:
+               now: datetime | None = None, *, nlu_unavailable: bool = False) -> Outcome:
+        """One turn. `nlu_unavailable`: the message needed the NLU and it could not be asked
+        for longer than the bot waits: the user is told so politely (and offered the menu,
+        whose buttons need no NLU), and nothing else happens."""
         now = now or datetime.now(timezone.utc)
         user = find_or_create_user(session, incoming.channel, incoming.user_id,
                                    language=_first_language(incoming))
@@ -95,7 +122,11 @@ class Dialogues:
 
         turn = Turn(incoming=incoming, understanding=understanding, user=user, state=state,
                     session=session, ctx=self.ctx, now=now, dialogues=self)
-        self.dispatch(turn)
+        if nlu_unavailable:
+            turn.handled_as = "nlu_unavailable"
+            turn.say(turn.t("nlu_unavailable"), turn.menu())
+        else:
+            self.dispatch(turn)
 
         self._log(session, turn, incoming, was_private, step_before)
         conversation.state = state

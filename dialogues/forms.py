@@ -121,7 +121,12 @@ def _advance(turn: Turn, form: Form, flow: dict[str, Any], step: Step, value: An
     _ask(turn)
 
 
-@router.flow(FLOW)
+def _reads_every_text(flow: dict[str, Any], text: str, ctx: Any) -> bool:
+    """A form step reads what is typed itself (a place, a date, a choice): never the NLU."""
+    return True
+
+
+@router.flow(FLOW, takes_text=_reads_every_text)
 def on_text(turn: Turn) -> bool:
     """A typed answer to the current step."""
     found = _form(turn)

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Turn"], None]
 FlowHandler = Callable[["Turn"], bool]  # returns False to let the message through
+# Whether a flow reads this text itself (an answer to its step: a number, a word of its own, a
+# comment, a date), given the flow's state and the context: then the NLU is not asked at all.
+TakesText = Callable[[dict[str, Any], str, "DialogueContext"], bool]
 # For a handler that works only in a private chat: the /start parameter that takes the user
 # there from a group (a Telegram deep link), e.g. "svy_hc_120809".
 PrivateLink = Callable[["Turn"], str]
@@ -128,6 +131,7 @@ class Router:
         self.payloads: dict[str, Handler] = {}
         self.commands: dict[str, Handler] = {}
         self.flows: dict[str, FlowHandler] = {}
+        self.takes_text: dict[str, TakesText] = {}
         self.kinds: dict[Kind, Handler] = {}
         self.deep_links: dict[str, Handler] = {}  # /start <prefix>_<value>
         self.menu: list[MenuItem] = []
@@ -150,9 +154,16 @@ class Router:
     def kind(self, *kinds: Kind) -> Callable[[Handler], Handler]:
         return self._register(self.kinds, kinds)
 
-    def flow(self, name: str) -> Callable[[FlowHandler], FlowHandler]:
+    def flow(self, name: str, *, takes_text: TakesText | None = None
+             ) -> Callable[[FlowHandler], FlowHandler]:
+        """Handle messages while the flow `name` is active. `takes_text` says, before anything
+        is parsed, which texts the flow reads itself: those never go to the NLU (comments,
+        typed answers; a flow's texts stay out of the NLU server and are answered when it is
+        down)."""
         def register(handler: FlowHandler) -> FlowHandler:
             self.flows[name] = handler
+            if takes_text is not None:
+                self.takes_text[name] = takes_text
             if self.private_link is not None:
                 self.private[handler] = self.private_link
             return handler

@@ -36,6 +36,7 @@ from content.sections.surveys import (
     typed_number,
 )
 from dialogues import formatting as fmt
+from dialogues.context import DialogueContext
 from dialogues.places import need_commune
 from dialogues.router import Router, Turn
 
@@ -589,7 +590,40 @@ def control(turn: Turn, walk: Walk, step: str, action: str) -> None:
 
 # ------------------------------------------------------------------ typed messages in the flow
 
-@router.flow(FLOW)
+def reads_itself(flow: dict[str, Any], text: str, ctx: DialogueContext) -> bool:
+    """The texts the survey takes as they are, decided before any parsing, so they never go
+    to the NLU server: every comment, and every typed answer of the current step (a number,
+    a word of the scale, of a profile question's options, yes/no, back/skip/stop). Only a text
+    that answers nothing is asked to the NLU, to tell whether the person wants something else
+    (the survey then pauses)."""
+    step = str(flow.get("step", ""))
+    if step == "comment":
+        return True
+    surveys = surveys_of(ctx.content)
+    key = answer_key(text)
+    if not key or key in surveys.controls:
+        return True
+    if step.startswith("q"):
+        return typed_number(text) is not None or key in surveys.scale_words
+    if step.startswith("p") and step[1:].isdigit() \
+            and 0 < int(step[1:]) <= len(surveys.profile):
+        return key in surveys.profile[int(step[1:]) - 1].words or typed_number(text) is not None
+    if step in ("consent", "resume", "profile", "notify"):
+        return _yes_no(surveys, key) is not None
+    return False
+
+
+def _yes_no(surveys: Surveys, key: str) -> str | None:
+    """"yes" or "no" for the words the profile questions' yes/no options list ("បាទ",
+    "ចាស", "yeah", "អត់"...), else None."""
+    for question in surveys.profile:
+        meaning = question.words.get(key)
+        if meaning in ("yes", "no"):
+            return meaning
+    return None
+
+
+@router.flow(FLOW, takes_text=reads_itself)
 def on_message(turn: Turn) -> bool:
     """Every message while the survey is open: typed answers and control words. A message the
     NLU is sure means something else pauses the survey and goes through (False)."""
@@ -709,8 +743,11 @@ def _typed_option(turn: Turn, walk: Walk, step: str, text: str, key: str) -> boo
 
 def _typed_choice(turn: Turn, walk: Walk, step: str, control_word: str | None) -> bool:
     understanding = turn.understanding
-    intent = understanding.intent if understanding and \
-        understanding.confidence >= YES_NO_CONFIDENCE else None
+    intent = _yes_no(walk.surveys, answer_key(turn.text))
+    if intent is not None:
+        intent = "affirm" if intent == "yes" else "deny"
+    elif understanding and understanding.confidence >= YES_NO_CONFIDENCE:
+        intent = understanding.intent
     if control_word == "stop" and step in ("consent", "resume"):
         stop(turn, None)
         return True

@@ -40,6 +40,11 @@ class NluError(RuntimeError):
     """The NLU cannot answer (no model, a broken model, an unreachable NLU server)."""
 
 
+class NluUnavailable(NluError):
+    """The NLU server cannot be reached now (refused, timed out, 5xx, 429): worth waiting
+    for, unlike a broken model."""
+
+
 class Nlu(Protocol):
     """Anything that understands a text: the in-process model or a Rasa server."""
 

@@ -6,14 +6,20 @@ from __future__ import annotations
 import httpx
 
 from bot.messages import Understanding
-from nlu.engine import MAX_PARSE_CHARS, NluError
+from nlu.engine import MAX_PARSE_CHARS, NluError, NluUnavailable
 from nlu.khmer import has_words
 
 
 class RemoteNlu:
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+    """A Rasa server's /model/parse. When it cannot be reached (connection refused, a timeout,
+    a 5xx or 429 answer) `parse` raises NluUnavailable, which the inbox waits out; other
+    failures (a 4xx, an answer that is not Rasa's) raise NluError."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0,
+                 connect_timeout: float = 3.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.AsyncClient(timeout=timeout)
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout,
+                                                               connect=connect_timeout))
 
     async def parse(self, text: str) -> Understanding:
         if not has_words(text[:MAX_PARSE_CHARS]):
@@ -24,6 +30,13 @@ class RemoteNlu:
                                                 json={"text": text[leading:MAX_PARSE_CHARS]})
             response.raise_for_status()
             parsed = response.json()
+        except httpx.HTTPStatusError as error:
+            status = error.response.status_code
+            kind = NluUnavailable if status >= 500 or status == 429 else NluError
+            raise kind(f"the NLU server at {self.base_url} answered {status}") from error
+        except httpx.TransportError as error:  # refused, reset, timed out
+            raise NluUnavailable(f"the NLU server at {self.base_url} cannot be reached: "
+                                 f"{type(error).__name__}: {error}") from error
         except (httpx.HTTPError, ValueError) as error:
             raise NluError(f"the NLU server at {self.base_url} failed: {error}") from error
         for entity in parsed.get("entities", []):

@@ -18,7 +18,7 @@ from typing import Any
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import create_engine, select
@@ -37,17 +37,21 @@ STARTED = "scheduler.jobs:meeting_started"
 def job_store(ctx: jobs.JobContext) -> SQLAlchemyJobStore:
     """APScheduler's store on the app's database URL, in its own table. APScheduler 3.9 uses
     SQLAlchemy's 1.x engine API, so it gets its own (small) engine rather than the app's
-    2.0-style one; on SQLite it waits for the write lock like the app does."""
+    2.0-style one, with the same timeouts; on SQLite it waits for the write lock like the app
+    does."""
     url = ctx.db.url
+    options = ctx.db.timeouts.engine_options(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, **options)
     else:
-        engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=2, max_overflow=2, **options)
     return SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
 
 
-def make_scheduler(ctx: jobs.JobContext) -> AsyncIOScheduler:
-    return AsyncIOScheduler(
+def make_scheduler(ctx: jobs.JobContext) -> BackgroundScheduler:
+    """APScheduler in its own thread: it reads its job store there, never on the event loop;
+    jobs run in its thread pool."""
+    return BackgroundScheduler(
         jobstores={"default": job_store(ctx), "memory": MemoryJobStore()},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=timezone.utc)

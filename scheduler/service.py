@@ -7,67 +7,81 @@ lead still run one scheduler: the others try again every `retry_seconds` and tak
 the holder dies (its connection closes, so PostgreSQL releases the lock). The holder checks its
 connection at the same interval and stops its scheduler if the lock is lost. On SQLite (one
 machine, one process) it just runs.
+
+The service's loop is supervised (bot.supervise): a database outage makes it step down, retry
+with backoff (logged once per outage) and take the lock again when the database is back; if
+APScheduler's own thread ever stopped, the loop starts a new scheduler. APScheduler runs in a
+thread of its own (BackgroundScheduler): its job store queries never block the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.bootstrap import App
 from bot.leader import Leadership
+from bot.supervise import Backoff, Burst, LoopState, Supervisor, sleep_unless
 from scheduler import jobs
 from scheduler.reminders import housekeeping, make_scheduler
 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 734_211_007  # the scheduler's advisory lock (bot.leader: 734_211_010, rounds ..006)
+LOOP = "scheduler"
 
 
 class SchedulerService:
     def __init__(self, app: App, *, wake: Callable[[], None] = lambda: None,
                  sync_seconds: float = 10.0, retry_seconds: float = 15.0,
-                 purge_seconds: float = 3600.0) -> None:
+                 purge_seconds: float = 3600.0, supervisor: Supervisor | None = None) -> None:
         self.app = app
         self.ctx = jobs.JobContext(db=app.db, content=app.content, settings=app.settings,
                                    clock=app.clock, wake=wake)
         self.sync_seconds = sync_seconds
         self.retry_seconds = retry_seconds
         self.purge_seconds = purge_seconds
-        self.scheduler: AsyncIOScheduler | None = None
+        self.scheduler: BackgroundScheduler | None = None
         self._lock = Leadership(app.db, key=LOCK_KEY)
-        self._task: asyncio.Task[None] | None = None
+        self._supervisor = supervisor or Supervisor(backoff=Backoff(cap=retry_seconds))
         self._stopping = asyncio.Event()
+        self._housekeeping = Burst("scheduler housekeeping", log)
 
     @property
     def leading(self) -> bool:
         return self.scheduler is not None
 
     async def start(self) -> None:
-        if self.app.db.is_postgres:
-            self._task = asyncio.create_task(self._lead_when_possible())
-        else:
-            self._run_scheduler()
+        self._stopping = asyncio.Event()
+        self._supervisor.spawn(LOOP, self._lead_when_possible)
 
     def _run_scheduler(self) -> None:
         jobs.register(self.ctx)
         scheduler = make_scheduler(self.ctx)
-        scheduler.add_job(housekeeping, IntervalTrigger(seconds=self.sync_seconds),
-                          args=(scheduler, self.ctx), id="housekeeping", jobstore="memory",
+        scheduler.add_job(self._keep_house, IntervalTrigger(seconds=self.sync_seconds),
+                          args=(scheduler,), id="housekeeping", jobstore="memory",
                           next_run_time=self.ctx.clock.now())
         # the retention purge (plain arguments, like every job): at start, then every hour
         scheduler.add_job(jobs.purge, IntervalTrigger(seconds=self.purge_seconds),
                           args=(jobs.CONTEXT,), id="purge", jobstore="memory",
                           next_run_time=self.ctx.clock.now())
-        scheduler.start()
+        scheduler.start()  # creates its job table: a database call, so in a thread
         self.scheduler = scheduler
         log.info("scheduler started")
+
+    def _keep_house(self, scheduler: BackgroundScheduler) -> None:
+        """Housekeeping, with its failures logged once per outage rather than every run."""
+        try:
+            housekeeping(scheduler, self.ctx)
+        except Exception as error:
+            self._housekeeping.failed(error)
+        else:
+            self._housekeeping.ok()
 
     def _stop_scheduler(self) -> None:
         if self.scheduler is not None:
@@ -76,32 +90,39 @@ class SchedulerService:
             jobs.unregister()
             log.info("scheduler stopped")
 
-    async def _lead_when_possible(self) -> None:
+    def _still_leading(self) -> bool:
+        if self.scheduler is None or not self.scheduler.running:
+            return False  # APScheduler's thread ended: start a new one
+        return not self.app.db.is_postgres or self._lock.still_held()
+
+    async def _lead_when_possible(self, state: LoopState) -> None:
         while not self._stopping.is_set():
             try:
                 if self.scheduler is None:
-                    if await asyncio.to_thread(self._lock.try_acquire):
-                        self._run_scheduler()
-                elif not await asyncio.to_thread(self._lock.still_held):
-                    log.warning("scheduler lost its database connection: stepping down")
-                    self._stop_scheduler()
-            except Exception:  # a database hiccup must not kill the service loop
-                log.exception("scheduler leadership check failed")
-                self._stop_scheduler()
+                    if not self.app.db.is_postgres or \
+                            await asyncio.to_thread(self._lock.try_acquire):
+                        await asyncio.to_thread(self._run_scheduler)
+                elif not await asyncio.to_thread(self._still_leading):
+                    log.warning("scheduler lost its lock or its thread: stepping down")
+                    await asyncio.to_thread(self._stop_scheduler)
+                    continue  # try to lead again at once
+            except Exception:  # step down cleanly; the supervisor retries with backoff
+                await asyncio.to_thread(self._stop_scheduler)
                 await asyncio.to_thread(self._lock.release)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.retry_seconds)
+                raise
+            state.ok()
+            await sleep_unless(self._stopping, self.retry_seconds)
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._task is not None:
-            await self._task
-        self._stop_scheduler()
+        await self._supervisor.retire(LOOP)
+        await asyncio.to_thread(self._stop_scheduler)
         await asyncio.to_thread(self._lock.release)
 
 
 async def start(runtime: Any) -> Callable[[], Awaitable[None]]:
     """SERVICE_MODULES entry point: start, and return the stop coroutine function."""
-    service = SchedulerService(runtime.app, wake=runtime.dispatcher.wake)
+    service = SchedulerService(runtime.app, wake=runtime.dispatcher.wake,
+                               supervisor=runtime.supervisor)
     await service.start()
     return service.stop

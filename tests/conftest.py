@@ -161,6 +161,16 @@ def nlu() -> Any:
     return LocalNlu.load(path)
 
 
+@pytest.fixture(scope="session")
+def rasa_url() -> Iterator[str]:
+    """A real Rasa server (`rasa run --enable-api`) with the current model, started once per
+    session for every test that asks it through RemoteNlu."""
+    from tests.rasa_server import rasa_server
+
+    with rasa_server() as (url, _):
+        yield url
+
+
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url)

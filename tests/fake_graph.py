@@ -5,11 +5,13 @@ reads through the batch API) the way Meta does, checks what Meta checks (the acc
 the Authorization header or an access_token parameter, and the appsecret_proof parameter,
 either from the query string or the body; the API version in the path, messaging_type, Meta's
 size limits, Khmer clusters left whole), records every call (with the URL as sent), and can be
-told to answer with Graph API errors, to be slow, or to enforce the 24-hour window.
+told to answer with Graph API errors (for the next calls, or all of them during an `outage`),
+to be slow, or to enforce the 24-hour window.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -73,6 +75,7 @@ class FakeGraph:
         self.uploads: dict[str, bytes] = {}
         self.window_violations: list[str] = []
         self._failures: dict[str, list[tuple[int, Any] | None]] = {}
+        self._outage: tuple[int, Any] | None = None
         self._delays: dict[str, list[float]] = {}
         self._last_wrote: dict[str, datetime] = {}
         self.enforce_window = False
@@ -102,6 +105,12 @@ class FakeGraph:
         (None: that call goes through)."""
         with self._lock:
             self._failures.setdefault(target, []).extend(errors)
+
+    def outage(self, error: tuple[int, Any] | None) -> None:
+        """Until called again with None, every call answers `error` (``TEMPORARY``,
+        ``SERVER_DOWN``, ``RATE_LIMITED``): Meta down, or rate limiting the page."""
+        with self._lock:
+            self._outage = error
 
     def delay(self, psid: str, *seconds: float) -> None:
         """The next Send API calls to `psid` hang for these delays, then fail (temporary
@@ -167,6 +176,11 @@ class FakeGraph:
 
     def handle(self, call: Call, raw: bytes, content_type: str,
                authorization: str = "") -> tuple[int, Any]:
+        if self._outage is not None:
+            if call.path.endswith("/me/messages"):
+                with contextlib.suppress(ValueError):
+                    call.body = json.loads(raw)
+            return self._outage
         prefix = f"/v{self.api_version}"
         if call.path != prefix and not call.path.startswith(prefix + "/"):
             return graph_error(400, 2500, f"Unknown path components: {call.path}")

@@ -30,6 +30,8 @@ Control (all thread-safe):
 - ``fail(chat_id, *errors)``: the next send calls to that chat answer these errors
   (``RETRY_AFTER(5)``, ``BLOCKED``, ``DEACTIVATED``, ``BAD_REQUEST``, ``SERVER_DOWN``; None lets
   one through); ``fail("getUpdates", ...)`` for polling;
+- ``outage(error)``: every call answers ``error`` until ``outage(None)`` (Telegram down, a 429
+  storm);
 - ``delay(chat_id, *seconds)``: the next send calls to that chat hang that long first;
 - ``enforce_limits(max_per_second=30, per_chat_per_second=1, chat_burst=3,
   per_group_per_minute=20, jitter=0.1)``: answer 429 (with ``parameters.retry_after``) above
@@ -183,6 +185,7 @@ class FakeTelegram:
         self._updates: list[dict[str, Any]] = []
         self._again: list[dict[str, Any]] = []
         self._failures: dict[str, list[Error | None]] = {}
+        self._outage: Error | None = None
         self._delays: dict[str, list[float]] = {}
         self._limits: dict[str, float] | None = None
         self._global: _Window | None = None
@@ -227,6 +230,12 @@ class FakeTelegram:
         "answerCallbackQuery") answer these errors in turn (None: that call goes through)."""
         with self._lock:
             self._failures.setdefault(str(target), []).extend(errors)
+
+    def outage(self, error: Error | None) -> None:
+        """Until called again with None, every call answers `error`: Telegram down
+        (``SERVER_DOWN``) or a 429 storm (``RETRY_AFTER(1)``)."""
+        with self._lock:
+            self._outage = error
 
     def delay(self, chat_id: str | int, *seconds: float) -> None:
         """The next send calls to `chat_id` wait this long before they are handled."""
@@ -540,6 +549,9 @@ class FakeTelegram:
         }.get(call.method)
         if handler is None:
             return api_error(404, "Not Found")
+        outage = self._outage
+        if outage is not None:
+            return outage
         failure = self._next(self._failures, call.method)
         if failure:
             return failure

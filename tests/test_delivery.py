@@ -224,3 +224,84 @@ def test_a_platform_refusing_for_its_policy_holds_the_message(db: Database) -> N
         assert release_held(session, a) == 1
     asyncio.run(dispatcher.deliver_due())
     assert sender.sent == [("a", "reminder")]
+
+
+def _due_now(db: Database) -> None:
+    """Let a retry's wait pass at once (the test does not sleep through backoffs)."""
+    with db.session() as session:
+        session.execute(update(OutboxMessage).values(due_at=utcnow()))
+
+
+def _row(db: Database) -> OutboxMessage:
+    with db.session() as session:
+        return session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars().first()
+
+
+def test_a_platform_outage_longer_than_five_tries_is_waited_out(db: Database) -> None:
+    """Why 5: temporary errors were retried 5 times then failed for good: a 25-second
+    Telegram outage lost every pending reply and reminder. Now a row is retried for the
+    horizon (24 hours by default), however many tries that takes."""
+    sender = RecordingSender()
+    sender.failures["reply"] = [RetryLater(5.0, "TimedOut: timed out") for _ in range(12)]
+    a = _user(db, "a")
+    with db.session() as session:
+        enqueue(session, user_id=a, channel="test", address="a", replies=[Reply("reply")])
+    dispatcher = _dispatcher(db, sender)
+    for _ in range(12):
+        asyncio.run(dispatcher.deliver_due())
+        assert _statuses(db) == ["pending"]
+        _due_now(db)
+    asyncio.run(dispatcher.deliver_due())
+    assert sender.sent == [("a", "reply")] and _statuses(db) == ["sent"]
+    assert _row(db).retry_since is None
+
+
+def test_a_send_gives_up_after_the_horizon_with_the_last_error(db: Database) -> None:
+    sender = RecordingSender()
+    sender.failures["reply"] = [RetryLater(5.0, "NetworkError: connection refused")] * 3
+    a = _user(db, "a")
+    with db.session() as session:
+        enqueue(session, user_id=a, channel="test", address="a", replies=[Reply("reply")])
+    dispatcher = _dispatcher(db, sender, retry_horizon=3600)
+    asyncio.run(dispatcher.deliver_due())
+    first = _row(db).retry_since
+    assert first is not None  # the horizon counts from the first failure...
+    _due_now(db)
+    asyncio.run(dispatcher.deliver_due())
+    assert _row(db).retry_since == first  # ...not from the latest
+    with db.session() as session:  # an hour of failures later
+        session.execute(update(OutboxMessage).values(
+            retry_since=utcnow() - timedelta(seconds=3601), due_at=utcnow()))
+    asyncio.run(dispatcher.deliver_due())
+    row = _row(db)
+    assert row.status == "failed"
+    assert "gave up after retrying for 1 h" in row.error and "connection refused" in row.error
+
+
+def test_retry_after_is_honoured_and_other_waits_back_off(db: Database) -> None:
+    """The platform's retry_after is waited exactly; other temporary failures wait a capped
+    exponential backoff with jitter (between half and all of base * 2^(n-1), at most the
+    cap)."""
+    sender = RecordingSender()
+    sender.failures["told"] = [RetryLater(7.0, "429 Too Many Requests", told=True)]
+    sender.failures["guess"] = [RetryLater(2.0, "HTTP 502") for _ in range(8)]
+    a, b = _user(db, "a"), _user(db, "b")
+    with db.session() as session:
+        enqueue(session, user_id=a, channel="test", address="a", replies=[Reply("told")])
+        enqueue(session, user_id=b, channel="test", address="b", replies=[Reply("guess")])
+    dispatcher = _dispatcher(db, sender, max_backoff=20.0)
+    waits: list[float] = []
+    for attempt in range(1, 9):
+        before = utcnow()
+        asyncio.run(dispatcher.deliver_due())
+        with db.session() as session:
+            rows = {r.address: r for r in session.execute(select(OutboxMessage)).scalars()}
+        if attempt == 1:
+            told = (rows["a"].due_at - before).total_seconds()
+            assert 7.0 <= told <= 8.0
+        waits.append((rows["b"].due_at - before).total_seconds())
+        _due_now(db)
+    for attempt, wait in enumerate(waits, start=1):
+        nominal = min(20.0, 2.0 * 2 ** (attempt - 1))
+        assert nominal * 0.5 <= wait <= nominal + 1.0, (attempt, wait)
+    assert max(waits) <= 21.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -135,5 +135,71 @@ def test_a_batch_is_stored_in_one_go_in_order_without_redeliveries(inbox: Inbox)
     assert inbox.claim().payload["n"] == 2  # type: ignore[union-attr]
     assert inbox.claim() is None  # every chat has an update in hand
     with inbox.db.session() as session:
-        inbox.complete(session, second.id)
+        inbox.complete(session, second)
     assert inbox.claim().payload["n"] == 4  # type: ignore[union-attr]  # chat 1's next
+
+
+def test_an_update_that_kills_its_worker_every_time_is_set_aside(inbox: Inbox) -> None:
+    """Why 12: the attempt limit was only in fail(), which a crashed process never reaches:
+    an update that crashes the process was taken again for ever. Its lease running out
+    `max_attempts` times now sets it aside, and the chat's next update goes."""
+    inbox.accept("telegram", "1", "chat:1", {"n": "poison"})
+    inbox.accept("telegram", "2", "chat:1", {"n": "fine"})
+    for attempt in range(1, inbox.max_attempts + 1):
+        claimed = inbox.claim()  # ...and the process dies while handling it
+        assert claimed is not None and claimed.payload == {"n": "poison"}, attempt
+        with inbox.db.session() as session:
+            session.execute(update(InboundUpdate).values(lease_until=utcnow() - timedelta(1)))
+    following = inbox.claim()
+    assert following is not None and following.payload == {"n": "fine"}
+    with inbox.db.session() as session:
+        status, error = session.execute(select(InboundUpdate.status, InboundUpdate.error).where(
+            InboundUpdate.external_id == "1")).one()
+    assert status == "failed" and "stopped 3 times" in error
+
+
+def test_a_worker_whose_lease_ran_out_commits_nothing(inbox: Inbox) -> None:
+    """Why 12: complete() did not check that the lease was still its own: a slow worker
+    whose update had been taken by another committed its effects as well (twice answered)."""
+    inbox.accept("telegram", "1", "chat:1", {"n": 1})
+    slow = inbox.claim()
+    assert slow is not None
+    with inbox.db.session() as session:  # the slow worker's lease runs out...
+        session.execute(update(InboundUpdate).values(lease_until=utcnow() - timedelta(1)))
+    fast = inbox.claim()  # ...and another worker takes the update
+    assert fast is not None and fast.id == slow.id
+
+    def marking(name: str) -> Callable[[Claimed], Awaitable[Callable[[Session], None]]]:
+        async def handle(_: Claimed) -> Callable[[Session], None]:
+            def effects(session: Session) -> None:
+                session.add(InboundUpdate(channel="marker", external_id=name, chat_key=name,
+                                          payload={}, status="done"))
+            return effects
+        return handle
+
+    asyncio.run(inbox.process(slow, marking("slow")))
+    asyncio.run(inbox.process(fast, marking("fast")))
+    with inbox.db.session() as session:
+        markers = set(session.execute(select(InboundUpdate.external_id).where(
+            InboundUpdate.channel == "marker")).scalars())
+        status = session.execute(select(InboundUpdate.status).where(
+            InboundUpdate.id == slow.id)).scalar_one()
+    assert markers == {"fast"} and status == "done"
+
+
+def test_a_database_outage_while_handling_gives_the_update_back(inbox: Inbox) -> None:
+    """The commit failed because the database went away: not the update's fault, so it is
+    given back without using up an attempt, and handled once the database answers."""
+    from sqlalchemy.exc import OperationalError
+
+    inbox.accept("telegram", "1", "chat:1", {"n": 1})
+    claimed = inbox.claim()
+    assert claimed is not None
+
+    async def outage(_: Claimed) -> None:
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    asyncio.run(inbox.process(claimed, outage))
+    with inbox.db.session() as session:
+        row = session.execute(select(InboundUpdate)).scalar_one()
+        assert (row.status, row.attempts, row.lease_until) == ("pending", 0, None)

@@ -5,7 +5,6 @@ same understanding as the model in process: intents, confidences, entities and t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +12,11 @@ import pytest
 
 from bot.messages import Understanding
 from nlu.remote import RemoteNlu
-from tests.rasa_server import rasa_server as running_rasa_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ["ធ្វើសំបុត្រកំណើតអស់ប៉ុន្មាន", "how much is a birth certificate",
          "documents for an ID card ធ្វើនៅណា", "/start", "ថវិកាឃុំ 2025 កោកឃ្លាំង", "hello",
          "   ", "😀"]
-
-
-@pytest.fixture(scope="module")
-def rasa_server() -> Iterator[str]:
-    with running_rasa_server() as (url, _):
-        yield url
 
 
 def _shape(parsed: Understanding) -> tuple[Any, ...]:
@@ -33,10 +25,10 @@ def _shape(parsed: Understanding) -> tuple[Any, ...]:
 
 
 @pytest.mark.slow
-def test_a_rasa_server_understands_like_the_model_in_process(rasa_server: str,
+def test_a_rasa_server_understands_like_the_model_in_process(rasa_url: str,
                                                              nlu: Any) -> None:
     async def compare() -> None:
-        remote = RemoteNlu(rasa_server)
+        remote = RemoteNlu(rasa_url)
         try:
             for text in TEXTS:
                 asked, local = await remote.parse(text), await nlu.parse(text)
@@ -46,7 +38,7 @@ def test_a_rasa_server_understands_like_the_model_in_process(rasa_server: str,
             await remote.aclose()
 
     asyncio.run(compare())
-    assert asyncio.run(_entities(rasa_server)), "the test texts must include entities"
+    assert asyncio.run(_entities(rasa_url)), "the test texts must include entities"
 
 
 async def _entities(url: str) -> bool:

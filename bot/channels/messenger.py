@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.channels.messenger_client import API_VERSION, GRAPH_URL, MessengerClient
 from bot.channels.messenger_client import api_version_number as _api_version
+from bot.db.session import database_unavailable
 from bot.delivery import Recipient
 from bot.messages import Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
@@ -360,7 +361,13 @@ class MessengerChannel:
         events = events_of(data)
         if events:
             runtime: Runtime = request.app.state.runtime
-            stored = await asyncio.to_thread(runtime.inbox.accept_many, CHANNEL, events)
+            try:
+                stored = await asyncio.to_thread(runtime.inbox.accept_many, CHANNEL, events)
+            except Exception as error:
+                if not database_unavailable(error):
+                    raise
+                # not stored: Meta delivers the batch again later
+                return PlainTextResponse("database unavailable, retry later", status_code=503)
             if stored:
                 runtime.inbox.wake()
             log.debug("Messenger webhook: %d events, %d new", len(events), stored)

@@ -101,7 +101,7 @@ def delivery_error(error: GraphError, retry_seconds: float) -> DeliveryError:
     """What the dispatcher should do about a Graph API error."""
     text = str(error)
     if error.code in _RATE_LIMIT_CODES or error.status == 429:
-        return RetryLater(retry_seconds, text)
+        return RetryLater(retry_seconds, text, rate_limited=True)  # Meta gives no retry time
     if error.code in _TEMPORARY_CODES or error.status >= 500 or error.status == 0:
         return RetryLater(retry_seconds, text)
     if error.subcode in _OUTSIDE_WINDOW_SUBCODES:

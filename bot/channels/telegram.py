@@ -56,12 +56,14 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.channels.messenger_client import clusters, split_text, units
+from bot.db.session import database_unavailable
 from bot.delivery import DeliveryError, Recipient, Rejected, RetryLater, Unreachable
 from bot.messages import THREAD_SEPARATOR, Button, Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
 from bot.redact import URL_LOGGERS, Redactor, protect
 from bot.request_body import parse_json, read_body
 from bot.settings import SettingsError, seconds_setting
+from bot.supervise import Backoff, LoopState, Supervisor
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -71,6 +73,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
+POLLING_LOOP = "telegram-polling"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 # What the bot asks Telegram for (getUpdates and setWebhook): everything else is not sent.
@@ -546,7 +549,7 @@ def delivery_error(error: Exception, retry_seconds: float) -> DeliveryError:
     the library: the order of these checks matters)."""
     text = f"{type(error).__name__}: {error}"
     if isinstance(error, RetryAfter):
-        return RetryLater(retry_seconds_of(error), text)
+        return RetryLater(retry_seconds_of(error), text, told=True)
     if isinstance(error, Forbidden):  # blocked by the user, deactivated, kicked from the group
         return Unreachable(text)
     if isinstance(error, ChatMigrated):
@@ -685,6 +688,7 @@ class TelegramChannel:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._store_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="telegram-in")
+        self._supervisor: Supervisor | None = None
 
     # -- webhook
 
@@ -711,7 +715,13 @@ class TelegramChannel:
         if item is None:
             return PlainTextResponse("body is not a Telegram update", status_code=400)
         runtime: Runtime = request.app.state.runtime
-        new = await self._store(runtime.accept, CHANNEL, *item)
+        try:
+            new = await self._store(runtime.accept, CHANNEL, *item)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            # not stored: Telegram delivers it again later
+            return PlainTextResponse("database unavailable, retry later", status_code=503)
         if new:
             runtime.inbox.wake()
             self._answer_callback(item[2])
@@ -719,10 +729,12 @@ class TelegramChannel:
 
     # -- long polling
 
-    async def _poll(self, runtime: Runtime) -> None:
-        """getUpdates until stopped; each update stored (once) before it is confirmed."""
+    async def _poll(self, runtime: Runtime, state: LoopState) -> None:
+        """getUpdates until stopped; each update stored (once) before it is confirmed. Runs
+        under the runtime's supervisor: failures wait a capped backoff (Telegram's own
+        retry_after when it gives one) and are logged once per outage; anything unforeseen
+        restarts the loop (updates not yet confirmed are fetched again, stored once)."""
         offset: int | None = None
-        backoff = self.settings.retry_seconds
         webhook_deleted = False
         while not self._stopping.is_set():
             if not getattr(runtime, "leading", True):
@@ -751,36 +763,33 @@ class TelegramChannel:
             except asyncio.CancelledError:
                 raise
             except RetryAfter as error:
+                state.failed(error)
                 await self._sleep(retry_seconds_of(error))
                 continue
             except Conflict as error:  # a webhook was set, or another process polls
-                log.error("Telegram getUpdates conflict: %s", error)
                 webhook_deleted = False
-                await self._sleep(backoff)
+                await self._sleep(state.failed(error))
                 continue
             except (TelegramError, RuntimeError) as error:
-                level = logging.ERROR if isinstance(error, InvalidToken) else logging.WARNING
-                log.log(level, "Telegram getUpdates failed: %s", error)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 60.0)
+                if isinstance(error, InvalidToken) and not state.failing:
+                    log.error("Telegram refused the bot token: %s", error)
+                await self._sleep(state.failed(error))
                 continue
-            backoff = self.settings.retry_seconds
             if not isinstance(updates, list):
+                state.ok()
                 continue
             items = [item for update in updates if (item := stored(update))]
-            if not items:
-                continue
-            try:
-                fresh = await self._store(self._accept_all, runtime, items)
-            except Exception:  # the database is unreachable: not confirmed, Telegram keeps them
-                log.exception("Telegram: %d updates could not be stored; asking again",
-                              len(items))
-                await self._sleep(backoff)
-                continue
-            runtime.inbox.wake()
-            for item in fresh:
-                self._answer_callback(item[2])
-            offset = max(int(item[0]) for item in items) + 1  # confirms them at Telegram
+            if items:
+                try:
+                    fresh = await self._store(self._accept_all, runtime, items)
+                except Exception as error:  # the database is unreachable: not confirmed,
+                    await self._sleep(state.failed(error))  # Telegram keeps them
+                    continue
+                runtime.inbox.wake()
+                for item in fresh:
+                    self._answer_callback(item[2])
+                offset = max(int(item[0]) for item in items) + 1  # confirms them at Telegram
+            state.ok()
 
     async def _store(self, function: Any, *args: Any) -> Any:
         """Run a storing call in the channel's own threads: the default executor is shared
@@ -857,12 +866,19 @@ class TelegramChannel:
         self._stopping = asyncio.Event()
         self._spawn(self._identify())
         if not self.settings.webhook_mode:
-            self._spawn(self._poll(runtime))
+            # the runtime's supervisor (a runtime of tests' own may not have one)
+            self._supervisor = getattr(runtime, "supervisor", None) or Supervisor()
+            base = self.settings.retry_seconds
+            self._supervisor.spawn(
+                POLLING_LOOP, lambda state: self._poll(runtime, state),
+                backoff=Backoff(base=base, cap=max(base, self._supervisor.backoff.cap)))
         else:
             log.info("Telegram channel: webhook at %s", WEBHOOK_PATH)
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._supervisor is not None:
+            await self._supervisor.retire(POLLING_LOOP)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

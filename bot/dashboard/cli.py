@@ -25,7 +25,7 @@ def _database(args: argparse.Namespace) -> Iterator[Database]:
     settings = Settings.from_env()
     if args.db:
         settings = settings.with_database(args.db)
-    database = Database(settings.database_url)
+    database = Database.from_settings(settings)
     try:
         database.migrate()
         yield database

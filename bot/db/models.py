@@ -106,6 +106,8 @@ class InboundUpdate(Base):
     status = Column(String(12), nullable=False, default="pending")  # pending|processing|done|failed
     attempts = Column(Integer, nullable=False, default=0)
     lease_until = Column(DateTime, nullable=True)
+    # not before this time (naive UTC): an update waiting out an outage (the NLU server's)
+    retry_at = Column(DateTime, nullable=True)
     error = Column(Text, nullable=True)
     received_at = Column(DateTime, nullable=False, default=utcnow)
     processed_at = Column(DateTime, nullable=True)
@@ -141,5 +143,7 @@ class OutboxMessage(Base):
     dedup_key = Column(String(128), nullable=True)  # e.g. "broadcast:12:user:40"
     batch = Column(String(64), nullable=True)  # groups a broadcast or reminder for reports
     error = Column(Text, nullable=True)
+    # when the current run of temporary failures began: the send gives up `horizon` after it
+    retry_since = Column(DateTime, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     sent_at = Column(DateTime, nullable=True)

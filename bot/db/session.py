@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, exc
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -26,6 +30,62 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+@dataclass(frozen=True)
+class DbTimeouts:
+    """How long PostgreSQL calls may take, so that a database or network that stops answering
+    makes calls fail (and the loops retry) instead of hanging threads, webhooks and shutdown:
+
+    - `connect`: seconds to open a connection (libpq connect_timeout);
+    - `statement`: seconds a statement may run on the server (statement_timeout; 0 for none);
+      a transaction left idle is ended by the server after twice that (at least a minute);
+    - `keepalive_idle`: seconds of silence before TCP keepalives probe a connection (3 probes,
+      a third of that apart); TCP_USER_TIMEOUT gives up on unacknowledged data after as long,
+      so a connection whose network went dead fails within about twice `keepalive_idle`.
+
+    A waiting thread also gives up on a pooled connection after `connect` + 5 seconds.
+    SQLite is a local file: only its busy timeout (30 s) applies.
+    """
+
+    connect: float = 5.0
+    statement: float = 30.0
+    keepalive_idle: float = 30.0
+
+    def postgres_connect_args(self, url: str) -> dict[str, Any]:
+        interval = max(1, round(self.keepalive_idle / 3))
+        options = [f"-c statement_timeout={round(self.statement * 1000)}",
+                   "-c idle_in_transaction_session_timeout="
+                   f"{round(max(60.0, 2 * self.statement) * 1000)}"]
+        given = make_url(url).query.get("options")
+        if given:  # the URL's own options come last: they win
+            options.append(given if isinstance(given, str) else " ".join(given))
+        return {
+            "connect_timeout": max(1, round(self.connect)),
+            "keepalives": 1,
+            "keepalives_idle": max(1, round(self.keepalive_idle)),
+            "keepalives_interval": interval,
+            "keepalives_count": 3,
+            "tcp_user_timeout": round((self.keepalive_idle + 3 * interval) * 1000),
+            "options": " ".join(options),
+        }
+
+    def engine_options(self, url: str) -> dict[str, Any]:
+        """create_engine() keyword arguments for this URL (also used by APScheduler's job
+        store, which has an engine of its own)."""
+        if url.startswith("sqlite"):
+            return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        return {"connect_args": self.postgres_connect_args(url),
+                "pool_timeout": self.connect + 5.0, "pool_pre_ping": True}
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True for errors that mean "the database cannot be reached or did not answer in time"
+    (worth waiting out) rather than "this statement is wrong" (a bug, or bad data)."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError,
+                              exc.DisconnectionError))
+
+
 # Execution option of the read-only sessions' connections (see `_sqlite_begin`).
 READ_ONLY = "isafbot_read_only"
 
@@ -33,13 +93,21 @@ READ_ONLY = "isafbot_read_only"
 class Database:
     """One engine per process and a session per update or job (never shared between them)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False,
+                 timeouts: DbTimeouts | None = None) -> None:
         self.url = url
-        self.engine: Engine = _make_engine(url, echo)
+        self.timeouts = timeouts or DbTimeouts()
+        self.engine: Engine = _make_engine(url, echo, self.timeouts)
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False, future=True)
         readers = self.engine.execution_options(**{READ_ONLY: True}) if self.is_sqlite else \
             self.engine.execution_options(postgresql_readonly=True)
         self._readers = sessionmaker(bind=readers, expire_on_commit=False, future=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(settings.database_url, timeouts=DbTimeouts(
+            connect=settings.db_connect_timeout, statement=settings.db_statement_timeout,
+            keepalive_idle=settings.db_keepalive_idle))
 
     @property
     def is_sqlite(self) -> bool:
@@ -102,7 +170,7 @@ def alembic_config(database: Database) -> Any:
     return config
 
 
-def _make_engine(url: str, echo: bool) -> Engine:
+def _make_engine(url: str, echo: bool, timeouts: DbTimeouts) -> Engine:
     if url.startswith("sqlite"):
         _ensure_sqlite_directory(url)
         # A file database keeps a small pool of connections (SQLAlchemy 1.4 would open and
@@ -110,11 +178,11 @@ def _make_engine(url: str, echo: bool) -> Engine:
         pool = {} if _is_memory(url) else {"poolclass": QueuePool, "pool_size": 5,
                                            "max_overflow": 10}
         engine = create_engine(url, echo=echo, future=True, **pool,
-                               connect_args={"check_same_thread": False, "timeout": 30})
+                               **timeouts.engine_options(url))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, future=True, pool_pre_ping=True)
+    return create_engine(url, echo=echo, future=True, **timeouts.engine_options(url))
 
 
 def _is_memory(url: str) -> bool:

@@ -28,6 +28,9 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         postgres = connection.dialect.name == "postgresql"
         if postgres:
+            # A migration may rewrite a big table, and waiting for another worker's migration
+            # is expected: neither is cut by the engine's statement timeout.
+            connection.execute(text("SET statement_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
             connection.commit()
         try:
@@ -40,6 +43,7 @@ def run_migrations_online() -> None:
             if postgres:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"),
                                    {"key": _MIGRATION_LOCK})
+                connection.execute(text("RESET statement_timeout"))  # the pool's default
                 connection.commit()
 
 
