@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_supervision"
-down_revision = "0007_dashboard"
+down_revision = "0008_retention"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_dashboard_security'
-down_revision = '0008_retention'
+down_revision = '0009_supervision'
 branch_labels = None
 depends_on = None
 
