@@ -64,7 +64,7 @@ def seed(app: Any, recipients: int) -> int:
 
 async def run(url: str, recipients: int, tmp: Path) -> dict[str, Any]:
     from bot.bootstrap import bootstrap
-    from bot.channels import telegram
+    from bot.channels.telegram import channel as telegram
     from bot.db.models import User
     from bot.delivery import Dispatcher, batch_report
     from bot.meetings import store

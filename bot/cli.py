@@ -22,7 +22,7 @@ Command = Callable[[argparse.Namespace], int]
 # Modules that add subcommands: each has `register_cli(subparsers)`, cheap to import.
 EXTENSIONS: tuple[str, ...] = ("content.budget_import", "bot.channels.messenger_setup",
                                "bot.scorecard.cli", "bot.meetings.cli",
-                               "bot.channels.telegram_setup", "bot.dashboard.cli")
+                               "bot.channels.telegram.setup", "bot.dashboard.cli")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

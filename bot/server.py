@@ -44,14 +44,14 @@ from bot.leader import Leadership
 from bot.metrics import CONTENT_TYPE, Backlog, Metrics, read_backlog
 from bot.request_body import AsciiQuery
 from bot.settings import Settings, SettingsError
-from bot.supervise import Backoff, LoopState, Supervisor, sleep_unless
+from bot.supervise import Backoff, Loop, LoopState, Supervisor, sleep_unless
 from nlu.engine import NluUnavailable
 
 log = logging.getLogger(__name__)
 
 # Channel modules: each has `channel_from_settings(app) -> Channel | None` (None when its
 # settings are not given, so the channel is off).
-CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger", "bot.channels.telegram")
+CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger", "bot.channels.telegram.channel")
 # Other route providers (the dashboard): each has `routes(runtime) -> list[BaseRoute]`.
 ROUTE_MODULES: tuple[str, ...] = ("bot.dashboard",)
 # Background services (the scheduler): each has `start(runtime) -> stop coroutine function`.
@@ -115,10 +115,27 @@ class Runtime:
         if self.inbox.waiting and await asyncio.to_thread(self.inbox.retry_waiting) > 0:
             self.inbox.wake()
 
+    # -- the channels' intake (bot.channels.base.Intake)
+
     def accept(self, channel: str, external_id: str, chat_key: str,
                payload: dict[str, Any]) -> bool:
         """Store an update for the workers (False when it is a redelivery)."""
         return self.inbox.accept(channel, external_id, chat_key, payload)
+
+    def accept_many(self, channel: str, items: list[tuple[str, str, dict[str, Any]]]) -> int:
+        """Store a batch in one transaction; how many were new."""
+        return self.inbox.accept_many(channel, items)
+
+    def wake(self) -> None:
+        self.inbox.wake()
+
+    def supervise(self, name: str, loop: Loop, *, base_backoff: float) -> None:
+        """A channel's loop under this process's supervisor (its failures reach /healthz)."""
+        cap = max(base_backoff, self.supervisor.backoff.cap)
+        self.supervisor.spawn(name, loop, backoff=Backoff(base=base_backoff, cap=cap))
+
+    async def retire(self, name: str) -> None:
+        await self.supervisor.retire(name)
 
     @property
     def leading(self) -> bool:
@@ -361,7 +378,7 @@ def build_web_app(runtime: Runtime) -> Starlette:
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
     for channel in runtime.channels.values():
-        routes.extend(channel.routes())
+        routes.extend(channel.routes(runtime))
     for module in ROUTE_MODULES:
         routes.extend(importlib.import_module(module).routes(runtime))
 

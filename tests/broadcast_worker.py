@@ -48,7 +48,8 @@ async def main(url: str, server: str) -> None:
     db = Database(url)
     bot = None
     if server.startswith("telegram:"):
-        from bot.channels.telegram import TelegramChannel, TelegramSettings
+        from bot.channels.telegram.channel import TelegramChannel
+        from bot.channels.telegram.settings import TelegramSettings
 
         settings = TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
                                               "TELEGRAM_API_BASE_URL": server[9:]})

@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.bootstrap import Clock, bootstrap
-from bot.channels import messenger, telegram
+from bot.channels import messenger
+from bot.channels.telegram import inbound as telegram
 from bot.db import Database
 from bot.db.base import utcnow
 from bot.db.models import Conversation, InboundUpdate, MessageLog, OutboxMessage, User

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.channels.base import Intake
 from bot.channels.messenger_client import API_VERSION, GRAPH_URL, MessengerClient
 from bot.channels.messenger_client import api_version_number as _api_version
 from bot.db.session import database_unavailable
@@ -39,7 +40,6 @@ from bot.settings import SettingsError, seconds_setting
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
-    from bot.server import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -326,9 +326,12 @@ class MessengerChannel:
 
     # -- webhook
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self, intake: Intake) -> list[BaseRoute]:
+        async def receive(request: Request) -> Response:
+            return await self.receive(request, intake)
+
         return [Route(WEBHOOK_PATH, self.verify, methods=["GET"]),
-                Route(WEBHOOK_PATH, self.receive, methods=["POST"])]
+                Route(WEBHOOK_PATH, receive, methods=["POST"])]
 
     async def verify(self, request: Request) -> Response:
         """Meta's subscription check: echo hub.challenge when the verify token matches."""
@@ -342,7 +345,7 @@ class MessengerChannel:
             return PlainTextResponse("hub.challenge is missing", status_code=400)
         return PlainTextResponse(challenge)
 
-    async def receive(self, request: Request) -> Response:
+    async def receive(self, request: Request, intake: Intake) -> Response:
         """Check the signature, store every event, answer 200; workers handle them after."""
         body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
@@ -360,16 +363,15 @@ class MessengerChannel:
             return PlainTextResponse("body is not a JSON object", status_code=400)
         events = events_of(data)
         if events:
-            runtime: Runtime = request.app.state.runtime
             try:
-                stored = await asyncio.to_thread(runtime.inbox.accept_many, CHANNEL, events)
+                stored = await asyncio.to_thread(intake.accept_many, CHANNEL, events)
             except Exception as error:
                 if not database_unavailable(error):
                     raise
                 # not stored: Meta delivers the batch again later
                 return PlainTextResponse("database unavailable, retry later", status_code=503)
             if stored:
-                runtime.inbox.wake()
+                intake.wake()
             log.debug("Messenger webhook: %d events, %d new", len(events), stored)
         return PlainTextResponse("EVENT_RECEIVED")
 
@@ -390,7 +392,7 @@ class MessengerChannel:
     def policy(self) -> StandardWindow:
         return StandardWindow()
 
-    async def start(self, runtime: Runtime) -> None:
+    async def start(self, intake: Intake) -> None:
         log.info("Messenger channel on: webhook at %s, Graph API %s", WEBHOOK_PATH,
                  self.client.graph_url)
 

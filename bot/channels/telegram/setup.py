@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.channels.telegram import TelegramSettings
+    from bot.channels.telegram.settings import TelegramSettings
 
 
 def register_cli(subparsers: Any) -> None:
@@ -38,7 +38,7 @@ def register_cli(subparsers: Any) -> None:
 
 
 def _settings() -> TelegramSettings | None:
-    from bot.channels.telegram import TelegramSettings
+    from bot.channels.telegram.settings import TelegramSettings
     from bot.settings import Settings, SettingsError
 
     try:
@@ -51,7 +51,7 @@ def _settings() -> TelegramSettings | None:
         print("isafbot: set TELEGRAM_BOT_TOKEN first (see README, \"Telegram\")",
               file=sys.stderr)
     else:
-        from bot.channels.telegram import protect_token
+        from bot.channels.telegram.settings import protect_token
         from bot.redact import Redactor
 
         protect_token(Redactor.from_env(env))
@@ -59,7 +59,7 @@ def _settings() -> TelegramSettings | None:
 
 
 def cmd_set_webhook(args: argparse.Namespace) -> int:
-    from bot.channels.telegram import ALLOWED_UPDATES, WEBHOOK_PATH
+    from bot.channels.telegram.settings import ALLOWED_UPDATES, WEBHOOK_PATH
 
     telegram = _settings()
     if telegram is None:
