@@ -203,23 +203,11 @@ def _message(message: dict[str, Any], me: Me) -> Incoming | None:
     mid = f"{chat_id}:{message.get('message_id')}"
     reply_to_bot = _int(_dict(_dict(message.get("reply_to_message")).get("from")).get("id")) \
         == me.id
+    fields: dict[str, Any] = {"message_id": mid, "chat_id": where, "language_hint": hint,
+                              "thread_id": topic}
     raw_text = message.get("text")
     if isinstance(raw_text, str):
-        command = _command(raw_text, me, group)
-        if command is not None:
-            if command is _NOT_OURS:
-                return None
-            name, argument = command
-            return Incoming(CHANNEL, user, Kind.COMMAND, text=raw_text, command=name,
-                            argument=argument, message_id=mid, chat_id=where,
-                            language_hint=hint, thread_id=topic)
-        text = raw_text
-        if group:
-            mentioned, text = _mention(raw_text, message.get("entities"), me)
-            if not (mentioned or reply_to_bot):
-                return None
-        return Incoming(CHANNEL, user, Kind.TEXT, text=text.strip(), message_id=mid,
-                        chat_id=where, language_hint=hint, thread_id=topic)
+        return _text(raw_text, message.get("entities"), me, user, group, reply_to_bot, fields)
     kind = next((k for key, k in _CONTENT_KINDS if key in message), None)
     if kind is None:
         if not any(key in message for key in _OTHER_CONTENT):
@@ -230,8 +218,25 @@ def _message(message: dict[str, Any], me: Me) -> Incoming | None:
                                 me)
         if not (mentioned or reply_to_bot):
             return None
-    return Incoming(CHANNEL, user, kind, message_id=mid, chat_id=where, language_hint=hint,
-                    thread_id=topic)
+    return Incoming(CHANNEL, user, kind, **fields)
+
+
+def _text(raw_text: str, entities: Any, me: Me, user: str, group: bool, reply_to_bot: bool,
+          fields: dict[str, Any]) -> Incoming | None:
+    """A text message: a command, or text (in a group, only when addressed to the bot)."""
+    command = _command(raw_text, me, group)
+    if command is not None:
+        if command is _NOT_OURS:
+            return None
+        name, argument = command
+        return Incoming(CHANNEL, user, Kind.COMMAND, text=raw_text, command=name,
+                        argument=argument, **fields)
+    text = raw_text
+    if group:
+        mentioned, text = _mention(raw_text, entities, me)
+        if not (mentioned or reply_to_bot):
+            return None
+    return Incoming(CHANNEL, user, Kind.TEXT, text=text.strip(), **fields)
 
 
 def _topic(message: dict[str, Any]) -> str | None:
