@@ -14,7 +14,7 @@ from datetime import date, datetime
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 
-from nlu.khmer import arabic_to_khmer_digits, khmer_to_arabic_digits
+from common.khmer import arabic_to_khmer_digits, khmer_to_arabic_digits
 
 _LOCALES = {"km": "km", "en": "en_GB"}
 

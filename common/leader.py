@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bot.db import Database
+from common.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.db.session import database_unavailable
+from common.db.session import database_unavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -76,7 +76,7 @@ def cmd_add_user(args: argparse.Namespace) -> int:
 def cmd_list_users(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from bot.db.models_dashboard import DashboardAccount, DashboardAccountCommune
+    from bot.dashboard.models import DashboardAccount, DashboardAccountCommune
 
     with _database(args) as database, database.read_session() as session:
         for account in session.execute(select(DashboardAccount).order_by(

@@ -20,9 +20,9 @@ from bot.settings import Settings, SettingsError
 
 Command = Callable[[argparse.Namespace], int]
 # Modules that add subcommands: each has `register_cli(subparsers)`, cheap to import.
-EXTENSIONS: tuple[str, ...] = ("content.budget_import", "bot.channels.messenger_setup",
-                               "bot.scorecard.cli", "bot.meetings.cli",
-                               "bot.channels.telegram_setup", "bot.dashboard.cli")
+EXTENSIONS: tuple[str, ...] = ("bot.cli.budgets", "bot.channels.messenger_setup",
+                               "bot.cli.scorecard", "bot.cli.meetings",
+                               "bot.channels.telegram_setup", "bot.cli.dashboard")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -93,8 +93,8 @@ def cmd_content_check(args: argparse.Namespace) -> int:
     without its warning or a fee without the rights block."""
     from content.loader import check_content
     from content.review import recheck_problems
-    from dialogues import services
     from dialogues.registry import required_messages
+    from dialogues.services import handlers as services
 
     settings = _settings(args)
     content, problems = check_content(settings.content_dir, required_messages=required_messages())
@@ -122,7 +122,7 @@ def cmd_content_review(args: argparse.Namespace) -> int:
     """Write the review record (docs/content-review.md) from the content."""
     from content.loader import load_content
     from dialogues.registry import required_messages
-    from dialogues.review_record import review_record
+    from dialogues.services.review_record import review_record
 
     settings = _settings(args)
     content = load_content(settings.content_dir, required_messages=required_messages())
@@ -272,11 +272,11 @@ def _quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from bot.redact import Redactor, protect
+    from common.redact import Redactor, protect
 
     protect(Redactor.from_env(os.environ), handlers=logging.getLogger().handlers)
     args = build_parser().parse_args(argv)
-    from bot.db.session import SchemaError
+    from common.db.session import SchemaError
     from content.loader import ContentError
     from nlu.engine import NluError
 

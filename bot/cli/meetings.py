@@ -9,11 +9,11 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli_support import actor, cli_actor, fail, opened
+from bot.cli.support import actor, cli_actor, fail, opened
 
 
 def cmd_caf_invite(args: argparse.Namespace) -> int:
-    from bot.meetings.store import MeetingError, create_invite
+    from dialogues.meetings.store import MeetingError, create_invite
 
     with opened(args) as (database, _, _settings):
         try:
@@ -30,7 +30,7 @@ def cmd_caf_invite(args: argparse.Namespace) -> int:
 
 
 def cmd_caf_list(args: argparse.Namespace) -> int:
-    from bot.meetings.store import list_cafs
+    from dialogues.meetings.store import list_cafs
 
     with opened(args) as (database, _, _settings), database.session() as session:
         cafs, invites = list_cafs(session)
@@ -46,7 +46,7 @@ def cmd_caf_list(args: argparse.Namespace) -> int:
 
 
 def cmd_caf_revoke(args: argparse.Namespace) -> int:
-    from bot.meetings.store import MeetingError, revoke
+    from dialogues.meetings.store import MeetingError, revoke
 
     if bool(args.code) == bool(args.user):
         return fail("give --code CODE (an unused invite) or --user ID (a CAF)")
@@ -60,7 +60,7 @@ def cmd_caf_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_caf_admin(args: argparse.Namespace) -> int:
-    from bot.meetings.store import MeetingError, set_admin
+    from dialogues.meetings.store import MeetingError, set_admin
 
     with opened(args) as (database, _, _settings):
         try:
@@ -73,8 +73,8 @@ def cmd_caf_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_meetings_create(args: argparse.Namespace) -> int:
-    from bot.meetings.store import MeetingError, create_meeting
-    from bot.meetings.when import parse_when
+    from common.when import parse_when
+    from dialogues.meetings.store import MeetingError, create_meeting
 
     with opened(args) as (database, _, settings):
         zone = ZoneInfo(settings.timezone)
@@ -97,7 +97,7 @@ def cmd_meetings_create(args: argparse.Namespace) -> int:
 
 
 def cmd_meetings_list(args: argparse.Namespace) -> int:
-    from bot.meetings.store import list_meetings, local
+    from dialogues.meetings.store import list_meetings, local
 
     with opened(args) as (database, _, settings), database.session() as session:
         rows = list_meetings(session, communes=args.commune or None,
@@ -112,7 +112,7 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
 
 
 def cmd_meetings_cancel(args: argparse.Namespace) -> int:
-    from bot.meetings.store import MeetingError, cancel_meeting
+    from dialogues.meetings.store import MeetingError, cancel_meeting
 
     with opened(args) as (database, content, settings):
         try:
@@ -126,8 +126,8 @@ def cmd_meetings_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_meetings_edit(args: argparse.Namespace) -> int:
-    from bot.meetings.store import MeetingError, update_meeting
-    from bot.meetings.when import parse_when
+    from common.when import parse_when
+    from dialogues.meetings.store import MeetingError, update_meeting
 
     if not args.when and not args.place:
         return fail("give --when and/or --place")

@@ -7,10 +7,10 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_support import cli_actor, fail, opened
+from bot.cli.support import cli_actor, fail, opened
 
 if TYPE_CHECKING:
-    from bot.scorecard.results import RoundResults
+    from dialogues.scorecard.results import RoundResults
 
 
 # ------------------------------------------------------------------ rounds
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def cmd_rounds_open(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
-    from bot.scorecard.rounds import RoundError, open_round
+    from dialogues.scorecard.rounds import RoundError, open_round
 
     with opened(args) as (database, content, _):
         try:
@@ -35,8 +35,8 @@ def cmd_rounds_open(args: argparse.Namespace) -> int:
 
 
 def cmd_rounds_close(args: argparse.Namespace) -> int:
-    from bot.scorecard.rounds import RoundError, close_round
-    from bot.scorecard.store import open_round_of
+    from dialogues.scorecard.rounds import RoundError, close_round
+    from dialogues.scorecard.store import open_round_of
 
     with opened(args) as (database, content, settings):
         try:
@@ -58,8 +58,8 @@ def cmd_rounds_close(args: argparse.Namespace) -> int:
 
 
 def cmd_rounds_list(args: argparse.Namespace) -> int:
-    from bot.scorecard.rounds import list_rounds
-    from content.sections.surveys import surveys_of
+    from content.surveys.section import surveys_of
+    from dialogues.scorecard.rounds import list_rounds
 
     with opened(args) as (database, content, _), database.session() as session:
         rows = list_rounds(session, facility_id=args.facility, open_only=args.open)
@@ -79,10 +79,10 @@ def cmd_rounds_list(args: argparse.Namespace) -> int:
 
 def cmd_facilities(args: argparse.Namespace) -> int:
     from content.places import gazetteer
-    from content.sections.surveys import surveys_of
+    from content.surveys.section import surveys_of
 
     with opened(args) as (database, content, _), database.session() as session:
-        from bot.scorecard.store import open_rounds
+        from dialogues.scorecard.store import open_rounds
 
         surveys = surveys_of(content)
         codes = sorted(surveys.communes())
@@ -109,10 +109,10 @@ def cmd_facilities(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from bot.db.models_scorecard import ScoringRound, SurveyResponse
-    from bot.scorecard.export import write_comments_csv, write_responses_csv
-    from bot.scorecard.results import round_results
-    from content.sections.surveys import surveys_of
+    from content.surveys.section import surveys_of
+    from dialogues.scorecard.export import write_comments_csv, write_responses_csv
+    from dialogues.scorecard.models import ScoringRound, SurveyResponse
+    from dialogues.scorecard.results import round_results
 
     with opened(args) as (database, content, _), database.read_session() as session:
         surveys = surveys_of(content)
@@ -150,7 +150,7 @@ def cmd_results(args: argparse.Namespace) -> int:
             count = write_comments_csv(session, surveys, round_id, Path(args.comments))
             print(f"wrote {count} comment(s) to {args.comments}")
         if args.xlsform:
-            from bot.scorecard.xlsform import write_xlsform
+            from dialogues.scorecard.xlsform import write_xlsform
 
             survey = next((s for s in surveys.by_type.values() if s.id == row.survey_id), None)
             if survey is None:
@@ -166,7 +166,7 @@ def _number(value: float | None, digits: int = 2) -> str:
 
 def format_results(results: RoundResults, lang: str = "en") -> str:
     """The results as terminal text (what `isafbot results` prints)."""
-    from bot.scorecard.results import MIN_GROUP, NO_ANSWER
+    from dialogues.scorecard.results import MIN_GROUP, NO_ANSWER
 
     info, survey, facility = results.round, results.survey, results.facility
     names = {i.id: i.text(lang) for i in survey.indicators} if survey else {}

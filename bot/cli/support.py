@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.db import Database
-    from bot.permissions import Actor
     from bot.settings import Settings
     from content.model import Content
+    from dialogues.core.permissions import Actor
 
 
 @contextmanager
 def opened(args: argparse.Namespace) -> Iterator[tuple[Database, Content, Settings]]:
     """Content (validated) and the migrated database; the database is closed afterwards."""
-    from bot.cli import _settings
+    from bot.cli.main import _settings
     from bot.db import Database
     from content.loader import load_content
     from dialogues.registry import required_messages
@@ -42,9 +42,9 @@ def actor(args: argparse.Namespace) -> str:
 
 
 def cli_actor(args: argparse.Namespace) -> Actor:
-    """Who acts from the CLI, for the permission check (bot.permissions): whoever runs it has
-    the server and its database, so an admin, named as `actor` says."""
-    from bot.permissions import operator
+    """Who acts from the CLI, for the permission check (dialogues.core.permissions): whoever
+    runs it has the server and its database, so an admin, named as `actor` says."""
+    from dialogues.core.permissions import operator
 
     return operator(actor(args))
 

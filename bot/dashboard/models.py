@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String
 
-from bot.db.base import Base, utcnow
+from common.db.base import Base, utcnow
 
 
 class DashboardAccount(Base):

@@ -40,12 +40,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models import InboundUpdate
-from bot.db.session import database_unavailable
+from bot.inbox.models import InboundUpdate
 from bot.metrics import Metrics
-from bot.redact import Redactor
-from bot.supervise import Backoff, Burst, LoopState, retry_database
+from common.db.base import utcnow
+from common.db.session import database_unavailable
+from common.redact import Redactor
+from common.supervise import Backoff, Burst, LoopState, retry_database
 
 log = logging.getLogger(__name__)
 

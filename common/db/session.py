@@ -6,17 +6,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-if TYPE_CHECKING:
-    from bot.settings import Settings
+D = TypeVar("D", bound="Database")
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+class DatabaseSettings(Protocol):
+    """What `Database.from_settings` reads (bot.settings.Settings has it)."""
+
+    @property
+    def database_url(self) -> str: ...
+    @property
+    def db_connect_timeout(self) -> float: ...
+    @property
+    def db_statement_timeout(self) -> float: ...
+    @property
+    def db_keepalive_idle(self) -> float: ...
 
 
 class SchemaError(RuntimeError):
@@ -91,7 +101,12 @@ READ_ONLY = "isafbot_read_only"
 
 
 class Database:
-    """One engine per process and a session per update or job (never shared between them)."""
+    """One engine per process and a session per update or job (never shared between them).
+
+    `migrations` is the Alembic script directory `migrate()` applies: the app's subclass
+    (bot.db.Database) names it, since the migrations see every feature's models."""
+
+    migrations: ClassVar[Path | None] = None
 
     def __init__(self, url: str, *, echo: bool = False,
                  timeouts: DbTimeouts | None = None) -> None:
@@ -104,7 +119,7 @@ class Database:
         self._readers = sessionmaker(bind=readers, expire_on_commit=False, future=True)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Database:
+    def from_settings(cls: type[D], settings: DatabaseSettings) -> D:
         return cls(settings.database_url, timeouts=DbTimeouts(
             connect=settings.db_connect_timeout, statement=settings.db_statement_timeout,
             keepalive_idle=settings.db_keepalive_idle))
@@ -163,8 +178,10 @@ class Database:
 def alembic_config(database: Database) -> Any:
     from alembic.config import Config
 
+    if database.migrations is None:
+        raise SchemaError(f"{type(database).__name__} names no migrations to apply")
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(database.migrations))
     config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
     config.attributes["engine"] = database.engine
     return config

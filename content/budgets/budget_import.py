@@ -13,12 +13,10 @@ checked, sample.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import os
 import re
-import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -259,7 +257,7 @@ class RowChecker:
 
     def _facility(self, number: int, facility_id: str, name_en: str, name_km: str
                   ) -> tuple[str, str, str] | None:
-        from nlu.khmer import is_khmer_char
+        from common.khmer import is_khmer_char
 
         ok = True
         if not name_en or any(map(is_khmer_char, name_en)):
@@ -427,8 +425,8 @@ def import_budget(csv_path: Path, content_root: Path, *, name: str | None = None
     """Check everything, then write content/budgets/data/<name>.yml in one rename."""
     import yaml
 
+    from content.budgets.section import Budgets, load_budgets
     from content.loader import Checker, check_content
-    from content.sections.budgets import Budgets, load_budgets
 
     result = ImportResult()
     try:
@@ -531,7 +529,7 @@ def _imported(path: Path) -> bool:
 
 
 def _summary(blocks: dict[BlockKey, list[Row]]) -> list[str]:
-    from dialogues.formatting import riel  # the one number format (imported when needed)
+    from common.formatting import riel  # the one number format (imported when needed)
 
     lines = []
     for key in sorted(blocks, key=lambda k: (k[1], k[0], k[2] or "", k[3])):
@@ -562,41 +560,3 @@ def _write_atomically(path: Path, text: str) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
-
-
-# ------------------------------------------------------------------ command line
-
-def cmd_import_budget(args: argparse.Namespace) -> int:
-    from bot.settings import Settings
-
-    settings = Settings.from_env()
-    csv_path = Path(args.file)
-    result = import_budget(csv_path, settings.content_dir, name=args.name,
-                           check_only=args.check)
-    for problem in result.problems:
-        print(f"{csv_path.name}: {problem}")
-    if result.problems:
-        print(f"{len(result.problems)} problem(s): nothing was imported.", file=sys.stderr)
-        return 1
-    for line in result.summary:
-        print(line)
-    if result.written and result.target:
-        print(f"imported {result.rows} row(s) into {result.target}; restart the bot to use "
-              "them")
-    else:
-        print(f"{result.rows} row(s) are valid (--check: nothing written)")
-    return 0
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Adds `import-budget` under `isafbot content`."""
-    content = subparsers.choices["content"]
-    content_sub = next(action for action in content._actions
-                       if isinstance(action, argparse._SubParsersAction))
-    parser = content_sub.add_parser("import-budget",
-                                    help="import budget figures from a CSV spreadsheet")
-    parser.add_argument("file", help="the CSV file (UTF-8; see docs/budget-csv.md)")
-    parser.add_argument("--name", help="data file name (default: the CSV file's name)")
-    parser.add_argument("--check", action="store_true",
-                        help="only check the file, write nothing")
-    parser.set_defaults(func=cmd_import_budget)

@@ -1,5 +1,5 @@
 """Step-by-step forms (content/forms/*.yml): data walked by the one flow state machine in
-dialogues/forms.py. Validated at load: step types, options, and that every message a step
+dialogues/core/forms.py. Validated at load: step types, options, and that every message a step
 names exists in messages.yml in km and en."""
 
 from __future__ import annotations

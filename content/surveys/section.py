@@ -20,9 +20,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from common.khmer import khmer_to_arabic_digits, normalise_text
 from content.loader import Checker, section
 from content.model import Source, Text
-from nlu.khmer import khmer_to_arabic_digits, normalise_text
 
 FACILITY_TYPES = ("health_centre", "school", "commune_office")  # the facility_type entity values
 CONTROLS = ("back", "skip", "stop")

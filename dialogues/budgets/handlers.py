@@ -5,7 +5,7 @@ short quiz, and how to have a say.
 Answers are at most three short paragraphs; every figure comes with its source and checked date,
 and sample figures are called sample figures. Which place: the one named in the question (namesakes
 resolved with buttons), else the one just discussed, else the user's commune (asked once and
-remembered by dialogues/places.py).
+remembered by dialogues/core/places.py).
 """
 
 from __future__ import annotations
@@ -19,21 +19,21 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 
-from bot.messages import Button
-from content.places import Place, gazetteer
-from content.sections.budgets import (
+from common import formatting as fmt
+from common.charts import Bar, ChartSpec, chart_file
+from common.khmer import is_khmer_char
+from common.messages import Button
+from content.budgets.section import (
     FACILITY_SCOPES,
     Budgets,
     CommuneBudget,
     Facility,
     YearBudget,
 )
-from dialogues import formatting as fmt
-from dialogues.charts import Bar, ChartSpec, chart_file
-from dialogues.places import need_commune, user_commune
-from dialogues.provenance import freshness, source_line
-from dialogues.router import Router, Turn
-from nlu.khmer import is_khmer_char
+from content.places import Place, gazetteer
+from dialogues.core.places import need_commune, user_commune
+from dialogues.core.provenance import freshness, source_line
+from dialogues.core.router import Router, Turn
 
 log = logging.getLogger(__name__)
 

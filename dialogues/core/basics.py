@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.messages import Button, Kind
-from dialogues.router import Router, Turn
-from nlu.khmer import MAX_PARSE_CHARS
+from common.khmer import MAX_PARSE_CHARS
+from common.messages import Button, Kind
+from dialogues.core.router import Router, Turn
 
 router = Router("core")
 router.menu_item("menu_language", "lang", order=90)

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Conversation, MessageLog, User
-from bot.messages import Button, Incoming, Kind, Reply, Understanding
-from dialogues.context import DialogueContext
-from dialogues.router import FlowHandler, Handler, MenuItem, Router, TakesText, Turn
-from nlu.khmer import MAX_PARSE_CHARS, script_of, words
+from common.khmer import MAX_PARSE_CHARS, script_of, words
+from common.messages import Button, Incoming, Kind, Reply, Understanding
+from dialogues.core.context import DialogueContext
+from dialogues.core.models import Conversation, MessageLog, User
+from dialogues.core.router import FlowHandler, Handler, MenuItem, Router, TakesText, Turn
 
 log = logging.getLogger(__name__)
 

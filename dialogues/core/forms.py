@@ -20,12 +20,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.meetings.when import parse_when
-from bot.messages import Button
+from common import formatting as fmt
+from common.messages import Button
+from common.when import parse_when
+from content.forms.section import Form, Step, forms_of
 from content.places import gazetteer
-from content.sections.forms import Form, Step, forms_of
-from dialogues import formatting as fmt
-from dialogues.router import Router, Turn
+from dialogues.core.router import Router, Turn
 
 router = Router("forms", private=lambda turn: "meet")  # CAF forms: private chats only
 router.uses("form_cancel_button", "form_back_button", "form_skip_button", "form_yes_button",

@@ -1,7 +1,9 @@
-"""Core tables: people, their conversation, what they said, and the durable in/out queues.
+"""Core tables: people, their conversation, what they said, and the CAF grants (invites,
+communes, audit) every CAF door checks (dialogues.core.permissions).
 
-Feature tables (surveys, budgets, meetings...) live in their own modules and share `Base`;
-`bot.db.all_models` imports them all so that metadata and migrations see every table.
+The outbox is in dialogues.core.outbox, the inbox in bot.inbox.models; feature tables (surveys,
+meetings...) live in their feature's `models` and share `Base`; `bot.db.all_models` imports
+them all so that metadata and migrations see every table.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bot.db.base import Base, utcnow
+from common.db.base import Base, utcnow
 
 
 class User(Base):
@@ -81,69 +83,42 @@ class MessageLog(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
-class InboundUpdate(Base):
-    """A platform update, stored before it is acknowledged: the unique key drops redeliveries,
-    and a worker that dies mid-way leaves the row to be picked up again.
+class CafInvite(Base):
+    """A one-time code an admin gives a CAF; redeeming it grants the listed communes."""
 
-    `payload` is the update reduced to what its handler needs (no names, no keyboards), and
-    only until it is handled: a done or failed row keeps channel, external id, status and
-    times (deduplication), then is deleted after ISAFBOT_RETAIN_INBOX_DAYS (bot.retention).
-    """
-
-    __tablename__ = "inbound_updates"
-    __table_args__ = (
-        UniqueConstraint("channel", "external_id"),
-        Index("ix_inbound_updates_status_id", "status", "id"),
-        Index("ix_inbound_updates_chat_key_id", "chat_key", "id"),
-    )
+    __tablename__ = "caf_invites"
 
     id = Column(Integer, primary_key=True)
-    channel = Column(String(20), nullable=False)
-    external_id = Column(String(128), nullable=False)  # update_id, message mid, ...
-    # updates of one chat are handled in order; NULL once handled, like the payload
-    chat_key = Column(String(96), nullable=True)
-    payload = Column(JSON(none_as_null=True), nullable=True)  # None: SQL NULL, not 'null'
-    status = Column(String(12), nullable=False, default="pending")  # pending|processing|done|failed
-    attempts = Column(Integer, nullable=False, default=0)
-    lease_until = Column(DateTime, nullable=True)
-    # not before this time (naive UTC): an update waiting out an outage (the NLU server's)
-    retry_at = Column(DateTime, nullable=True)
-    error = Column(Text, nullable=True)
-    received_at = Column(DateTime, nullable=False, default=utcnow)
-    processed_at = Column(DateTime, nullable=True)
-
-
-class OutboxMessage(Base):
-    """One message to one user, written in the same transaction as the state that caused it.
-
-    Replies, reminders and broadcasts all go out from here, through one sender per channel and
-    one rate limiter; `status` records what happened (pending, sent, failed, held, unreachable,
-    withdrawn). The message itself is dropped once the status is final; the row is delivery
-    history, deleted after ISAFBOT_RETAIN_DELIVERIES_DAYS (bot.retention).
-    """
-
-    __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_status_due", "status", "due_at"),
-        Index("ix_outbox_user_id_id", "user_id", "id"),
-        UniqueConstraint("dedup_key"),
-    )
-
-    id = Column(Integer, primary_key=True)
-    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    channel = Column(String(20), nullable=False)
-    address = Column(String(64), nullable=False)  # the chat to send to (a group, or the user)
-    # Reply.to_json(); NULL once final (delivery.FINAL)
-    reply = Column(JSON(none_as_null=True), nullable=True)
-    automated = Column(Boolean, nullable=False, default=False)  # reminder/broadcast, not answer
-    status = Column(String(12), nullable=False, default="pending")
-    attempts = Column(Integer, nullable=False, default=0)
-    due_at = Column(DateTime, nullable=False, default=utcnow)
-    lease_until = Column(DateTime, nullable=True)
-    dedup_key = Column(String(128), nullable=True)  # e.g. "broadcast:12:user:40"
-    batch = Column(String(64), nullable=True)  # groups a broadcast or reminder for reports
-    error = Column(Text, nullable=True)
-    # when the current run of temporary failures began: the send gives up `horizon` after it
-    retry_since = Column(DateTime, nullable=True)
+    code = Column(String(16), nullable=False, unique=True)
+    communes = Column(JSON, nullable=False)  # gazetteer codes
+    created_by = Column(String(64), nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
-    sent_at = Column(DateTime, nullable=True)
+    redeemed_by = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    redeemed_at = Column(DateTime, nullable=True)
+    revoked_at = Column(DateTime, nullable=True)
+
+
+class CafCommune(Base):
+    """A commune a CAF acts for."""
+
+    __tablename__ = "caf_communes"
+
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    commune_code = Column(String(6), primary_key=True)
+    granted_at = Column(DateTime, nullable=False, default=utcnow)
+    invite_id = Column(Integer, ForeignKey("caf_invites.id", ondelete="SET NULL"),
+                       nullable=True)
+
+
+class CafAudit(Base):
+    """Every CAF and admin action on meetings, invites and broadcasts: who, when, what."""
+
+    __tablename__ = "caf_audit"
+    __table_args__ = (Index("ix_caf_audit_at", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+    actor = Column(String(64), nullable=False)  # "user:12" or "cli:<login>"
+    action = Column(String(40), nullable=False)  # meeting.create, broadcast.send, ...
+    commune_code = Column(String(6), nullable=True)
+    detail = Column(JSON, nullable=True)

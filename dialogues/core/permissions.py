@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot.db.models_meetings import CafCommune
+from dialogues.core.models import CafCommune
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from bot.db.models import User
-    from content.sections.surveys import Surveys
+    from content.surveys.section import Surveys
+    from dialogues.core.models import User
 
 ROLES = ("caf", "admin")
 

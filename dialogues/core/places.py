@@ -8,9 +8,9 @@ namesakes with buttons) the `then` payload is pressed to carry on where they wer
 
 from __future__ import annotations
 
-from bot.messages import Button
+from common.messages import Button
 from content.places import Place, gazetteer
-from dialogues.router import Router, Turn
+from dialogues.core.router import Router, Turn
 
 router = Router("places")
 router.uses("ask_commune", "commune_ambiguous", "commune_not_found", "commune_set",

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from common import formatting as fmt
 from content.model import Content, Fact, Source
 from content.review import is_stale
-from dialogues import formatting as fmt
-from dialogues.router import Turn
+from dialogues.core.router import Turn
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.messages import Button, Incoming, Kind, Reply, Understanding
-from bot.permissions import Actor, chat_actor
+from common.messages import Button, Incoming, Kind, Reply, Understanding
+from dialogues.core.permissions import Actor, chat_actor
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from bot.db.models import User
     from content.model import Content
-    from dialogues.context import DialogueContext
-    from dialogues.engine import Dialogues
+    from dialogues.core.context import DialogueContext
+    from dialogues.core.engine import Dialogues
+    from dialogues.core.models import User
 
 Handler = Callable[["Turn"], None]
 FlowHandler = Callable[["Turn"], bool]  # returns False to let the message through
@@ -78,8 +78,8 @@ class Turn:
         self.replies.append(Reply(text=text, buttons=tuple(buttons), image=image))
 
     def actor(self) -> Actor:
-        """The user as a CAF or admin would act (bot.permissions): their granted communes,
-        read now, never the commune they named as theirs."""
+        """The user as a CAF or admin would act (dialogues.core.permissions): their granted
+        communes, read now, never the commune they named as theirs."""
         return chat_actor(self.session, self.user)
 
     def continue_privately(self, link: str) -> None:

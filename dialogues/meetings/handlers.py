@@ -2,10 +2,10 @@
 its reminders and broadcasts; CAFs (and admins) redeem an invite, create, move, relocate and
 cancel meetings with a step-by-step form, and broadcast to their commune's subscribers.
 
-Every CAF action re-checks the role and the commune (bot.permissions, with the communes granted
-to the CAF, never the commune they named as theirs) when it is carried out, not only when its
-button was shown: a button payload can be forged, and a role can be revoked between two
-messages. The store functions check the same actor again when they act.
+Every CAF action re-checks the role and the commune (dialogues.core.permissions, with the
+communes granted to the CAF, never the commune they named as theirs) when it is carried out,
+not only when its button was shown: a button payload can be forged, and a role can be revoked
+between two messages. The store functions check the same actor again when they act.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.meetings import store
-from bot.meetings.store import MeetingError
-from bot.messages import Button
-from bot.permissions import NotAllowed
+from common import formatting as fmt
+from common.messages import Button
 from content.places import gazetteer
-from dialogues import formatting as fmt
-from dialogues.forms import FormHooks, register, start_form
-from dialogues.places import need_commune
-from dialogues.router import Router, Turn
+from dialogues.core.forms import FormHooks, register, start_form
+from dialogues.core.permissions import NotAllowed
+from dialogues.core.places import need_commune
+from dialogues.core.router import Router, Turn
+from dialogues.meetings import store
+from dialogues.meetings.store import MeetingError
 
 router = Router("meetings")
 router.menu_item("menu_meetings", "meet", order=40)

@@ -1,4 +1,5 @@
-"""Meetings, CAF roles, subscriptions, reminders and broadcasts (issue 7).
+"""Meetings, subscriptions, reminders and broadcasts (issue 7); the CAF grants are core
+(dialogues.core.models).
 
 APScheduler keeps its own job table (`apscheduler_jobs`, created by the job store itself);
 these tables are the source of truth the jobs are rebuilt from.
@@ -7,7 +8,6 @@ these tables are the source of truth the jobs are rebuilt from.
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     Column,
     DateTime,
     ForeignKey,
@@ -18,48 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bot.db.base import Base, utcnow
-
-
-class CafInvite(Base):
-    """A one-time code an admin gives a CAF; redeeming it grants the listed communes."""
-
-    __tablename__ = "caf_invites"
-
-    id = Column(Integer, primary_key=True)
-    code = Column(String(16), nullable=False, unique=True)
-    communes = Column(JSON, nullable=False)  # gazetteer codes
-    created_by = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    redeemed_by = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    redeemed_at = Column(DateTime, nullable=True)
-    revoked_at = Column(DateTime, nullable=True)
-
-
-class CafCommune(Base):
-    """A commune a CAF acts for."""
-
-    __tablename__ = "caf_communes"
-
-    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    commune_code = Column(String(6), primary_key=True)
-    granted_at = Column(DateTime, nullable=False, default=utcnow)
-    invite_id = Column(Integer, ForeignKey("caf_invites.id", ondelete="SET NULL"),
-                       nullable=True)
-
-
-class CafAudit(Base):
-    """Every CAF and admin action on meetings, invites and broadcasts: who, when, what."""
-
-    __tablename__ = "caf_audit"
-    __table_args__ = (Index("ix_caf_audit_at", "at"),)
-
-    id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, default=utcnow)
-    actor = Column(String(64), nullable=False)  # "user:12" or "cli:<login>"
-    action = Column(String(40), nullable=False)  # meeting.create, broadcast.send, ...
-    commune_code = Column(String(6), nullable=True)
-    detail = Column(JSON, nullable=True)
+from common.db.base import Base, utcnow
 
 
 class Meeting(Base):

@@ -1,5 +1,5 @@
 """Meetings, CAF roles, subscriptions, reminders and broadcasts: the database side, shared by
-the chat (dialogues/meetings.py), the CLI (bot/meetings/cli.py) and the scheduler's jobs.
+the chat (dialogues/meetings/handlers.py), the CLI (bot/cli/meetings.py) and the scheduler's jobs.
 
 Every function works in the caller's session, so what it changes commits together with what
 caused it (the dialogue turn, the CLI command, the job). Times in the database are naive UTC.
@@ -17,22 +17,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.models import OutboxMessage, User
-from bot.db.models_meetings import (
-    Broadcast,
-    CafAudit,
-    CafCommune,
-    CafInvite,
-    Meeting,
-    MeetingReminder,
-    MeetingSubscription,
-)
-from bot.delivery import batch_report, enqueue
-from bot.messages import Button, Reply
-from bot.permissions import ROLES, Actor, chat_actor, granted_communes
+from common import formatting as fmt
+from common.messages import Button, Reply
 from content.model import Content
 from content.places import gazetteer
-from dialogues import formatting as fmt
+from dialogues.core.models import CafAudit, CafCommune, CafInvite, User
+from dialogues.core.outbox import OutboxMessage, batch_report, enqueue
+from dialogues.core.permissions import ROLES, Actor, chat_actor, granted_communes
+from dialogues.meetings.models import Broadcast, Meeting, MeetingReminder, MeetingSubscription
 
 KINDS = ("interface", "scorecard", "jaap", "other")
 MAX_PLACE = 200

@@ -4,7 +4,7 @@ Both open in Excel as they are (UTF-8 with a byte order mark, CRLF line ends, ce
 Excel would run as formulas are quoted) and use KoboToolbox's "XML values and headers" layout:
 a `meta/instanceID` column (uuid:..., stable across exports, so importing twice does not
 duplicate) and one column per question named `<group>/<name>`, with choice names as values: the
-KoboToolbox form written by `isafbot results --xlsform` (bot/scorecard/xlsform.py) takes these
+KoboToolbox form written by `isafbot results --xlsform` (dialogues/scorecard/xlsform.py) takes these
 rows as they are.
 
 Rows are sorted by their random ids, never by time. The comments file has no profile fields and
@@ -21,9 +21,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models_scorecard import ScoringRound, SurveyComment
-from bot.scorecard.results import response_table
-from content.sections.surveys import Surveys
+from content.surveys.section import Surveys
+from dialogues.scorecard.models import ScoringRound, SurveyComment
+from dialogues.scorecard.results import response_table
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bot.db.base import Base, utcnow
+from common.db.base import Base, utcnow
 
 
 class ScoringRound(Base):

@@ -23,14 +23,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db.models_scorecard import (
+from content.surveys.section import SCALE_VALUES, Facility, Survey, Surveys
+from dialogues.scorecard.models import (
     ScoringRound,
     SurveyComment,
     SurveyProfileAnswer,
     SurveyRating,
     SurveyResponse,
 )
-from content.sections.surveys import SCALE_VALUES, Facility, Survey, Surveys
 
 MIN_GROUP = 5
 NO_ANSWER = "no_answer"  # the group of respondents who did not answer a profile question

@@ -14,17 +14,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.db.base import utcnow
-from bot.db.models import User
-from bot.db.models_scorecard import RoundSubscription, ScoringRound
-from bot.delivery import enqueue
-from bot.messages import Reply
-from bot.permissions import Actor, NotAllowed
-from bot.scorecard.results import MIN_GROUP, RoundResults, round_results
-from bot.scorecard.store import lock_round, open_round_of
+from common import formatting as fmt
+from common.db.base import utcnow
+from common.messages import Reply
 from content.model import Content
-from content.sections.surveys import surveys_of
-from dialogues import formatting as fmt
+from content.surveys.section import surveys_of
+from dialogues.core.models import User
+from dialogues.core.outbox import enqueue
+from dialogues.core.permissions import Actor, NotAllowed
+from dialogues.scorecard.models import RoundSubscription, ScoringRound
+from dialogues.scorecard.results import MIN_GROUP, RoundResults, round_results
+from dialogues.scorecard.store import lock_round, open_round_of
 
 SUMMARY_BATCH = "scorecard-summary:{round_id}"
 

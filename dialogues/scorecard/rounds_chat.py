@@ -1,26 +1,26 @@
 """`/rounds`: a CAF (or an admin) opens and closes the scoring rounds of their communes'
 facilities from the chat, and reads the summary of a closed round. Everyone else is told the
 command is for CAFs. A CAF sees and acts on the facilities of the communes granted to them
-(bot.permissions), never of the commune they named as theirs; every button checks again when
-it is pressed (a payload can be forged, a role revoked between two messages).
+(dialogues.core.permissions), never of the commune they named as theirs; every button checks
+again when it is pressed (a payload can be forged, a role revoked between two messages).
 
-The same functions as `isafbot rounds` (bot/scorecard/rounds.py), which check the actor once
+The same functions as `isafbot rounds` (dialogues/scorecard/rounds.py), which check the actor once
 more: closing queues the summaries for the respondents who asked for one, in the same
 transaction.
 """
 
 from __future__ import annotations
 
-from bot.messages import Button
-from bot.permissions import Actor, NotAllowed
-from bot.scorecard import store
-from bot.scorecard.results import round_results
-from bot.scorecard.rounds import RoundError, close_round, open_round, summary_text
+from common import formatting as fmt
+from common.messages import Button
 from content.places import gazetteer
-from content.sections.surveys import surveys_of
-from dialogues import formatting as fmt
-from dialogues.places import need_commune
-from dialogues.router import Router, Turn
+from content.surveys.section import surveys_of
+from dialogues.core.permissions import Actor, NotAllowed
+from dialogues.core.places import need_commune
+from dialogues.core.router import Router, Turn
+from dialogues.scorecard import store
+from dialogues.scorecard.results import round_results
+from dialogues.scorecard.rounds import RoundError, close_round, open_round, summary_text
 
 router = Router("rounds", private=lambda turn: "rounds")  # CAF tools: private chats only
 router.uses("rounds_not_allowed", "rounds_list", "rounds_open_button", "rounds_close_button",

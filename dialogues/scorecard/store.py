@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from bot.db.models_scorecard import (
+from dialogues.scorecard.models import (
     RoundSubscription,
     ScoringRound,
     SurveyComment,

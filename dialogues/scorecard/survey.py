@@ -22,11 +22,10 @@ import re
 import secrets
 from typing import Any
 
-from bot.messages import Button, Kind
-from bot.scorecard import store
-from bot.scorecard.store import COMPLETE, IN_PROGRESS, STOPPED, ResponseState, RoundClosed
+from common import formatting as fmt
+from common.messages import Button, Kind
 from content.places import gazetteer
-from content.sections.surveys import (
+from content.surveys.section import (
     FACILITY_TYPES,
     Facility,
     Survey,
@@ -35,10 +34,11 @@ from content.sections.surveys import (
     surveys_of,
     typed_number,
 )
-from dialogues import formatting as fmt
-from dialogues.context import DialogueContext
-from dialogues.places import need_commune
-from dialogues.router import Router, Turn
+from dialogues.core.context import DialogueContext
+from dialogues.core.places import need_commune
+from dialogues.core.router import Router, Turn
+from dialogues.scorecard import store
+from dialogues.scorecard.store import COMPLETE, IN_PROGRESS, STOPPED, ResponseState, RoundClosed
 
 
 def private_link(turn: Turn) -> str:

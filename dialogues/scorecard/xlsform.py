@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from content.sections.surveys import Survey, Surveys
+from content.surveys.section import Survey, Surveys
 
 LABELS = ("label::English (en)", "label::Khmer (km)")
 FIELDS = ("facility_id", "facility_name", "survey", "round_id", "round_label", "status")

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.messages import Button
+from common import formatting as fmt
+from common.messages import Button
 from content.loader import Problem
 from content.model import ASPECTS, Content, Fact, FeeOption, Service
 from content.review import newest_source
-from dialogues import formatting as fmt
-from dialogues.provenance import Freshness, freshness, published, source_line, source_names
-from dialogues.router import Router, Turn
+from dialogues.core.provenance import Freshness, freshness, published, source_line, source_names
+from dialogues.core.router import Router, Turn
 
 router = Router("services")
 router.menu_item("menu_services", "svcs", order=10)

@@ -14,8 +14,8 @@ from typing import Any
 
 from content.model import Content, Fact, Service, Source
 from content.review import RECHECK_AFTER
-from dialogues.provenance import Freshness
-from dialogues.services import fact_message
+from dialogues.core.provenance import Freshness
+from dialogues.services.handlers import fact_message
 
 ASPECT_NAMES = {"documents": "Documents", "fee": "Fee", "duration": "How long",
                 "place": "Where", "validity": "Validity"}
