@@ -14,9 +14,9 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute
 
 from bot.delivery import Policy, Sender
-from bot.messages import Incoming
 from bot.ratelimit import RateLimiter
-from bot.supervise import Loop
+from common.messages import Incoming
+from common.supervise import Loop
 
 
 class Intake(Protocol):

@@ -28,10 +28,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bot.dashboard import auth
 from bot.dashboard.auth import Principal
 from bot.request_body import read_body
-from bot.scorecard.results import MIN_GROUP
+from common import formatting as fmt
 from content.places import gazetteer
-from content.sections.surveys import Surveys, surveys_of
-from dialogues import formatting as fmt
+from content.surveys.section import Surveys, surveys_of
+from dialogues.scorecard.results import MIN_GROUP
 
 if TYPE_CHECKING:
     from bot.bootstrap import App

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from bot.dashboard import data
 from bot.dashboard.auth import Principal
 from bot.dashboard.board import DELIVERY_STATUSES, Board, commune_name, strings
-from dialogues import formatting as fmt
+from common import formatting as fmt
 
 
 def routes(board: Board) -> list[BaseRoute]:

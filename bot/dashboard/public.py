@@ -17,8 +17,8 @@ from bot.dashboard import data
 from bot.dashboard.board import Board, commune_name
 from bot.dashboard.results import PublishedResults, chart_response
 from bot.dashboard.views import results_view, round_row
-from bot.scorecard.results import RoundResults
 from content.places import gazetteer
+from dialogues.scorecard.results import RoundResults
 
 
 def routes(board: Board) -> list[BaseRoute]:

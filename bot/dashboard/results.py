@@ -31,11 +31,11 @@ from bot.dashboard import data
 from bot.dashboard.auth import Principal
 from bot.dashboard.board import Board, Endpoint, commune_name, strings
 from bot.dashboard.views import chart_spec, results_view, round_name, round_row, trend_view
-from bot.scorecard.export import write_comments_csv, write_responses_csv
-from bot.scorecard.results import MIN_GROUP, RoundResults, round_results
-from content.sections.surveys import Surveys
-from dialogues import charts
-from dialogues import formatting as fmt
+from common import charts
+from common import formatting as fmt
+from content.surveys.section import Surveys
+from dialogues.scorecard.export import write_comments_csv, write_responses_csv
+from dialogues.scorecard.results import MIN_GROUP, RoundResults, round_results
 
 log = logging.getLogger(__name__)
 

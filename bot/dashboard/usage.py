@@ -15,8 +15,8 @@ from starlette.routing import BaseRoute, Route
 from bot.dashboard import data
 from bot.dashboard.auth import Principal
 from bot.dashboard.board import DELIVERY_STATUSES, Board, commune_name, strings
-from bot.db.base import utcnow
-from dialogues import formatting as fmt
+from common import formatting as fmt
+from common.db.base import utcnow
 
 WEEKS = 12
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.dashboard.board import commune_name, strings
-from bot.db.models_scorecard import ScoringRound
-from bot.scorecard.results import MIN_GROUP, NO_ANSWER, RoundResults
-from content.sections.surveys import Surveys
-from dialogues import charts
-from dialogues import formatting as fmt
+from common import charts
+from common import formatting as fmt
+from content.surveys.section import Surveys
+from dialogues.scorecard.models import ScoringRound
+from dialogues.scorecard.results import MIN_GROUP, NO_ANSWER, RoundResults
 
 
 def number(value: float | None, lang: str) -> str:

@@ -15,7 +15,7 @@ key, so a redelivered update is stored once, across restarts and workers):
 Groups: only commands (bare or addressed to this bot), replies to the bot's messages and
 mentions of the bot are answered; other chatter is silence. A reply goes to the forum topic the
 message was written in (the address "<chat>/<topic>"). Surveys and CAF tools answer in a group
-with a button to the private chat (a `t.me/<bot>?start=...` link: dialogues.router). A group
+with a button to the private chat (a `t.me/<bot>?start=...` link: dialogues.core.router). A group
 upgraded to a supergroup gets a new id: its migration messages re-address what is queued for
 it (Kind.MOVED), and a send refused with ChatMigrated follows the new id at once. Edited
 messages are ignored: the original was already answered, and answering an edit again would

@@ -27,12 +27,12 @@ from bot.channels.telegram.settings import (
     TelegramSettings,
     protect_token,
 )
-from bot.db.session import database_unavailable
-from bot.messages import Incoming
 from bot.ratelimit import Limits, RateLimiter
-from bot.redact import Redactor
 from bot.request_body import parse_json, read_body
-from bot.supervise import LoopState
+from common.db.session import database_unavailable
+from common.messages import Incoming
+from common.redact import Redactor
+from common.supervise import LoopState
 
 if TYPE_CHECKING:
     from bot.bootstrap import App

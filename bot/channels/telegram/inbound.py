@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.telegram.settings import CHANNEL
-from bot.messages import Incoming, Kind, is_valid_payload
+from common.messages import Incoming, Kind, is_valid_payload
 
 log = logging.getLogger(__name__)
 

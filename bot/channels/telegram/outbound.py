@@ -25,11 +25,11 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.channels.messenger_client import clusters, split_text, units
 from bot.channels.telegram.settings import CHANNEL
 from bot.delivery import DeliveryError, Recipient, Rejected, RetryLater, Unreachable
-from bot.messages import THREAD_SEPARATOR, Button, Reply
 from bot.ratelimit import RateLimiter
+from common.messages import THREAD_SEPARATOR, Button, Reply
+from common.splitting import clusters, split_text, units
 
 log = logging.getLogger(__name__)
 

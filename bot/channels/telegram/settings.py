@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.redact import URL_LOGGERS, Redactor, protect
 from bot.settings import SettingsError, seconds_setting
+from common.redact import URL_LOGGERS, Redactor, protect
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
@@ -97,7 +97,7 @@ class TelegramSettings:
 
 def protect_token(redactor: Redactor) -> None:
     """The bot token is part of every Bot API URL: the loggers that log URLs (httpx at INFO,
-    python-telegram-bot at DEBUG) get the one redaction filter (bot.redact), so the token
+    python-telegram-bot at DEBUG) get the one redaction filter (common.redact), so the token
     reaches no log whatever handler writes it. httpx's line per request is noise at INFO
     (several a second under load), so it logs warnings only unless configured."""
     httpx_logger = logging.getLogger("httpx")
