@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 
 # Channel modules: each has `channel_from_settings(app) -> Channel | None` (None when its
 # settings are not given, so the channel is off).
-CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger", "bot.channels.telegram.channel")
+CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger.channel",
+                                   "bot.channels.telegram.channel")
 # Other route providers (the dashboard): each has `routes(runtime) -> list[BaseRoute]`.
 ROUTE_MODULES: tuple[str, ...] = ("bot.dashboard",)
 # Background services (the scheduler): each has `start(runtime) -> stop coroutine function`.

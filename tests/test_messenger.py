@@ -22,16 +22,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.bootstrap import App, bootstrap
-from bot.channels import messenger
-from bot.channels.messenger import MessengerSettings, StandardWindow, events_of, to_incoming
-from bot.channels.messenger_client import (
-    MAX_TEXT,
-    MessengerClient,
-    delivery_error,
-    render,
-    shorten,
-)
-from bot.channels.messenger_setup import build_profile, menu_items
+from bot.channels.messenger.client import MessengerClient, delivery_error
+from bot.channels.messenger.inbound import events_of, to_incoming
+from bot.channels.messenger.outbound import MAX_TEXT, StandardWindow, render, shorten
+from bot.channels.messenger.settings import GET_STARTED, MessengerSettings
+from bot.channels.messenger.setup import build_profile, menu_items
 from bot.delivery import Held, Recipient, Rejected, RetryLater, Unreachable
 from bot.inbox.models import InboundUpdate
 from bot.settings import SettingsError
@@ -596,7 +591,7 @@ def test_a_message_meta_refuses_for_good_is_failed_with_the_reason(
 
 
 def test_graph_errors_map_to_what_the_dispatcher_does() -> None:
-    from bot.channels.messenger_client import GraphError
+    from bot.channels.messenger.client import GraphError
 
     def mapped(status: int, code: int | None = None, subcode: int | None = None) -> type:
         return type(delivery_error(GraphError(status, "x", code, subcode), 5.0))
@@ -816,7 +811,7 @@ def test_setup_sets_get_started_greeting_and_menu_in_both_languages(
     entries = ["menu", *(item.payload for item in menu_items())]
     assert f"persistent menu: default ({len(entries)} items)" in result.stdout.decode()
     profile = graph.profile
-    assert profile["get_started"] == {"payload": messenger.GET_STARTED}
+    assert profile["get_started"] == {"payload": GET_STARTED}
     greetings = {g["locale"]: g["text"] for g in profile["greeting"]}
     assert greetings["default"] == greetings["km_KH"] and "សួស្តី" in greetings["default"]
     assert greetings["en_US"].startswith("Hello!")

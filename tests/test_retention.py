@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.bootstrap import bootstrap
-from bot.channels import messenger
+from bot.channels.messenger import inbound as messenger
 from bot.channels.telegram import inbound as telegram
 from bot.dashboard.models import DashboardAccount, DashboardLoginLimit, DashboardSession
 from bot.db import Database

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import bootstrap
-from bot.channels.messenger_client import MessengerClient
+from bot.channels.messenger.client import MessengerClient
 from bot.inbox.models import InboundUpdate
 from bot.inbox.queue import Claimed
 from bot.server import build_runtime

@@ -20,7 +20,7 @@ from bot.settings import Settings, SettingsError
 
 Command = Callable[[argparse.Namespace], int]
 # Modules that add subcommands: each has `register_cli(subparsers)`, cheap to import.
-EXTENSIONS: tuple[str, ...] = ("bot.cli.budgets", "bot.channels.messenger_setup",
+EXTENSIONS: tuple[str, ...] = ("bot.cli.budgets", "bot.channels.messenger.setup",
                                "bot.cli.scorecard", "bot.cli.meetings",
                                "bot.channels.telegram.setup", "bot.cli.dashboard")
 

@@ -44,8 +44,8 @@ def menu_items() -> list[MenuItem]:
 def build_profile(content: Content, items: list[MenuItem]) -> dict[str, Any]:
     """The Messenger profile: Get Started posts `get_started` (handled as /start); the
     persistent menu holds "Menu" and the dialogues' menu entries, with their payloads."""
-    from bot.channels.messenger import GET_STARTED
-    from bot.channels.messenger_client import shorten
+    from bot.channels.messenger.outbound import shorten
+    from bot.channels.messenger.settings import GET_STARTED
     from common.splitting import units
 
     entries = [("menu_button", "menu"), *((item.message_key, item.payload) for item in items)]
@@ -65,8 +65,8 @@ def build_profile(content: Content, items: list[MenuItem]) -> dict[str, Any]:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from bot.channels.messenger import MessengerSettings
-    from bot.channels.messenger_client import GraphError
+    from bot.channels.messenger.client import GraphError, MessengerClient
+    from bot.channels.messenger.settings import MessengerSettings
     from bot.settings import Settings
     from content.loader import load_content
     from dialogues.registry import required_messages
@@ -88,7 +88,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
               "MESSENGER_VERIFY_TOKEN first (see README, \"Facebook Messenger\")",
               file=sys.stderr)
         return 2
-    client = messenger.client()
+    client = MessengerClient.from_settings(messenger)
     try:
         client.set_profile(profile)
         stored = client.get_profile(["get_started", "greeting", "persistent_menu"])
