@@ -20,6 +20,7 @@ from common.clock import Clock
 from common.db import Database
 from content.model import Content
 from dialogues.meetings import store
+from dialogues.meetings.texts import MeetingTexts
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,9 @@ def remind(meeting_id: int, offset: int, starts_at: str, name: str = CONTEXT) ->
     ctx = context(name)
     with ctx.db.session() as session:
         count = store.send_reminder(
-            session, ctx.content, meeting_id, offset, datetime.fromisoformat(starts_at),
-            now=ctx.clock.now(), tz=ctx.timezone, offsets=ctx.reminder_offsets)
+            session, MeetingTexts(ctx.content, ctx.timezone), meeting_id, offset,
+            datetime.fromisoformat(starts_at), now=ctx.clock.now(),
+            offsets=ctx.reminder_offsets)
     if count is not None:
         log.info("meeting %s: %s-minute reminder queued for %s people", meeting_id, offset,
                  count)

@@ -23,8 +23,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import create_engine, select
 
-from dialogues.meetings import store
+from dialogues.meetings import broadcasts, store
 from dialogues.meetings.models import Meeting, MeetingReminder
+from dialogues.meetings.texts import MeetingTexts
 from scheduler import jobs
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,9 @@ def housekeeping(scheduler: BaseScheduler, ctx: jobs.JobContext) -> None:
     CAF, reminders of started meetings are withdrawn."""
     sync(scheduler, ctx)
     with ctx.db.session() as session:
-        reported = store.report_finished(session, ctx.content)
-        store.withdraw_started(session, ctx.clock.now())
+        now = ctx.clock.now()
+        reported = broadcasts.report_finished(session, MeetingTexts(ctx.content, ctx.timezone),
+                                              now=now)
+        store.withdraw_started(session, now)
     if reported:
         ctx.wake()

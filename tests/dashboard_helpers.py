@@ -163,10 +163,13 @@ def seed_meetings(app: App) -> None:
 
     from dialogues.core.models import User
     from dialogues.core.outbox import OutboxMessage
+    from dialogues.meetings import broadcasts
     from dialogues.meetings import store as meetings
+    from dialogues.meetings.texts import MeetingTexts
 
     now = datetime.now(timezone.utc)
     starts = now + timedelta(hours=20)
+    notices = MeetingTexts(app.content, app.settings.timezone)
     with app.db.session() as session:
         admin = User(channel="console", channel_user_id="admin-1", role="admin")
         people = [User(channel="telegram", channel_user_id=f"sub-{n}", language="km")
@@ -181,11 +184,11 @@ def seed_meetings(app: App) -> None:
             meeting = meetings.create_meeting(session, kind="interface", commune=commune,
                                               place=place, starts_at=starts, agenda=None,
                                               by=operator("test"), now=now)
-            assert meetings.send_reminder(session, app.content, meeting.id, 1440,
-                                          meeting.starts_at, now=now, tz=app.settings.timezone,
+            assert meetings.send_reminder(session, notices, meeting.id, 1440,
+                                          meeting.starts_at, now=now,
                                           offsets=[1440, 60]) is not None
-            meetings.create_broadcast(session, app.content, admin, commune,
-                                      f"Broadcast to {place}", now=now)
+            broadcasts.create_broadcast(session, notices, admin, commune,
+                                        f"Broadcast to {place}", now=now)
         session.execute(update(OutboxMessage).where(OutboxMessage.user_id == people[0].id)
                         .values(status="sent"))
         session.execute(update(OutboxMessage).where(OutboxMessage.user_id == people[1].id)

@@ -19,8 +19,9 @@ from common.messages import Reply
 from dialogues.core.models import CafAudit, User
 from dialogues.core.outbox import OutboxMessage
 from dialogues.core.permissions import NotAllowed
-from dialogues.meetings import store
+from dialogues.meetings import broadcasts
 from dialogues.meetings.models import Broadcast
+from dialogues.meetings.texts import MeetingTexts
 from tests.conftest import Chat
 from tests.meetings_helpers import KK, OB, FakeClock, invite, make_user, outbox, pp
 
@@ -48,6 +49,11 @@ def bapp(settings: Settings, nlu: Any) -> Iterator[App]:
     application = bootstrap(settings, nlu=nlu, clock=FakeClock(pp(2026, 12, 1, 9)))
     yield application
     application.close()
+
+
+def notices(app: App) -> MeetingTexts:
+    """What the store queues, worded the way the app's scheduler words it."""
+    return MeetingTexts(app.content, app.settings.timezone)
 
 
 def _subscribers(app: App, count: int, commune: str = KK) -> list[int]:
@@ -115,7 +121,8 @@ def test_a_caf_broadcasts_with_preview_recipients_progress_and_report(bapp: App)
     caf.send("/broadcast status")
     assert "of 5 handled" in caf.text and "sent: 2" in caf.text
     with bapp.db.session() as session:
-        assert store.report_finished(session, bapp.content) == 0  # one is still to retry
+        # one is still to retry
+        assert broadcasts.report_finished(session, notices(bapp), now=bapp.clock.now()) == 0
     _due_now(bapp)
     _deliver(bapp, platform)
     statuses = {r.user_id: r.status for r in outbox(bapp, "bc:")}
@@ -126,8 +133,8 @@ def test_a_caf_broadcasts_with_preview_recipients_progress_and_report(bapp: App)
     assert "5 of 5 handled" in caf.text and "sent: 3" in caf.text and \
         "held (Messenger): 1" in caf.text and "unreachable: 1" in caf.text
     with bapp.db.session() as session:
-        assert store.report_finished(session, bapp.content) == 1
-        assert store.report_finished(session, bapp.content) == 0  # once
+        assert broadcasts.report_finished(session, notices(bapp), now=bapp.clock.now()) == 1
+        assert broadcasts.report_finished(session, notices(bapp), now=bapp.clock.now()) == 0  # once
     [report] = [r for r in outbox(bapp) if r.dedup_key == "bcreport:1:0"]
     assert "Your news to Kouk Khleang is done (5 people)" in report.reply["text"]
     assert "sent: 3" in report.reply["text"] and "unreachable (blocked the bot): 1" in \
@@ -171,7 +178,7 @@ def test_nobody_else_can_broadcast(bapp: App) -> None:
     with bapp.db.session() as session, pytest.raises(NotAllowed):
         user = session.execute(select(User).where(User.channel_user_id == "caf-ob")
                                ).scalar_one()
-        store.create_broadcast(session, bapp.content, user, KK, "hi", now=pp(2026, 12, 1))
+        broadcasts.create_broadcast(session, notices(bapp), user, KK, "hi", now=pp(2026, 12, 1))
     other.send("/broadcast")
     other.send("Hello Kouk Khleang")  # the form only knows their commune
     other.press("frm:yes")

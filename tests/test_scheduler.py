@@ -23,6 +23,7 @@ from dialogues.core.outbox import OutboxMessage, release_held
 from dialogues.core.permissions import operator
 from dialogues.meetings import store
 from dialogues.meetings.models import MeetingReminder
+from dialogues.meetings.texts import MeetingTexts
 from scheduler import jobs
 from tests.conftest import make_settings
 from tests.meetings_helpers import (
@@ -143,9 +144,9 @@ def test_an_edit_reschedules_and_tells_those_already_reminded(sapp: App, clock: 
     late = make_user(sapp, "late-subscriber", subscribed=True)
     moved = pp(2026, 12, 20, 10, 0)
     with sapp.db.session() as session:
-        store.update_meeting(session, sapp.content, meeting_id, by=operator("test"),
-                             now=clock.now(),
-                             tz="Asia/Phnom_Penh", starts_at=moved, place="Wat Kouk Khleang")
+        store.update_meeting(session, MeetingTexts(sapp.content, "Asia/Phnom_Penh"), meeting_id,
+                             by=operator("test"), now=clock.now(), starts_at=moved,
+                             place="Wat Kouk Khleang")
     changes = outbox(sapp, "change:")
     assert {r.user_id for r in changes} == {people["en"], people["km"]}  # not `late`
     assert "Sunday 20 December 2026, 10:00" in next(
@@ -172,8 +173,8 @@ def test_a_cancellation_notifies_those_reminded_and_nothing_more_is_sent(
         session.execute(update(OutboxMessage).where(OutboxMessage.id == rows[0].id)
                         .values(status="sent"))
     with sapp.db.session() as session:
-        told = store.cancel_meeting(session, sapp.content, meeting_id, by=operator("test"),
-                                    now=clock.now(), tz="Asia/Phnom_Penh")
+        told = store.cancel_meeting(session, MeetingTexts(sapp.content, "Asia/Phnom_Penh"),
+                                    meeting_id, by=operator("test"), now=clock.now())
     assert told == 1
     statuses = {r.user_id: r.status for r in outbox(sapp, "rem:")}
     assert sorted(statuses.values()) == ["sent", "withdrawn"]
@@ -309,9 +310,8 @@ def test_a_new_place_replaces_a_reminder_still_waiting_in_the_outbox(
     meeting_id = new_meeting(sapp, clock, START)
     driver.run_until(pp(2026, 12, 15, 12, 1))  # both reminders queued, none delivered yet
     with sapp.db.session() as session:
-        store.update_meeting(session, sapp.content, meeting_id, by=operator("test"),
-                             now=clock.now(),
-                             tz="Asia/Phnom_Penh", place="Wat Kouk Khleang")
+        store.update_meeting(session, MeetingTexts(sapp.content, "Asia/Phnom_Penh"), meeting_id,
+                             by=operator("test"), now=clock.now(), place="Wat Kouk Khleang")
     assert {r.status for r in outbox(sapp, "rem:")} == {"withdrawn"}
     notices = {r.user_id: r.reply["text"] for r in outbox(sapp, "change:")}
     assert set(notices) == {people["en"], people["km"]}

@@ -53,7 +53,8 @@ def cmd_caf_revoke(args: argparse.Namespace) -> int:
     with opened(args) as (database, _, _settings):
         try:
             with database.session() as session:
-                print(revoke(session, by=actor(args), code=args.code, user_id=args.user))
+                print(revoke(session, by=actor(args), now=datetime.now(timezone.utc),
+                             code=args.code, user_id=args.user))
         except MeetingError as error:
             return fail(str(error))
     return 0
@@ -97,7 +98,8 @@ def cmd_meetings_create(args: argparse.Namespace) -> int:
 
 
 def cmd_meetings_list(args: argparse.Namespace) -> int:
-    from dialogues.meetings.store import list_meetings, local
+    from dialogues.meetings.store import list_meetings
+    from dialogues.meetings.texts import local
 
     with opened(args) as (database, _, settings), database.session() as session:
         rows = list_meetings(session, communes=args.commune or None,
@@ -113,12 +115,14 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
 
 def cmd_meetings_cancel(args: argparse.Namespace) -> int:
     from dialogues.meetings.store import MeetingError, cancel_meeting
+    from dialogues.meetings.texts import MeetingTexts
 
     with opened(args) as (database, content, settings):
         try:
             with database.session() as session:
-                told = cancel_meeting(session, content, args.meeting, by=cli_actor(args),
-                                      now=datetime.now(timezone.utc), tz=settings.timezone)
+                told = cancel_meeting(session, MeetingTexts(content, settings.timezone),
+                                      args.meeting, by=cli_actor(args),
+                                      now=datetime.now(timezone.utc))
         except MeetingError as error:
             return fail(str(error))
     print(f"meeting {args.meeting} cancelled; {told} people who had been reminded are told")
@@ -128,6 +132,7 @@ def cmd_meetings_cancel(args: argparse.Namespace) -> int:
 def cmd_meetings_edit(args: argparse.Namespace) -> int:
     from common.when import parse_when
     from dialogues.meetings.store import MeetingError, update_meeting
+    from dialogues.meetings.texts import MeetingTexts
 
     if not args.when and not args.place:
         return fail("give --when and/or --place")
@@ -141,8 +146,9 @@ def cmd_meetings_edit(args: argparse.Namespace) -> int:
             starts = when.at
         try:
             with database.session() as session:
-                update_meeting(session, content, args.meeting, by=cli_actor(args), now=now,
-                               tz=settings.timezone, starts_at=starts, place=args.place)
+                update_meeting(session, MeetingTexts(content, settings.timezone), args.meeting,
+                               by=cli_actor(args), now=now, starts_at=starts,
+                               place=args.place)
         except MeetingError as error:
             return fail(str(error))
     print(f"meeting {args.meeting} changed; reminders follow, those reminded are told")

@@ -20,8 +20,10 @@ from dialogues.core.forms import FormHooks, register, start_form
 from dialogues.core.permissions import NotAllowed
 from dialogues.core.places import need_commune
 from dialogues.core.router import Router, Turn
+from dialogues.meetings import broadcasts as casts
 from dialogues.meetings import store
 from dialogues.meetings.store import MeetingError
+from dialogues.meetings.texts import MeetingTexts, local, meeting_text, report_text
 
 router = Router("meetings")
 router.menu_item("menu_meetings", "meet", order=40)
@@ -51,6 +53,11 @@ PREFIX = "meet"
 
 def _tz(turn: Turn) -> str:
     return turn.ctx.timezone
+
+
+def _notices(turn: Turn) -> MeetingTexts:
+    """What the store queues for others, worded from this turn's content and time zone."""
+    return MeetingTexts(turn.content, _tz(turn))
 
 
 def _commune_name(code: str, lang: str) -> str:
@@ -137,7 +144,7 @@ def next_meeting(turn: Turn) -> None:
     if not meetings:
         turn.say(turn.t("meet_none", commune=commune.name(turn.lang)), buttons)
         return
-    lines = [store.meeting_text(turn.content, m, "meet_next", turn.lang, _tz(turn))
+    lines = [meeting_text(turn.content, m, "meet_next", turn.lang, _tz(turn))
              for m in meetings]
     turn.say("\n\n".join(lines), buttons)
 
@@ -185,7 +192,7 @@ def redeem(turn: Turn, code: str) -> None:
         turn.say(turn.t("caf_ask_code"))
         return
     try:
-        communes = store.redeem_invite(turn.session, turn.user, code[:16])
+        communes = store.redeem_invite(turn.session, turn.user, code[:16], now=turn.now)
     except MeetingError:
         turn.say(turn.t("caf_bad_code"), [turn.button("menu_button", "menu")])
         return
@@ -214,7 +221,7 @@ def list_meetings(turn: Turn) -> None:
     communes = my_communes(turn)
     meetings = store.list_meetings(turn.session, communes=communes, now=turn.now)
     names = ", ".join(_commune_name(c, turn.lang) for c in communes)
-    buttons = [Button(f"{fmt.moment(store.local(m.starts_at, _tz(turn)), turn.lang)} · "
+    buttons = [Button(f"{fmt.moment(local(m.starts_at, _tz(turn)), turn.lang)} · "
                       f"{turn.t('meet_kind_' + m.kind)}"[:60], f"meet:show:{m.id}")
                for m in meetings[:10]]
     buttons += [turn.button("meet_new_button", "meet:new"),
@@ -227,7 +234,7 @@ def show_meeting(turn: Turn, value: str) -> None:
     meeting = _meeting_in_scope(turn, value)
     if meeting is None:
         return
-    text = store.meeting_text(turn.content, meeting, "meet_details", turn.lang, _tz(turn))
+    text = meeting_text(turn.content, meeting, "meet_details", turn.lang, _tz(turn))
     recipients = store.subscriber_count(turn.session, meeting.commune_code)
     turn.say(text + "\n" + turn.t("broadcast_recipients",
                                   count=fmt.integer(recipients, turn.lang)),
@@ -242,14 +249,14 @@ def cancel(turn: Turn, value: str, confirmed: bool) -> None:
     if meeting is None:
         return
     if not confirmed:
-        text = store.meeting_text(turn.content, meeting, "meet_cancel_confirm", turn.lang,
-                                  _tz(turn))
+        text = meeting_text(turn.content, meeting, "meet_cancel_confirm", turn.lang,
+                            _tz(turn))
         turn.say(text, [turn.button("meet_cancel_yes", f"meet:cancel:{meeting.id}:yes"),
                         turn.button("meet_manage_button", "meet:list")])
         return
     try:
-        told = store.cancel_meeting(turn.session, turn.content, meeting.id, by=turn.actor(),
-                                    now=turn.now, tz=_tz(turn))
+        told = store.cancel_meeting(turn.session, _notices(turn), meeting.id, by=turn.actor(),
+                                    now=turn.now)
     except (MeetingError, NotAllowed):
         turn.say(turn.t("meet_gone"), [turn.button("meet_manage_button", "meet:list")])
         return
@@ -305,7 +312,7 @@ def _meeting_preview(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) 
         except MeetingError:
             return ""
         kind, commune, place = meeting.kind, meeting.commune_code, meeting.place
-        starts = store.local(meeting.starts_at, _tz(turn))
+        starts = local(meeting.starts_at, _tz(turn))
         agenda = meeting.agenda
     else:
         kind, commune, place = values.get("kind"), values.get("commune"), values.get("place")
@@ -347,14 +354,14 @@ def _edit_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> Non
         return
     try:
         store.update_meeting(
-            turn.session, turn.content, meeting.id, by=turn.actor(), now=turn.now, tz=_tz(turn),
+            turn.session, _notices(turn), meeting.id, by=turn.actor(), now=turn.now,
             starts_at=datetime.fromisoformat(values["starts_at"])
             if values.get("starts_at") else None,
             place=values.get("place"))
     except (MeetingError, NotAllowed):
         turn.say(turn.t("meet_past"), [turn.button("meet_manage_button", "meet:list")])
         return
-    turn.say(store.meeting_text(turn.content, meeting, "meet_updated", turn.lang, _tz(turn)),
+    turn.say(meeting_text(turn.content, meeting, "meet_updated", turn.lang, _tz(turn)),
              [turn.button("meet_manage_button", "meet:list"),
               turn.button("menu_button", "menu")])
 
@@ -390,17 +397,17 @@ def broadcast_status(turn: Turn, value: str) -> None:
     """Progress of this CAF's latest broadcasts (or of one): "sent 120 of 450"."""
     if not _is_caf(turn):
         return
-    broadcasts = store.latest_broadcasts(turn.session, turn.user)
+    broadcasts = casts.latest_broadcasts(turn.session, turn.user)
     if value.isdigit():
         broadcasts = [b for b in broadcasts if b.id == int(value)] or [
-            b for b in store.latest_broadcasts(turn.session, turn.user, limit=50)
+            b for b in casts.latest_broadcasts(turn.session, turn.user, limit=50)
             if b.id == int(value)]
     if not broadcasts:
         turn.say(turn.t("broadcast_none"), [turn.button("broadcast_button", "bc:new"),
                                             turn.button("menu_button", "menu")])
         return
-    lines = [store.report_text(turn.content, store.progress(turn.session, b), turn.lang,
-                               "broadcast_progress") for b in broadcasts]
+    lines = [report_text(turn.content, casts.progress(turn.session, b), turn.lang,
+                         "broadcast_progress") for b in broadcasts]
     turn.say("\n\n".join(lines), [turn.button("broadcast_status_button", "bc:status"),
                                   turn.button("menu_button", "menu")])
 
@@ -416,7 +423,7 @@ def _broadcast_preview(turn: Turn, values: dict[str, Any], extra: dict[str, Any]
 def _broadcast_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> None:
     commune = str(values.get("commune") or "")
     try:
-        broadcast = store.create_broadcast(turn.session, turn.content, turn.user, commune,
+        broadcast = casts.create_broadcast(turn.session, _notices(turn), turn.user, commune,
                                            str(values.get("text") or ""), now=turn.now)
     except (MeetingError, NotAllowed):
         turn.say(turn.t("meet_not_allowed"), [turn.button("menu_button", "menu")])

@@ -1,30 +1,34 @@
 """Meetings, CAF roles, subscriptions, reminders and broadcasts: the database side, shared by
 the chat (dialogues/meetings/handlers.py), the CLI (bot/cli/meetings.py) and the scheduler's jobs.
+Broadcasts are dialogues/meetings/broadcasts.py.
 
 Every function works in the caller's session, so what it changes commits together with what
 caused it (the dialogue turn, the CLI command, the job). Times in the database are naive UTC.
+The store decides who is told what and when; what the messages say comes from the caller's
+`Notices` (dialogues/meetings/texts.py), and what time it is from the caller's `now` (the
+injected clock), so the store neither words a message nor reads the system clock.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from common import formatting as fmt
-from common.messages import Button, Reply
-from content.model import Content
+from common.messages import Reply
 from content.places import gazetteer
 from dialogues.core.models import CafAudit, CafCommune, CafInvite, User
-from dialogues.core.outbox import OutboxMessage, batch_report, enqueue
-from dialogues.core.permissions import ROLES, Actor, chat_actor, granted_communes
+from dialogues.core.outbox import OutboxMessage, enqueue
+from dialogues.core.permissions import ROLES, Actor, granted_communes
 from dialogues.meetings.models import Broadcast, Meeting, MeetingReminder, MeetingSubscription
+
+if TYPE_CHECKING:
+    from dialogues.meetings.broadcasts import Progress
 
 KINDS = ("interface", "scorecard", "jaap", "other")
 MAX_PLACE = 200
@@ -39,13 +43,22 @@ class MeetingError(ValueError):
     """Refused: the message says why (shown to the CLI user; the chat has its own texts)."""
 
 
+class Notices(Protocol):
+    """What the store queues for others, in a user's language (`texts.MeetingTexts`)."""
+
+    def reminder(self, meeting: Meeting, lang: str) -> Reply: ...
+
+    def changed(self, meeting: Meeting, lang: str) -> Reply: ...
+
+    def cancelled(self, meeting: Meeting, lang: str) -> Reply: ...
+
+    def broadcast(self, broadcast: Broadcast, lang: str) -> Reply: ...
+
+    def finished(self, state: Progress, lang: str) -> Reply: ...
+
+
 def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def local(moment: datetime, tz: str) -> datetime:
-    """A naive UTC time from the database, in the meeting's time zone."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz))
 
 
 # ------------------------------------------------------------------ roles, invites, audit
@@ -78,7 +91,7 @@ def create_invite(session: Session, communes: Iterable[str], *, by: str) -> CafI
     return invite
 
 
-def redeem_invite(session: Session, user: User, code: str) -> list[str]:
+def redeem_invite(session: Session, user: User, code: str, *, now: datetime) -> list[str]:
     """Make `user` a CAF of the invite's communes; a code works once."""
     invite = session.execute(
         select(CafInvite).where(CafInvite.code == code.strip().upper()).with_for_update()
@@ -87,7 +100,7 @@ def redeem_invite(session: Session, user: User, code: str) -> list[str]:
         raise MeetingError("unknown or revoked code")
     if invite.redeemed_at is not None:
         raise MeetingError("code already used")
-    invite.redeemed_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    invite.redeemed_at = naive_utc(now)
     invite.redeemed_by = user.id
     if user.role != "admin":
         user.role = "caf"
@@ -122,7 +135,7 @@ def list_cafs(session: Session) -> tuple[list[CafRow], list[CafInvite]]:
     return rows, invites
 
 
-def revoke(session: Session, *, by: str, code: str | None = None,
+def revoke(session: Session, *, by: str, now: datetime, code: str | None = None,
            user_id: int | None = None) -> str:
     """Revoke an unused invite code, or take a CAF's role and communes away."""
     if code:
@@ -133,7 +146,7 @@ def revoke(session: Session, *, by: str, code: str | None = None,
         if invite.redeemed_at is not None:
             raise MeetingError(f"invite {code!r} was already used: revoke the CAF "
                                f"(--user {invite.redeemed_by}) instead")
-        invite.revoked_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        invite.revoked_at = naive_utc(now)
         audit(session, by, "invite.revoke", invite.communes[0], invite=invite.id)
         return f"invite {invite.code} revoked"
     user = session.get(User, user_id) if user_id else None
@@ -204,8 +217,8 @@ def get_meeting(session: Session, meeting_id: int, *, lock: bool = False) -> Mee
     return meeting
 
 
-def update_meeting(session: Session, content: Content, meeting_id: int, *, by: Actor,
-                   now: datetime, tz: str, starts_at: datetime | None = None,
+def update_meeting(session: Session, notices: Notices, meeting_id: int, *, by: Actor,
+                   now: datetime, starts_at: datetime | None = None,
                    place: str | None = None) -> Meeting:
     """Move or relocate a meeting. Those already reminded are told of the change; the
     scheduler reschedules the reminders (the new start time makes new reminder keys)."""
@@ -230,12 +243,12 @@ def update_meeting(session: Session, content: Content, meeting_id: int, *, by: A
         return meeting
     meeting.updated_at = naive_utc(now)
     audit(session, by.name, "meeting.edit", meeting.commune_code, meeting=meeting.id, **changes)
-    _notify_reminded(session, content, meeting, "meet_changed_notice", tz, now)
+    _notify_reminded(session, meeting, notices.changed, "change", now)
     return meeting
 
 
-def cancel_meeting(session: Session, content: Content, meeting_id: int, *, by: Actor,
-                   now: datetime, tz: str) -> int:
+def cancel_meeting(session: Session, notices: Notices, meeting_id: int, *, by: Actor,
+                   now: datetime) -> int:
     """Cancel; reminders not sent yet are withdrawn and those already reminded are told.
     Returns how many people are told."""
     meeting = get_meeting(session, meeting_id, lock=True)
@@ -247,7 +260,7 @@ def cancel_meeting(session: Session, content: Content, meeting_id: int, *, by: A
     meeting.status = "cancelled"
     meeting.updated_at = naive_utc(now)
     audit(session, by.name, "meeting.cancel", meeting.commune_code, meeting=meeting.id)
-    return _notify_reminded(session, content, meeting, "meet_cancelled_notice", tz, now)
+    return _notify_reminded(session, meeting, notices.cancelled, "cancel", now)
 
 
 def _reminder_batches(session: Session, meeting_id: int) -> list[str]:
@@ -255,10 +268,11 @@ def _reminder_batches(session: Session, meeting_id: int) -> list[str]:
         MeetingReminder.meeting_id == meeting_id)).scalars())
 
 
-def _notify_reminded(session: Session, content: Content, meeting: Meeting, key: str, tz: str,
-                     now: datetime) -> int:
+def _notify_reminded(session: Session, meeting: Meeting,
+                     notice: Callable[[Meeting, str], Reply], kind: str, now: datetime) -> int:
     """Withdraw the meeting's reminders not sent yet; tell those who got one what changed
-    (after an edit, also those whose reminder was withdrawn: the notice replaces it)."""
+    (`kind` "change"; after an edit, also those whose reminder was withdrawn: the notice
+    replaces it) or that it is cancelled (`kind` "cancel")."""
     batches = _reminder_batches(session, meeting.id)
     if not batches:
         return 0
@@ -271,16 +285,16 @@ def _notify_reminded(session: Session, content: Content, meeting: Meeting, key: 
     reminded = set(session.execute(select(OutboxMessage.user_id).where(
         OutboxMessage.batch.in_(batches),
         OutboxMessage.status.in_(("sent", "sending")))).scalars())
-    if "changed" in key:  # a withdrawn reminder would have told them: the notice does
+    if kind == "change":  # a withdrawn reminder would have told them: the notice does
         reminded |= waiting
     stamp = int(naive_utc(now).timestamp())
-    batch = f"{'cancel' if 'cancel' in key else 'change'}:{meeting.id}:{stamp}"
+    batch = f"{kind}:{meeting.id}:{stamp}"
     users = session.execute(select(User).where(User.id.in_(reminded),
                                                User.unreachable.is_(False))).scalars()
     count = 0
     for user in users:
         enqueue(session, user_id=user.id, channel=user.channel, address=user.channel_user_id,
-                replies=[Reply(meeting_text(content, meeting, key, user.language, tz))],
+                replies=[notice(meeting, user.language)],
                 automated=True, batch=batch, dedup_key=f"{batch}:u{user.id}")
         count += 1
     return count
@@ -304,16 +318,6 @@ def list_meetings(session: Session, *, communes: list[str] | None = None,
     if not include_cancelled:
         query = query.where(Meeting.status == "scheduled")
     return list(session.execute(query).scalars())
-
-
-def meeting_text(content: Content, meeting: Meeting, key: str, lang: str, tz: str) -> str:
-    """A message about a meeting (reminder, cancellation, answer) in one language."""
-    place = gazetteer().get(meeting.commune_code)
-    return content.message(
-        key, lang, kind=content.message(f"meet_kind_{meeting.kind}", lang),
-        commune=place.name(lang) if place else meeting.commune_code,
-        when=fmt.moment(local(meeting.starts_at, tz), lang), place=meeting.place,
-        agenda=meeting.agenda or "-")
 
 
 # ------------------------------------------------------------------ subscriptions
@@ -373,8 +377,8 @@ def reminder_due(starts_at: datetime, offset: int, offsets: Iterable[int],
                    for o in offsets)
 
 
-def send_reminder(session: Session, content: Content, meeting_id: int, offset: int,
-                  starts_at: datetime, *, now: datetime, tz: str, offsets: Iterable[int]
+def send_reminder(session: Session, notices: Notices, meeting_id: int, offset: int,
+                  starts_at: datetime, *, now: datetime, offsets: Iterable[int]
                   ) -> int | None:
     """Turn one reminder into outbox rows, one per subscriber, in this transaction.
 
@@ -400,10 +404,7 @@ def send_reminder(session: Session, content: Content, meeting_id: int, offset: i
     for user in people:
         lang = user.language if user.language in ("km", "en") else "km"
         if lang not in texts:
-            texts[lang] = Reply(
-                meeting_text(content, meeting, "meet_reminder", lang, tz),
-                buttons=(Button(content.message("meet_unsubscribe_button", lang),
-                                "meet:unsub"),))
+            texts[lang] = notices.reminder(meeting, lang)
         enqueue(session, user_id=user.id, channel=user.channel, address=user.channel_user_id,
                 replies=[texts[lang]], automated=True, batch=batch,
                 dedup_key=f"{batch}:u{user.id}")
@@ -426,93 +427,3 @@ def withdraw_started(session: Session, now: datetime) -> int:
             total += int(result.rowcount or 0)
         meeting.withdrawn_at = naive_utc(now)
     return total
-
-
-# ------------------------------------------------------------------ broadcasts
-
-def create_broadcast(session: Session, content: Content, user: User, commune: str, text: str,
-                     *, now: datetime) -> Broadcast:
-    """Queue a CAF's message to every subscriber of the commune, in this transaction
-    (NotAllowed when `user` does not act on the commune)."""
-    check_communes([commune])
-    chat_actor(session, user).require(commune)
-    text = (text or "").strip()
-    if not text:
-        raise MeetingError("the message is empty")
-    broadcast = Broadcast(commune_code=commune, text=text[:MAX_BROADCAST], created_by=user.id,
-                          batch=f"bc:{secrets.token_hex(6)}", recipients=0)
-    session.add(broadcast)
-    session.flush()
-    broadcast.batch = f"bc:{broadcast.id}"
-    people = subscribers(session, commune)
-    place = gazetteer().get(commune)
-    for person in people:
-        lang = person.language if person.language in ("km", "en") else "km"
-        body = content.message("broadcast_message", lang, text=broadcast.text,
-                               commune=place.name(lang) if place else commune)
-        enqueue(session, user_id=person.id, channel=person.channel,
-                address=person.channel_user_id,
-                replies=[Reply(body, buttons=(Button(
-                    content.message("meet_unsubscribe_button", lang), "meet:unsub"),))],
-                automated=True, batch=broadcast.batch,
-                dedup_key=f"{broadcast.batch}:u{person.id}")
-    broadcast.recipients = len(people)
-    audit(session, f"user:{user.id}", "broadcast.send", commune, broadcast=broadcast.id,
-          recipients=len(people), chars=len(broadcast.text))
-    return broadcast
-
-
-@dataclass(frozen=True)
-class Progress:
-    broadcast: Broadcast
-    counts: dict[str, int]
-
-    @property
-    def done(self) -> int:
-        return sum(self.counts.get(s, 0) for s in FINAL)
-
-    @property
-    def finished(self) -> bool:
-        return self.done >= self.broadcast.recipients
-
-
-def progress(session: Session, broadcast: Broadcast) -> Progress:
-    return Progress(broadcast, batch_report(session, broadcast.batch))
-
-
-def latest_broadcasts(session: Session, user: User, limit: int = 3) -> list[Broadcast]:
-    return list(session.execute(select(Broadcast).where(Broadcast.created_by == user.id)
-                                .order_by(Broadcast.id.desc()).limit(limit)).scalars())
-
-
-def report_text(content: Content, state: Progress, lang: str, key: str) -> str:
-    place = gazetteer().get(state.broadcast.commune_code)
-    counts = state.counts
-    return content.message(
-        key, lang, commune=place.name(lang) if place else state.broadcast.commune_code,
-        done=fmt.integer(state.done, lang),
-        total=fmt.integer(state.broadcast.recipients, lang),
-        sent=fmt.integer(counts.get("sent", 0), lang),
-        failed=fmt.integer(counts.get("failed", 0), lang),
-        held=fmt.integer(counts.get("held", 0), lang),
-        unreachable=fmt.integer(counts.get("unreachable", 0), lang))
-
-
-def report_finished(session: Session, content: Content) -> int:
-    """Queue the final report to the CAF of every broadcast whose rows are all final."""
-    pending = list(session.execute(select(Broadcast).where(Broadcast.reported_at.is_(None))
-                                   .with_for_update()).scalars())
-    reported = 0
-    for broadcast in pending:
-        state = progress(session, broadcast)
-        if not state.finished:
-            continue
-        broadcast.reported_at = datetime.now(timezone.utc).replace(tzinfo=None)
-        caf = session.get(User, broadcast.created_by) if broadcast.created_by else None
-        if caf is None:
-            continue
-        enqueue(session, user_id=caf.id, channel=caf.channel, address=caf.channel_user_id,
-                replies=[Reply(report_text(content, state, caf.language, "broadcast_report"))],
-                automated=True, dedup_key=f"bcreport:{broadcast.id}")
-        reported += 1
-    return reported
