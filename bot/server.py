@@ -14,7 +14,8 @@ dispatcher stops after its current batch.
 
 Several processes (`isafbot run --workers N`, or N `isafbot run` behind nginx) share one
 PostgreSQL: each handles webhooks and inbox updates; one of them, the leader (`common.leader`),
-runs the dispatcher and the background services (the single scheduler).
+runs the dispatcher and the background services (the single scheduler). Starting the
+processes (uvicorn, the app factory, ISAFBOT_LEADER) is bot/serving.py.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from bot.delivery import Dispatcher
 from bot.inbox.queue import Claimed, Inbox, RetryUpdateLater
 from bot.metrics import CONTENT_TYPE, Backlog, Metrics, read_backlog
 from bot.request_body import AsciiQuery
-from bot.settings import Settings, SettingsError
 from common.db.base import utcnow
 from common.leader import Leadership
 from common.supervise import Backoff, Loop, LoopState, Supervisor, sleep_unless
@@ -405,95 +405,3 @@ def _may_read_metrics(request: Request, token: str | None) -> bool:
         return True
     host = request.client.host if request.client else ""
     return host in LOOPBACK and "x-forwarded-for" not in request.headers
-
-
-def serve(app: App, *, host: str, port: int, workers: int = 4) -> None:
-    """Run one process until SIGTERM/SIGINT (uvicorn handles the signals and the graceful
-    shutdown). `workers`: updates handled concurrently in this process."""
-    import uvicorn
-
-    runtime = build_runtime(app, workers=workers, elect=_leader_mode(app) == "elect",
-                            migrate=True)
-    if _leader_mode(app) == "no":
-        runtime.leadership = _NeverLead(app.db)
-    web = build_web_app(runtime)
-    uvicorn.Server(uvicorn.Config(web, host=host, port=port,
-                                  **_uvicorn_options(app.settings))).run()
-
-
-def _uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Shared by one process and several: our logging (bot.logs), graceful shutdown, and the
-    trusted proxy."""
-    return {"access_log": False, "log_config": None, "timeout_graceful_shutdown": 20,
-            "lifespan": "on", "ws": "none",  # Rasa pins an old websockets; nothing needs it
-            **proxy_options(settings)}
-
-
-def proxy_options(settings: Settings) -> dict[str, Any]:
-    """The client's address (X-Forwarded-For) and scheme (X-Forwarded-Proto: the dashboard's
-    Secure cookies and HSTS) are taken from these headers only when the connection comes from
-    ISAFBOT_FORWARDED_ALLOW_IPS."""
-    return {"proxy_headers": True,
-            "forwarded_allow_ips": settings.env.get("ISAFBOT_FORWARDED_ALLOW_IPS", "127.0.0.1")}
-
-
-def serve_processes(settings: Settings, *, processes: int, handlers: int) -> None:
-    """`isafbot run --workers N`: N server processes sharing the port (uvicorn's supervisor,
-    which restarts a worker that dies). Each builds its app with `create_app`; they elect the
-    leader. The schema is migrated here once, before they start; if the database is down,
-    each worker migrates when it answers (under the migrations' advisory lock)."""
-    import uvicorn
-
-    from bot.db import Database
-    from common.db.session import database_unavailable
-
-    if settings.env.get("TELEGRAM_BOT_TOKEN") and not settings.env.get("TELEGRAM_WEBHOOK_URL"):
-        raise SettingsError("several workers need Telegram's webhook (TELEGRAM_WEBHOOK_URL): "
-                            "only one process at a time may poll Telegram for updates")
-    database = Database.from_settings(settings)
-    try:
-        database.migrate()
-    except Exception as error:
-        if not database_unavailable(error):
-            raise
-        log.warning("the database is unavailable (%s): the workers start anyway and migrate "
-                    "when it answers", type(error).__name__)
-    finally:
-        database.dispose()
-    os.environ["ISAFBOT_HANDLERS"] = str(handlers)
-    os.environ.setdefault("ISAFBOT_LEADER", "elect")
-    uvicorn.run("bot.server:create_app", factory=True, workers=processes,
-                host=settings.http_host, port=settings.http_port, **_uvicorn_options(settings))
-
-
-def create_app() -> Starlette:
-    """The app factory each worker process calls (`bot.server:create_app`, factory=True):
-    settings from the environment, the app bootstrapped in this process."""
-    from bot.bootstrap import bootstrap
-    from bot.logs import configure_logging
-
-    settings = Settings.from_env()
-    configure_logging(settings)
-    app = bootstrap(settings, migrate=False)
-    runtime = build_runtime(app, workers=int(settings.env.get("ISAFBOT_HANDLERS", "4")),
-                            elect=_leader_mode(app) == "elect", migrate=True)
-    if _leader_mode(app) == "no":
-        runtime.leadership = _NeverLead(app.db)
-    runtime.on_stopped.append(app.close)
-    return build_web_app(runtime)
-
-
-def _leader_mode(app: App) -> str:
-    from common.leader import MODES
-
-    mode = app.settings.env.get("ISAFBOT_LEADER", "yes").lower()
-    if mode not in MODES:
-        raise SettingsError(f"ISAFBOT_LEADER={mode!r} must be one of {', '.join(MODES)}")
-    return mode
-
-
-class _NeverLead(Leadership):
-    """ISAFBOT_LEADER=no: a web and inbox worker only."""
-
-    def try_acquire(self) -> bool:
-        return False

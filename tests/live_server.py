@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from bot.bootstrap import App
 from bot.inbox.models import InboundUpdate
-from bot.server import build_runtime, build_web_app, proxy_options
+from bot.server import build_runtime, build_web_app
+from bot.serving import proxy_options
 from common.db.base import utcnow
 from dialogues.core.outbox import OutboxMessage
 

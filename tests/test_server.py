@@ -200,7 +200,7 @@ def test_sqlite_leader_polls(sqlite_url: str) -> None:
 
 
 def test_several_workers_refuse_telegram_polling(tmp_path: Path, sqlite_url: str) -> None:
-    from bot.server import serve_processes
+    from bot.serving import serve_processes
     from bot.settings import SettingsError
 
     settings = make_settings(tmp_path, sqlite_url, TELEGRAM_BOT_TOKEN="123456:ABCdef")
