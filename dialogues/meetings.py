@@ -19,9 +19,9 @@ from bot.messages import Button
 from bot.permissions import NotAllowed
 from content.places import gazetteer
 from dialogues import formatting as fmt
-from dialogues.forms import FormHooks, register, start_form
 from dialogues.places import need_commune
 from dialogues.router import Router, Turn
+from dialogues.steps.form import FormHooks, start_form
 
 router = Router("meetings")
 router.menu_item("menu_meetings", "meet", order=40)
@@ -359,10 +359,10 @@ def _edit_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> Non
               turn.button("menu_button", "menu")])
 
 
-register("meeting", FormHooks(done=_meeting_done, preview=_meeting_preview,
-                              communes=_form_communes))
-register("meeting_time", FormHooks(done=_edit_done, preview=_meeting_preview))
-register("meeting_place", FormHooks(done=_edit_done, preview=_meeting_preview))
+router.form("meeting", FormHooks(done=_meeting_done, preview=_meeting_preview,
+                                 communes=_form_communes))
+router.form("meeting_time", FormHooks(done=_edit_done, preview=_meeting_preview))
+router.form("meeting_place", FormHooks(done=_edit_done, preview=_meeting_preview))
 
 
 # ------------------------------------------------------------------ CAF: broadcasts
@@ -427,6 +427,6 @@ def _broadcast_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -
               turn.button("menu_button", "menu")])
 
 
-register("broadcast", FormHooks(done=_broadcast_done, preview=_broadcast_preview,
-                                communes=_form_communes))
+router.form("broadcast", FormHooks(done=_broadcast_done, preview=_broadcast_preview,
+                                   communes=_form_communes))
 

@@ -5,8 +5,9 @@ A new capability adds its router here (and its messages to content/messages.yml)
 
 from __future__ import annotations
 
-from dialogues import budget, core, forms, meetings, places, rounds, services, survey
+from dialogues import budget, core, meetings, places, rounds, services, survey
 from dialogues.router import Router
+from dialogues.steps import form as forms
 
 
 def all_routers() -> list[Router]:

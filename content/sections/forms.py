@@ -1,6 +1,6 @@
-"""Step-by-step forms (content/forms/*.yml): data walked by the one flow state machine in
-dialogues/forms.py. Validated at load: step types, options, and that every message a step
-names exists in messages.yml in km and en."""
+"""Step-by-step forms (content/forms/*.yml): data walked by the one step engine
+(dialogues/steps/form.py, with the step kinds of dialogues/steps/kinds.py). Validated at load:
+step types, options, and that every message a step names exists in messages.yml in km and en."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from content.loader import Checker, section
 from content.model import Source
 
-STEP_TYPES = ("choice", "commune", "text", "datetime", "confirm")
+STEP_TYPES = ("choice", "place", "text", "datetime", "confirm")  # the kinds a form walks
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 
 
