@@ -17,7 +17,8 @@ from bot.messages import Incoming
 from content.loader import load_content
 from content.places import gazetteer
 from content.sections.budgets import Budgets
-from dialogues import budget, charts
+from dialogues import charts
+from dialogues.budget import charting as budget
 from dialogues.context import DialogueContext
 from dialogues.router import Turn
 from nlu.khmer import is_khmer_char

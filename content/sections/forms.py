@@ -26,7 +26,9 @@ class Step:
     optional: bool = False
 
     def message_keys(self) -> list[str]:
-        return [self.ask, *(f"{self.label}{option}" for option in self.options)]
+        """The question, and the options' labels when they are messages (a quiz's options
+        can be ranks whose labels come from the figures)."""
+        return [self.ask, *(f"{self.label}{option}" for option in self.options if self.label)]
 
 
 @dataclass(frozen=True)
@@ -95,5 +97,25 @@ def _form(check: Checker, path: Any, form_id: str, raw: Any) -> Form | None:
     return Form(form_id, tuple(steps))
 
 
+@section("quizzes")
+def load_quizzes(check: Checker, sources: dict[str, Source]) -> dict[str, Form]:
+    """Quizzes are step lists too (content/budgets/quiz.yml), walked by their feature with the
+    same step kinds."""
+    quizzes: dict[str, Form] = {}
+    path = check.root / "budgets" / "quiz.yml"
+    if not path.exists():
+        return quizzes
+    data = check.mapping(check.read_yaml(path), path, "-", "-")
+    for quiz_id, raw in data.items():
+        quiz = _form(check, path, str(quiz_id), raw)
+        if quiz is not None:
+            quizzes[quiz.id] = quiz
+    return quizzes
+
+
 def forms_of(content: Any) -> dict[str, Form]:
     return dict(content.sections.get("forms") or {})
+
+
+def quizzes_of(content: Any) -> dict[str, Form]:
+    return dict(content.sections.get("quizzes") or {})
