@@ -6,12 +6,17 @@ No NLU: every step here reads its texts itself."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.bootstrap import bootstrap
 from dialogues.steps import kinds
 from dialogues.steps.buttons import MAX_PAYLOAD_BYTES, payload, sign, verify
+from tests.conftest import Chat, make_settings
+from tests.meetings_helpers import KK, invite
 
 PHNOM_PENH = ZoneInfo("Asia/Phnom_Penh")
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=PHNOM_PENH)
@@ -144,3 +149,49 @@ def test_a_signed_value_verifies_only_with_its_nonce_step_and_secret() -> None:
     assert verify(secret, "nonce1", "q2", tag, values) is None  # another step
     assert verify(b"t" * 32, "nonce1", "q1", tag, values) is None  # another secret
     assert verify(secret, "nonce1", "q1", "0123456789", values) is None  # forged
+
+
+# ------------------------------------------------------------------ the form walker
+
+class _RecordingNlu:
+    """The real model, recording every text it is asked about."""
+
+    def __init__(self, nlu: Any) -> None:
+        self.nlu = nlu
+        self.asked: list[str] = []
+
+    async def parse(self, text: str) -> Any:
+        self.asked.append(text)
+        return await self.nlu.parse(text)
+
+
+def test_a_form_resumes_where_the_user_left_off_without_the_nlu(
+        tmp_path: Path, sqlite_url: str, nlu: Any) -> None:
+    """A CAF who stops half-way (and comes back in a new session) is asked the step they were
+    at; every typed answer (Khmer digits, an invalid date, a place) is read by the step."""
+    recording = _RecordingNlu(nlu)
+    app = bootstrap(make_settings(tmp_path, sqlite_url), nlu=recording)
+    try:
+        Chat(app, user="caf").send(f"/caf {invite(app, KK)}")
+        first = Chat(app, user="caf")
+        first.press("meet:new")
+        first.press("frm:c:0")  # one commune only: the place step is answered by itself
+        first.send("សាលាឃុំ")
+        first.send("៣២/១២/២០២៦ ម៉ោង ២")  # no 32nd of December
+        assert "frm:back" in first.payloads and "frm:cancel" in first.payloads
+        again = Chat(app, user="caf")  # later, another session: the form is where it was
+        again.press("frm:c:1")  # a choice button of an earlier step: stale, not acted on
+        assert "frm:c:0" not in again.payloads and "frm:back" in again.payloads
+        again.send("១៥/១២/២០៣០ ម៉ោង ២")
+        assert "១៤:០០" in again.text  # the user writes Khmer: answered in Khmer
+        again.press("frm:back")  # back to the date, then forward again
+        again.send("15/12/2030 2pm")
+        again.press("frm:skip")
+        assert "frm:yes" in again.payloads
+        again.send("បោះបង់")
+        assert again.payloads == ["menu"]
+        again.press("frm:yes")  # the form is over: the old confirmation does nothing
+        assert again.payloads == ["menu"] and "frm:back" not in again.payloads
+        assert recording.asked == []  # no form text ever went to the NLU
+    finally:
+        app.close()
