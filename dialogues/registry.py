@@ -5,9 +5,15 @@ A new capability adds its router here (and its messages to content/messages.yml)
 
 from __future__ import annotations
 
-from dialogues import budget, core, meetings, places, rounds, services, survey
-from dialogues.router import Router
-from dialogues.steps import form as forms
+from dialogues.budgets import handlers as budget
+from dialogues.core import basics as core
+from dialogues.core import places
+from dialogues.core.router import Router
+from dialogues.core.steps import form as forms
+from dialogues.meetings import handlers as meetings
+from dialogues.scorecard import rounds_chat as rounds
+from dialogues.scorecard import survey
+from dialogues.services import handlers as services
 
 
 def all_routers() -> list[Router]:

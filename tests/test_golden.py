@@ -44,6 +44,7 @@ from bot import delivery
 from bot.bootstrap import App, bootstrap
 from bot.channels.console import run_script
 from bot.ratelimit import RateLimiter
+from dialogues.core import outbox
 from tests import live_server
 from tests.conftest import make_settings
 from tests.fake_graph import FakeGraph
@@ -493,7 +494,7 @@ async def _no_pacing(*_: Any, **__: Any) -> None:
 def _frozen_utc() -> datetime:
     """The dispatcher reads the real clock, not the app's: Messenger's 24-hour window would
     compare the frozen time of the user's last message with today and hold every reply.
-    The outbox runs on the frozen clock too (naive UTC, as bot.db.base.utcnow)."""
+    The outbox runs on the frozen clock too (naive UTC, as common.db.base.utcnow)."""
     return NOW.astimezone(timezone.utc).replace(tzinfo=None)
 
 
@@ -502,7 +503,8 @@ def channels(tmp_path_factory: pytest.TempPathFactory, nlu: Any) -> Iterator[Cha
     with pytest.MonkeyPatch.context() as patch, FakeTelegram(TOKEN, username=USERNAME) as tg, \
             FakeGraph(PAGE_TOKEN, APP_SECRET) as graph:
         patch.setattr(RateLimiter, "acquire", _no_pacing)
-        patch.setattr(delivery, "utcnow", _frozen_utc)
+        patch.setattr(delivery, "utcnow", _frozen_utc)  # the dispatcher
+        patch.setattr(outbox, "utcnow", _frozen_utc)  # enqueueing (due_at)
         made = Channels(tmp_path_factory.mktemp("golden"), nlu, tg, graph)
         try:
             yield made

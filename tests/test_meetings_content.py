@@ -6,8 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from content.forms.section import forms_of
 from content.loader import check_content, load_content
-from content.sections.forms import forms_of
 from dialogues.registry import all_routers, required_messages
 
 ROOT = Path(__file__).resolve().parent.parent

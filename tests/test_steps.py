@@ -1,4 +1,4 @@
-"""The one step engine (dialogues/steps): each step kind reads valid and invalid answers in
+"""The one step engine (dialogues/core/steps): each step kind reads valid and invalid answers in
 Khmer and English (Khmer digits too), button payloads stay short and signed ones verify only
 with their nonce; the form walker resumes where the user left off and goes back and cancels.
 No NLU: every step here reads its texts itself."""
@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.bootstrap import bootstrap
-from dialogues.steps import kinds
-from dialogues.steps.buttons import MAX_PAYLOAD_BYTES, payload, sign, verify
+from dialogues.core.steps import kinds
+from dialogues.core.steps.buttons import MAX_PAYLOAD_BYTES, payload, sign, verify
 from tests.conftest import Chat, make_settings
 from tests.meetings_helpers import KK, invite
 
