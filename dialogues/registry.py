@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dialogues.budgets import handlers as budget
 from dialogues.core import basics as core
-from dialogues.core import forms, places
+from dialogues.core import places
 from dialogues.core.router import Router
+from dialogues.core.steps import form as forms
 from dialogues.meetings import handlers as meetings
 from dialogues.scorecard import rounds_chat as rounds
 from dialogues.scorecard import survey

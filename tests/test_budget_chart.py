@@ -18,7 +18,7 @@ from common.messages import Incoming
 from content.budgets.section import Budgets
 from content.loader import load_content
 from content.places import gazetteer
-from dialogues.budgets import handlers as budget
+from dialogues.budgets import charting as budget
 from dialogues.core.context import DialogueContext
 from dialogues.core.models import User
 from dialogues.core.router import Turn

@@ -254,12 +254,12 @@ def test_meeting_button_hands_over_to_the_meetings_feature_once_it_exists(
 
 def test_the_answer_survives_a_chart_that_cannot_be_drawn(chat: Chat,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from dialogues.budgets import handlers as budget
+    from dialogues.budgets import charting
 
     def broken_chart(*args: object) -> Path:
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(budget, "chart", broken_chart)
+    monkeypatch.setattr(charting, "chart", broken_chart)
     replies = chat.send("how much does Kok Khleang sangkat have?")
     assert len(replies) == 1 and replies[0].image is None
     assert "Sample figures" in replies[0].text

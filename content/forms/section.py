@@ -1,6 +1,7 @@
-"""Step-by-step forms (content/forms/*.yml): data walked by the one flow state machine in
-dialogues/core/forms.py. Validated at load: step types, options, and that every message a step
-names exists in messages.yml in km and en."""
+"""Step-by-step forms (content/forms/*.yml) and quizzes (content/budgets/quiz.yml): data walked
+by the one step engine (dialogues/core/steps/form.py, with the step kinds of
+dialogues/core/steps/kinds.py). Validated at load: step types, options, and that every message
+a step names exists in messages.yml in km and en."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from content.loader import Checker, section
 from content.model import Source
 
-STEP_TYPES = ("choice", "commune", "text", "datetime", "confirm")
+STEP_TYPES = ("choice", "place", "text", "datetime", "confirm")  # the kinds a form walks
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 
 
@@ -26,7 +27,9 @@ class Step:
     optional: bool = False
 
     def message_keys(self) -> list[str]:
-        return [self.ask, *(f"{self.label}{option}" for option in self.options)]
+        """The question, and the options' labels when they are messages (a quiz's options
+        can be ranks whose labels come from the figures)."""
+        return [self.ask, *(f"{self.label}{option}" for option in self.options if self.label)]
 
 
 @dataclass(frozen=True)
@@ -95,5 +98,25 @@ def _form(check: Checker, path: Any, form_id: str, raw: Any) -> Form | None:
     return Form(form_id, tuple(steps))
 
 
+@section("quizzes")
+def load_quizzes(check: Checker, sources: dict[str, Source]) -> dict[str, Form]:
+    """Quizzes are step lists too (content/budgets/quiz.yml), walked by their feature with the
+    same step kinds."""
+    quizzes: dict[str, Form] = {}
+    path = check.root / "budgets" / "quiz.yml"
+    if not path.exists():
+        return quizzes
+    data = check.mapping(check.read_yaml(path), path, "-", "-")
+    for quiz_id, raw in data.items():
+        quiz = _form(check, path, str(quiz_id), raw)
+        if quiz is not None:
+            quizzes[quiz.id] = quiz
+    return quizzes
+
+
 def forms_of(content: Any) -> dict[str, Form]:
     return dict(content.sections.get("forms") or {})
+
+
+def quizzes_of(content: Any) -> dict[str, Form]:
+    return dict(content.sections.get("quizzes") or {})

@@ -56,6 +56,7 @@ class Dialogues:
         self.takes_text: dict[str, TakesText] = {}
         self.kinds: dict[Kind, Handler] = {}
         self.deep_links: dict[str, Handler] = {}
+        self.forms: dict[str, Any] = {}  # form id -> hooks (dialogues/core/steps/form.py)
         self.private: dict[Any, Any] = {}  # handler -> PrivateLink: never run in a group
         self.menu: list[MenuItem] = []
         for router in routers:
@@ -64,7 +65,8 @@ class Dialogues:
                 (self.intents, router.intents), (self.payloads, router.payloads),
                 (self.commands, router.commands), (self.flows, router.flows),
                 (self.takes_text, router.takes_text),
-                (self.kinds, router.kinds), (self.deep_links, router.deep_links)]
+                (self.kinds, router.kinds), (self.deep_links, router.deep_links),
+                (self.forms, router.forms)]
             for mine, theirs in tables:
                 clash = set(mine) & set(theirs)
                 if clash:

@@ -136,6 +136,7 @@ class Router:
         self.deep_links: dict[str, Handler] = {}  # /start <prefix>_<value>
         self.menu: list[MenuItem] = []
         self.messages: set[str] = set()  # message keys this module uses
+        self.forms: dict[str, Any] = {}  # form id -> its hooks (dialogues/core/steps/form.py)
 
     def intent(self, *names: str) -> Callable[[Handler], Handler]:
         return self._register(self.intents, names)
@@ -175,6 +176,13 @@ class Router:
             self.private[handler] = link
             return handler
         return mark
+
+    def form(self, form_id: str, hooks: Any) -> None:
+        """The hooks of a form of content/forms/ that this module owns (storage, preview,
+        what to do once confirmed): the one form walker looks them up by the form's id."""
+        if form_id in self.forms:
+            raise ValueError(f"form {form_id!r} is already registered")
+        self.forms[form_id] = hooks
 
     def menu_item(self, message_key: str, payload: str, order: int = 50) -> None:
         self.menu.append(MenuItem(message_key, payload, order))

@@ -16,10 +16,10 @@ from typing import Any
 from common import formatting as fmt
 from common.messages import Button
 from content.places import gazetteer
-from dialogues.core.forms import FormHooks, register, start_form
 from dialogues.core.permissions import NotAllowed
 from dialogues.core.places import need_commune
 from dialogues.core.router import Router, Turn
+from dialogues.core.steps.form import FormHooks, start_form
 from dialogues.meetings import broadcasts as casts
 from dialogues.meetings import store
 from dialogues.meetings.store import MeetingError
@@ -366,10 +366,10 @@ def _edit_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> Non
               turn.button("menu_button", "menu")])
 
 
-register("meeting", FormHooks(done=_meeting_done, preview=_meeting_preview,
-                              communes=_form_communes))
-register("meeting_time", FormHooks(done=_edit_done, preview=_meeting_preview))
-register("meeting_place", FormHooks(done=_edit_done, preview=_meeting_preview))
+router.form("meeting", FormHooks(done=_meeting_done, preview=_meeting_preview,
+                                 communes=_form_communes))
+router.form("meeting_time", FormHooks(done=_edit_done, preview=_meeting_preview))
+router.form("meeting_place", FormHooks(done=_edit_done, preview=_meeting_preview))
 
 
 # ------------------------------------------------------------------ CAF: broadcasts
@@ -434,6 +434,6 @@ def _broadcast_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -
               turn.button("menu_button", "menu")])
 
 
-register("broadcast", FormHooks(done=_broadcast_done, preview=_broadcast_preview,
-                                communes=_form_communes))
+router.form("broadcast", FormHooks(done=_broadcast_done, preview=_broadcast_preview,
+                                   communes=_form_communes))
 
