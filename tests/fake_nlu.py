@@ -84,10 +84,10 @@ class RecordedNlu:
             del answer["text"]
             self.answers[text] = answer
             return understanding
-        answer = self.answers.get(text)
-        if answer is None:
+        recorded = self.answers.get(text)
+        if recorded is None:
             raise UnrecordedText(text)
-        return Understanding.from_rasa({**answer, "text": text})
+        return Understanding.from_rasa({**recorded, "text": text})
 
     def save(self, path: Path = ANSWERS) -> None:
         """Write the table (only while recording), sorted so a diff shows what changed."""
