@@ -23,9 +23,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.messages import Understanding
+from common.khmer import has_words
+from common.messages import Understanding
 from nlu.engine import MAX_PARSE_CHARS, Nlu
-from nlu.khmer import has_words
 
 ANSWERS = Path(__file__).resolve().parent / "nlu_answers.json"
 RECORD_ENV = "ISAFBOT_RECORD_NLU"
