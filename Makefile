@@ -17,11 +17,13 @@ chat: model
 
 test: model chromium
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy bot nlu dialogues content scheduler common
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy bot nlu dialogues content scheduler common
 
 model: install

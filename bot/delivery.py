@@ -276,17 +276,8 @@ class Dispatcher:
     async def _deliver(self, row: OutboxMessage, recipient: Recipient) -> bool:
         """Send one row and record the outcome. False when the chat should wait."""
         channel = str(row.channel)
-        sender = self.senders.get(channel)
+        sender = await self._ready(row, recipient, channel)
         if sender is None:
-            await self._finish(row.id, "failed", f"no sender for channel {channel!r}")
-            return True
-        policy = self.policies.get(channel, AlwaysSend())
-        if not policy.may_send(recipient, bool(row.automated), utcnow()):
-            await self._finish(row.id, "held", None)
-            self.metrics.sent(channel, "held")
-            return True
-        if await self._write(self._is_unreachable, recipient.user_id):
-            await self._finish(row.id, "unreachable", "user is unreachable")
             return True
         limiter = self.limiters.get(channel)
         if limiter:
@@ -297,34 +288,60 @@ class Dispatcher:
             if limiter:
                 limiter.pause(error.seconds)
             return await self._temporary(row, error)
-        except Unreachable as error:
+        except (Unreachable, Rejected, Held) as error:
+            await self._refused(row, recipient, channel, error)
+            return True
+        except Exception as error:  # not a platform's answer: a bug, or something unforeseen
+            return await self._unexpected(row, channel, error)
+        self.metrics.sent(channel, "sent")
+        await self._finish(row.id, "sent", None)
+        return True
+
+    async def _ready(self, row: OutboxMessage, recipient: Recipient, channel: str
+                     ) -> Sender | None:
+        """The channel's sender when the row may go now; None once the row is finished
+        without sending (no sender, held by the platform's policy, an unreachable user)."""
+        sender = self.senders.get(channel)
+        if sender is None:
+            await self._finish(row.id, "failed", f"no sender for channel {channel!r}")
+            return None
+        policy = self.policies.get(channel, AlwaysSend())
+        if not policy.may_send(recipient, bool(row.automated), utcnow()):
+            await self._finish(row.id, "held", None)
+            self.metrics.sent(channel, "held")
+            return None
+        if await self._write(self._is_unreachable, recipient.user_id):
+            await self._finish(row.id, "unreachable", "user is unreachable")
+            return None
+        return sender
+
+    async def _refused(self, row: OutboxMessage, recipient: Recipient, channel: str,
+                       error: Unreachable | Rejected | Held) -> None:
+        """The platform's final word on this row: unreachable, rejected or held."""
+        if isinstance(error, Unreachable):
             self.metrics.sent(channel, "unreachable")
             if recipient.is_group:  # the bot left or was removed: the group, not the person
                 await self._write(self._group_unreachable, row, recipient.chat, str(error))
             else:
                 await self._write(self._mark_unreachable, row.id, recipient.user_id,
                                   str(error))
-            return True
-        except Rejected as error:
+        elif isinstance(error, Rejected):
             self.metrics.sent(channel, "rejected")
             await self._finish(row.id, "failed", str(error))
-            return True
-        except Held as error:
+        else:
             self.metrics.sent(channel, "held")
             await self._finish(row.id, "held", str(error))
+
+    async def _unexpected(self, row: OutboxMessage, channel: str, error: Exception) -> bool:
+        """An error that is no platform's answer: retried with backoff, failed at last."""
+        log.warning("sending outbox %s failed: %r", row.id, error)
+        self.metrics.sent(channel, "error")
+        if (row.attempts or 0) >= MAX_ATTEMPTS:
+            await self._finish(row.id, "failed", repr(error))
             return True
-        except Exception as error:  # not a platform's answer: a bug, or something unforeseen
-            log.warning("sending outbox %s failed: %r", row.id, error)
-            self.metrics.sent(channel, "error")
-            if (row.attempts or 0) >= MAX_ATTEMPTS:
-                await self._finish(row.id, "failed", repr(error))
-                return True
-            wait = Backoff(base=1.0, cap=self.max_backoff).delay(row.attempts or 1)
-            await self._write(self._retry, row.id, wait, repr(error), False)
-            return False
-        self.metrics.sent(channel, "sent")
-        await self._finish(row.id, "sent", None)
-        return True
+        wait = Backoff(base=1.0, cap=self.max_backoff).delay(row.attempts or 1)
+        await self._write(self._retry, row.id, wait, repr(error), False)
+        return False
 
     async def _temporary(self, row: OutboxMessage, error: RetryLater) -> bool:
         """Rate limited or the platform unavailable: retry later, until the horizon."""

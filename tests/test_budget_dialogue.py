@@ -18,6 +18,15 @@ from dialogues.core.engine import Dialogues
 from dialogues.core.models import User
 from dialogues.registry import all_routers
 from tests.conftest import Chat
+from tests.fake_nlu import RecordedNlu
+
+
+@pytest.fixture
+def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
+    """The real model's recorded answers (tests/fake_nlu.py): these tests are about the
+    dialogues; how the model understands is tests/test_nlu*.py's."""
+    return recorded_nlu
+
 
 CONTENT = load_content()
 BUDGETS: Budgets = CONTENT.sections["budgets"]

@@ -14,6 +14,15 @@ from common.messages import Incoming, Kind
 from content.loader import load_content
 from dialogues.core.models import Conversation, MessageLog, User
 from tests.conftest import Chat
+from tests.fake_nlu import RecordedNlu
+
+
+@pytest.fixture
+def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
+    """The real model's recorded answers (tests/fake_nlu.py): these tests are about the
+    dialogues; how the model understands is tests/test_nlu*.py's."""
+    return recorded_nlu
+
 
 CONTENT = load_content()
 

@@ -21,7 +21,16 @@ from dialogues.core.permissions import chat_actor, operator
 from dialogues.meetings import store
 from dialogues.meetings.models import Meeting, MeetingSubscription
 from tests.conftest import Chat, make_settings
+from tests.fake_nlu import RecordedNlu
 from tests.meetings_helpers import KK, OB, FakeClock, invite, make_user, new_meeting, pp
+
+
+@pytest.fixture
+def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
+    """The real model's recorded answers (tests/fake_nlu.py): these tests are about the
+    dialogues; how the model understands is tests/test_nlu*.py's."""
+    return recorded_nlu
+
 
 NOW = pp(2026, 11, 29, 9, 0)
 

@@ -22,6 +22,20 @@ from typing import Any
 
 import yaml
 
+from content.budgets.model import (
+    Budgets,
+    Category,
+    CommuneBudget,
+    DataFile,
+    DevelopmentAverage,
+    Facility,
+    Fact,
+    Figure,
+    People,
+    Provenance,
+    Term,
+    YearBudget,
+)
 from content.loader import Checker, section
 from content.model import Source, Text
 from content.places import gazetteer
@@ -35,146 +49,6 @@ FIRST_YEAR = 2002  # the Commune/Sangkat Fund started with the first commune cou
 MAX_RIEL = 10**13  # ten trillion riel: anything above is a typo, not a commune budget
 MAX_PEOPLE = 5_000_000
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
-
-
-# ------------------------------------------------------------------ model
-
-@dataclass(frozen=True)
-class Category:
-    id: str
-    name: Text
-    fund: str | None = None  # "development"/"administration": a Commune/Sangkat Fund component
-
-
-@dataclass(frozen=True)
-class Provenance:
-    source: str
-    checked: date
-    sample: bool
-
-
-@dataclass(frozen=True)
-class Figure:
-    category: str
-    riel: int
-    provenance: Provenance
-
-
-@dataclass(frozen=True)
-class People:
-    """Residents of a commune, pupils of a school, people a health centre serves."""
-
-    count: int
-    provenance: Provenance
-
-
-@dataclass(frozen=True)
-class YearBudget:
-    year: int
-    revenue: tuple[Figure, ...]
-    spending: tuple[Figure, ...]
-    people: People | None
-    file: str  # where it was read from, for messages to content editors
-
-    @property
-    def total_revenue(self) -> int:
-        return sum(f.riel for f in self.revenue)
-
-    @property
-    def total_spending(self) -> int:
-        return sum(f.riel for f in self.spending)
-
-    @property
-    def sample(self) -> bool:
-        """True when any figure shown with this year (people included) is a sample figure."""
-        return any(p.sample for p in self.provenances())
-
-    def provenances(self) -> list[Provenance]:
-        items = [f.provenance for f in (*self.revenue, *self.spending)]
-        if self.people:
-            items.append(self.people.provenance)
-        return list(dict.fromkeys(items))
-
-    def spending_by_share(self) -> list[tuple[Figure, float]]:
-        """Spending categories, largest first ("other" last), with their share of all
-        spending."""
-        total = self.total_spending or 1
-        ranked = sorted(self.spending, key=lambda f: (f.category == "other", -f.riel,
-                                                      f.category))
-        return [(f, f.riel / total) for f in ranked]
-
-    def revenue_figure(self, category: str) -> Figure | None:
-        return next((f for f in self.revenue if f.category == category), None)
-
-
-@dataclass(frozen=True)
-class Facility:
-    scope: str  # health_centre | school
-    id: str
-    name: Text
-    years: dict[int, YearBudget]
-
-
-@dataclass(frozen=True)
-class CommuneBudget:
-    code: str
-    years: dict[int, YearBudget]
-    facilities: dict[str, tuple[Facility, ...]]  # scope -> facilities
-
-    def facilities_of(self, scope: str) -> tuple[Facility, ...]:
-        return self.facilities.get(scope, ())
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A published national fact told in words, with where it comes from."""
-
-    id: str
-    text: Text
-    source: str
-    checked: date
-    review: str | None = None  # what was compared with the source on the checked date
-
-
-@dataclass(frozen=True)
-class Term:
-    id: str
-    term: Text
-    text: Text
-    source: str
-    checked: date
-
-
-@dataclass(frozen=True)
-class DevelopmentAverage:
-    """The planned average development budget per commune, in US dollars, per year."""
-
-    usd: dict[int, int]
-    note: Text
-    source: str
-    checked: date
-    review: str | None = None
-
-
-@dataclass(frozen=True)
-class DataFile:
-    path: str
-    title: Text | None
-    how_made: Text | None
-
-
-@dataclass(frozen=True)
-class Budgets:
-    categories: dict[str, dict[str, dict[str, Category]]]  # scope -> kind -> id -> Category
-    communes: dict[str, CommuneBudget]
-    facts: dict[str, Fact]
-    glossary: dict[str, Term]
-    have_your_say: Fact | None
-    development_average: DevelopmentAverage | None
-    files: dict[str, DataFile] = field(default_factory=dict)
-
-    def category(self, scope: str, kind: str, category_id: str) -> Category | None:
-        return self.categories.get(scope, {}).get(kind, {}).get(category_id)
 
 
 # ------------------------------------------------------------------ helpers
@@ -429,6 +303,19 @@ def _merge_year(target: dict[int, YearBudget], year: int, budget: YearBudget,
                       "correct it)")
 
 
+@dataclass(frozen=True)
+class _File:
+    """What reading one data file needs."""
+
+    path: Path
+    check: Checker
+    sources: dict[str, Source]
+    categories: dict[str, dict[str, dict[str, Category]]]
+
+    def years(self, raw: Any, scope: str, entry: str) -> dict[int, YearBudget]:
+        return _years(raw, scope, self.categories, self.check, self.sources, self.path, entry)
+
+
 def load_data_file(raw: Any, path: Path, check: Checker, sources: dict[str, Source],
                    categories: dict[str, dict[str, dict[str, Category]]],
                    communes: dict[str, _Commune]) -> DataFile | None:
@@ -440,48 +327,10 @@ def load_data_file(raw: Any, path: Path, check: Checker, sources: dict[str, Sour
     how_made = check.text(data["how_made"], path, "-", "how_made") if "how_made" in data \
         else None
     problems_before = len(check.problems)
+    file = _File(path, check, sources, categories)
     sample_seen = False
     for code, raw_commune in check.mapping(data.get("communes"), path, "-", "communes").items():
-        code = str(code)
-        entry = f"commune {code}"
-        raw_commune = check.mapping(raw_commune, path, entry, "-")
-        place = gazetteer().get(code)
-        if place is None:
-            check.problem(path, entry, "-", "no commune/sangkat has this code in the gazetteer")
-            continue
-        name = raw_commune.get("name")
-        if name is not None and str(name).lower() != place.name_en.lower():
-            check.problem(path, entry, "name", f"{name!r} is not this code's commune "
-                          f"(the gazetteer says {place.name_en}, {place.district_en})")
-            continue
-        commune = communes.setdefault(code, _Commune(code))
-        for year, budget in _years(raw_commune.get("years", {}), "commune", categories, check,
-                                   sources, path, entry).items():
-            sample_seen |= budget.sample
-            _merge_year(commune.years, year, budget, check, path, entry)
-        for scope in FACILITY_SCOPES:
-            key = FACILITY_KEYS[scope]
-            for facility_id, raw_facility in check.mapping(raw_commune.get(key, {}), path,
-                                                           entry, key).items():
-                fentry = f"{entry} {key}.{facility_id}"
-                raw_facility = check.mapping(raw_facility, path, fentry, "-")
-                if not is_id(facility_id) or len(str(facility_id)) > 24:
-                    check.problem(path, fentry, "-",
-                                  "facility ids are lower_case (at most 24 characters)")
-                    continue
-                fname = check.text(raw_facility.get("name"), path, fentry, "name")
-                years = _years(raw_facility.get("years"), scope, categories, check, sources,
-                               path, fentry)
-                if fname is None:
-                    continue
-                facility = commune.facilities.setdefault(
-                    (scope, str(facility_id)), _Facility(scope, str(facility_id), fname, {}))
-                for year, budget in years.items():
-                    sample_seen |= budget.sample
-                    _merge_year(facility.years, year, budget, check, path, fentry)
-        unknown = set(raw_commune) - {"name", "years", *FACILITY_KEYS.values()}
-        for key in sorted(unknown):
-            check.problem(path, entry, key, "unknown field")
+        sample_seen |= _load_commune(str(code), raw_commune, file, communes)
     if sample_seen and how_made is None and len(check.problems) == problems_before:
         check.problem(path, "-", "how_made",
                       "required: this file has sample figures, say how they were made")
@@ -489,6 +338,59 @@ def load_data_file(raw: Any, path: Path, check: Checker, sources: dict[str, Sour
     for key in sorted(unknown):
         check.problem(path, "-", key, "unknown field")
     return DataFile(check._name(path), title, how_made)
+
+
+def _load_commune(code: str, raw: Any, file: _File, communes: dict[str, _Commune]) -> bool:
+    """One commune's years and facilities, merged into `communes`. True when it gave sample
+    figures."""
+    check, path, entry = file.check, file.path, f"commune {code}"
+    raw_commune = check.mapping(raw, path, entry, "-")
+    place = gazetteer().get(code)
+    if place is None:
+        check.problem(path, entry, "-", "no commune/sangkat has this code in the gazetteer")
+        return False
+    name = raw_commune.get("name")
+    if name is not None and str(name).lower() != place.name_en.lower():
+        check.problem(path, entry, "name", f"{name!r} is not this code's commune "
+                      f"(the gazetteer says {place.name_en}, {place.district_en})")
+        return False
+    commune = communes.setdefault(code, _Commune(code))
+    sample_seen = False
+    for year, budget in file.years(raw_commune.get("years", {}), "commune", entry).items():
+        sample_seen |= budget.sample
+        _merge_year(commune.years, year, budget, check, path, entry)
+    for scope in FACILITY_SCOPES:
+        sample_seen |= _load_facilities(scope, raw_commune, commune, file, entry)
+    unknown = set(raw_commune) - {"name", "years", *FACILITY_KEYS.values()}
+    for key in sorted(unknown):
+        check.problem(path, entry, key, "unknown field")
+    return sample_seen
+
+
+def _load_facilities(scope: str, raw_commune: dict[str, Any], commune: _Commune, file: _File,
+                     entry: str) -> bool:
+    """A commune's health centres or schools. True when one gave sample figures."""
+    check, path = file.check, file.path
+    key = FACILITY_KEYS[scope]
+    sample_seen = False
+    for facility_id, raw_facility in check.mapping(raw_commune.get(key, {}), path,
+                                                   entry, key).items():
+        fentry = f"{entry} {key}.{facility_id}"
+        raw_facility = check.mapping(raw_facility, path, fentry, "-")
+        if not is_id(facility_id) or len(str(facility_id)) > 24:
+            check.problem(path, fentry, "-",
+                          "facility ids are lower_case (at most 24 characters)")
+            continue
+        fname = check.text(raw_facility.get("name"), path, fentry, "name")
+        years = file.years(raw_facility.get("years"), scope, fentry)
+        if fname is None:
+            continue
+        facility = commune.facilities.setdefault(
+            (scope, str(facility_id)), _Facility(scope, str(facility_id), fname, {}))
+        for year, budget in years.items():
+            sample_seen |= budget.sample
+            _merge_year(facility.years, year, budget, check, path, fentry)
+    return sample_seen
 
 
 def read_data(check: Checker, path: Path) -> Any:
