@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from content.loader import Checker, section
-from content.model import Source
+from content.loader import Checker, Section
+from content.model import Content, Source
 
 STEP_TYPES = ("choice", "commune", "text", "datetime", "confirm")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
@@ -38,9 +38,12 @@ class Form:
         return [s.id for s in self.steps].index(step_id)
 
 
-@section("forms")
-def load_forms(check: Checker, sources: dict[str, Source]) -> dict[str, Form]:
-    forms: dict[str, Form] = {}
+class Forms(dict[str, Form]):
+    """Every form by id: the type is the key of the section in `Content.sections`."""
+
+
+def load_forms(check: Checker, sources: dict[str, Source]) -> Forms:
+    forms = Forms()
     for path in sorted((check.root / "forms").glob("*.yml")):
         data = check.mapping(check.read_yaml(path), path, "-", "-")
         for form_id, raw in data.items():
@@ -95,5 +98,8 @@ def _form(check: Checker, path: Any, form_id: str, raw: Any) -> Form | None:
     return Form(form_id, tuple(steps))
 
 
-def forms_of(content: Any) -> dict[str, Form]:
-    return dict(content.sections.get("forms") or {})
+def forms_of(content: Content) -> dict[str, Form]:
+    return dict(content.sections.get(Forms) or {})
+
+
+SECTION = Section("forms", Forms, load_forms)  # listed in the meetings feature record
