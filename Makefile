@@ -17,12 +17,12 @@ chat: model
 
 test: model chromium
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot nlu dialogues content scheduler
+	$(BIN)/mypy bot nlu dialogues content scheduler common
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot nlu dialogues content scheduler
+	$(BIN)/mypy bot nlu dialogues content scheduler common
 
 model: install
 	$(BIN)/isafbot train

@@ -43,8 +43,8 @@ def seed(app: Any, recipients: int) -> int:
     """N Telegram subscribers of the commune (bulk insert) and a CAF; returns the CAF's id."""
     from sqlalchemy import insert, select
 
-    from bot.db.models import User
-    from bot.db.models_meetings import CafCommune, MeetingSubscription
+    from dialogues.core.models import CafCommune, User
+    from dialogues.meetings.models import MeetingSubscription
 
     with app.db.session() as session:
         session.execute(insert(User), [
@@ -65,10 +65,11 @@ def seed(app: Any, recipients: int) -> int:
 async def run(url: str, recipients: int, tmp: Path) -> dict[str, Any]:
     from bot.bootstrap import bootstrap
     from bot.channels import telegram
-    from bot.db.models import User
-    from bot.delivery import Dispatcher, batch_report
-    from bot.meetings import store
+    from bot.delivery import Dispatcher
     from bot.settings import Settings
+    from dialogues.core.models import User
+    from dialogues.core.outbox import batch_report
+    from dialogues.meetings import store
     from tests.fake_telegram import FakeTelegram
 
     arrivals: list[float] = []

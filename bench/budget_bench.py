@@ -18,14 +18,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.db.models import User
-from bot.messages import Incoming
-from content import budget_import
+from common import charts
+from common.messages import Incoming
+from content.budgets import budget_import
 from content.loader import CONTENT_DIR, check_content, load_content
 from content.places import gazetteer
-from dialogues import budget, charts
-from dialogues.context import DialogueContext
-from dialogues.router import Turn
+from dialogues.budgets import handlers as budget
+from dialogues.core.context import DialogueContext
+from dialogues.core.models import User
+from dialogues.core.router import Turn
 
 REPEAT = 20
 

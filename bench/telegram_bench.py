@@ -62,7 +62,7 @@ def expected_messages(console: Any, script: list[tuple[str, str]], language: str
     """What Telegram should show for each step: the console app's replies, rendered into Bot
     API messages (texts or captions) exactly as the sender renders them."""
     from bot.channels.telegram import render
-    from bot.messages import Incoming, Kind
+    from common.messages import Incoming, Kind
 
     kinds = {"sticker": Kind.STICKER, "voice": Kind.VOICE}
     user = f"calibration-{language}"

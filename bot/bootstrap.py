@@ -11,31 +11,24 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.delivery import enqueue, readdress, release_held
-from bot.messages import Incoming, Kind, Reply, Understanding
-from bot.redact import Redactor
 from bot.settings import Settings
+from common.clock import Clock, SystemClock
+from common.messages import Incoming, Kind, Reply, Understanding
+from common.redact import Redactor
 from content.loader import load_content
 from content.model import Content
-from dialogues.context import DialogueContext
-from dialogues.engine import Dialogues
+from dialogues.core.context import DialogueContext
+from dialogues.core.engine import Dialogues
+from dialogues.core.outbox import enqueue, readdress, release_held
 from dialogues.registry import all_routers, required_messages
 from nlu.engine import LocalNlu, Nlu, load_local
 
 log = logging.getLogger(__name__)
-
-
-class Clock:
-    """Real time. Tests and the scheduler's tests pass a controllable one."""
-
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc)
 
 
 class BackgroundNlu:
@@ -63,7 +56,7 @@ class App:
     content: Content
     dialogues: Dialogues
     nlu: Nlu
-    clock: Clock = field(default_factory=Clock)
+    clock: Clock = field(default_factory=SystemClock)
     redactor: Redactor = field(default_factory=Redactor)  # for errors stored, logged, printed
 
     async def understand(self, incoming: Incoming) -> Understanding | None:
@@ -175,8 +168,8 @@ def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None
                           stale_after_years=settings.stale_after_years)
     dialogues = Dialogues(ctx, all_routers())
     return App(settings=settings, db=db, content=content, dialogues=dialogues,
-               nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or Clock(),
+               nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or SystemClock(),
                redactor=Redactor.from_env(settings.env))
 
 
-__all__ = ["App", "BackgroundNlu", "Clock", "LocalNlu", "bootstrap", "make_nlu"]
+__all__ = ["App", "BackgroundNlu", "LocalNlu", "bootstrap", "make_nlu"]

@@ -1,5 +1,8 @@
 """The one outbound path: a durable outbox, a dispatcher, and a sender per channel.
 
+The outbox table and the functions that write to it (`enqueue`, ...) are in
+dialogues.core.outbox, where features and jobs reach them; this module sends what it holds.
+
 Replies, reminders and broadcasts are written to the `outbox` table in the same transaction as
 whatever caused them, then delivered by the dispatcher through the channel's `Sender` and the
 channel's rate limiter. A row's status tells what happened:
@@ -9,12 +12,12 @@ channel's rate limiter. A row's status tells what happened:
 - sent, failed (gave up, `error` says why), unreachable (the user blocked the bot);
 - held: not allowed now by the platform's policy (Messenger's 24-hour window); released with
   the reply to the user's next message;
-- withdrawn: a meeting reminder no longer useful (bot.meetings.store).
+- withdrawn: a meeting reminder no longer useful (dialogues.meetings.store).
 
 A row keeps its message (`reply`) only until it reaches a final status (`FINAL`): what was sent
 to whom is not kept beside the user id ("your earlier answer: 🙂 Good"); the row itself (who,
 when, status, batch) is delivery history, deleted after the retention period (bot.retention).
-Error texts are stored through the redaction filter (bot.redact).
+Error texts are stored through the redaction filter (common.redact).
 
 Delivery is exactly once except for the unavoidable case of a process killed after the
 platform accepted a message and before the row was marked sent: that one message is sent again
@@ -33,29 +36,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models import OutboxMessage, User
-from bot.messages import THREAD_SEPARATOR, Button, Reply
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
-from bot.redact import Redactor
-from bot.supervise import Backoff, Burst, LoopState, retry_database
+from common.db.base import utcnow
+from common.messages import THREAD_SEPARATOR, Button, Reply
+from common.redact import Redactor
+from common.supervise import Backoff, Burst, LoopState, retry_database
+from dialogues.core.models import User
+from dialogues.core.outbox import FINAL, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # unexpected errors (not a platform's answer) before a row is failed
 RETRY_HORIZON = 24 * 3600.0
-FINAL = ("sent", "failed", "unreachable", "withdrawn")  # the message body is dropped
 
 
 # ------------------------------------------------------------------ what senders raise
@@ -136,61 +139,6 @@ def reply_from_json(data: dict) -> Reply:
         image=Path(data["image"]) if data.get("image") else None,
         automated=bool(data.get("automated", False)),
     )
-
-
-# ------------------------------------------------------------------ writing to the outbox
-
-def enqueue(session: Session, *, user_id: int, channel: str, address: str,
-            replies: Iterable[Reply], automated: bool = False, batch: str | None = None,
-            dedup_key: str | None = None, due_at: datetime | None = None) -> list[OutboxMessage]:
-    """Add messages in the caller's transaction. `dedup_key` makes a second enqueue of the
-    same logical message (a reminder job run twice) a no-op."""
-    rows: list[OutboxMessage] = []
-    for index, reply in enumerate(replies):
-        key = f"{dedup_key}:{index}" if dedup_key else None
-        if key and session.execute(select(OutboxMessage.id).where(
-                OutboxMessage.dedup_key == key)).first():
-            continue
-        data = reply.to_json()
-        data["automated"] = automated or reply.automated
-        row = OutboxMessage(user_id=user_id, channel=channel, address=address, reply=data,
-                            automated=automated or reply.automated, status="pending",
-                            attempts=0, due_at=due_at or utcnow(), batch=batch, dedup_key=key)
-        session.add(row)
-        rows.append(row)
-    session.flush()
-    return rows
-
-
-def release_held(session: Session, user_id: int) -> int:
-    """The user wrote to us: what the policy held for them goes out with the reply."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "held")
-        .values(status="pending", due_at=utcnow())
-    )
-    return int(result.rowcount or 0)
-
-
-def readdress(session: Session, channel: str, old: str, new: str) -> int:
-    """Send what is still queued for a chat to its new address (a Telegram group upgraded to
-    a supergroup gets a new id; the old one refuses messages). Returns how many rows moved."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.channel == channel, OutboxMessage.address == old,
-               OutboxMessage.status.in_(("pending", "sending", "held")))
-        .values(address=new)
-    )
-    return int(result.rowcount or 0)
-
-
-def batch_report(session: Session, batch: str) -> dict[str, int]:
-    """Counts per status for one broadcast or reminder: what a CAF's report shows."""
-    rows = session.execute(
-        select(OutboxMessage.status, func.count(func.distinct(OutboxMessage.user_id)))
-        .where(OutboxMessage.batch == batch).group_by(OutboxMessage.status)
-    ).all()
-    return {status: int(count) for status, count in rows}
 
 
 # ------------------------------------------------------------------ the dispatcher

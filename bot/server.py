@@ -2,7 +2,7 @@
 /metrics), the inbox workers that handle stored updates, the outbox dispatcher, and each
 enabled channel's background work, started and stopped together.
 
-Every background loop runs under a `Supervisor` (bot.supervise): an exception, such as the
+Every background loop runs under a `Supervisor` (common.supervise): an exception, such as the
 database going away, never ends it; it is logged once per burst and the loop starts again after
 a capped exponential backoff. The process starts even while the database is down: the web
 server answers at once (/healthz says 503 and why), and a start-up task migrates the schema as
@@ -13,7 +13,7 @@ updates in hand (anything not finished stays in the inbox for the next start), a
 dispatcher stops after its current batch.
 
 Several processes (`isafbot run --workers N`, or N `isafbot run` behind nginx) share one
-PostgreSQL: each handles webhooks and inbox updates; one of them, the leader (`bot.leader`),
+PostgreSQL: each handles webhooks and inbox updates; one of them, the leader (`common.leader`),
 runs the dispatcher and the background services (the single scheduler).
 """
 
@@ -37,14 +37,14 @@ from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import App
 from bot.channels.base import Channel
-from bot.db.base import utcnow
 from bot.delivery import Dispatcher
-from bot.inbox import Claimed, Inbox, RetryUpdateLater
-from bot.leader import Leadership
+from bot.inbox.queue import Claimed, Inbox, RetryUpdateLater
 from bot.metrics import CONTENT_TYPE, Backlog, Metrics, read_backlog
 from bot.request_body import AsciiQuery
 from bot.settings import Settings, SettingsError
-from bot.supervise import Backoff, LoopState, Supervisor, sleep_unless
+from common.db.base import utcnow
+from common.leader import Leadership
+from common.supervise import Backoff, LoopState, Supervisor, sleep_unless
 from nlu.engine import NluUnavailable
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger", "bot.channels.tele
 # Other route providers (the dashboard): each has `routes(runtime) -> list[BaseRoute]`.
 ROUTE_MODULES: tuple[str, ...] = ("bot.dashboard",)
 # Background services (the scheduler): each has `start(runtime) -> stop coroutine function`.
-SERVICE_MODULES: tuple[str, ...] = ("scheduler.service",)
+SERVICE_MODULES: tuple[str, ...] = ("bot.scheduling",)
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -69,7 +69,7 @@ class Runtime:
     dispatcher: Dispatcher
     workers: int = 4
     # None: this process leads (a single process); else it competes for leadership, retrying
-    # every `elect_seconds` (see bot.leader)
+    # every `elect_seconds` (see common.leader)
     leadership: Leadership | None = None
     elect_seconds: float = 5.0
     metrics: Metrics = field(default_factory=Metrics)
@@ -306,7 +306,7 @@ def _notifying(effects: Any) -> Any:
     """Effects that also NOTIFY the leader (delivered when the transaction commits)."""
     from sqlalchemy import text
 
-    from bot.leader import OUTBOX_CHANNEL
+    from common.leader import OUTBOX_CHANNEL
 
     def run(session: Any) -> None:
         if effects is not None:
@@ -427,7 +427,7 @@ def serve_processes(settings: Settings, *, processes: int, handlers: int) -> Non
     import uvicorn
 
     from bot.db import Database
-    from bot.db.session import database_unavailable
+    from common.db.session import database_unavailable
 
     if settings.env.get("TELEGRAM_BOT_TOKEN") and not settings.env.get("TELEGRAM_WEBHOOK_URL"):
         raise SettingsError("several workers need Telegram's webhook (TELEGRAM_WEBHOOK_URL): "
@@ -466,7 +466,7 @@ def create_app() -> Starlette:
 
 
 def _leader_mode(app: App) -> str:
-    from bot.leader import MODES
+    from common.leader import MODES
 
     mode = app.settings.env.get("ISAFBOT_LEADER", "yes").lower()
     if mode not in MODES:

@@ -16,6 +16,8 @@ from typing import Any, Generic, TypeVar
 
 import yaml
 
+from common.formatting import number_style_problems
+from common.khmer import is_khmer_char
 from content.model import (
     ASPECTS,
     LANGUAGES,
@@ -28,8 +30,6 @@ from content.model import (
     Source,
     Text,
 )
-from dialogues.formatting import number_style_problems
-from nlu.khmer import is_khmer_char
 
 CONTENT_DIR = Path(__file__).resolve().parent
 OFFICES = ("one_window", "commune_police", "administrative_police")

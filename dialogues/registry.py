@@ -5,8 +5,14 @@ A new capability adds its router here (and its messages to content/messages.yml)
 
 from __future__ import annotations
 
-from dialogues import budget, core, forms, meetings, places, rounds, services, survey
-from dialogues.router import Router
+from dialogues.budgets import handlers as budget
+from dialogues.core import basics as core
+from dialogues.core import forms, places
+from dialogues.core.router import Router
+from dialogues.meetings import handlers as meetings
+from dialogues.scorecard import rounds_chat as rounds
+from dialogues.scorecard import survey
+from dialogues.services import handlers as services
 
 
 def all_routers() -> list[Router]:

@@ -1,8 +1,10 @@
 """Job functions of the persistent job store: module-level, referenced by import path, taking
 plain ids (never pickled live objects).
 
-A job finds what it needs (database, content, settings, clock) through `context(name)`: the
-scheduler service registers its context when it starts and removes it when it stops. This is
+A job finds what it needs (database, content, clock, the reminder settings, the retention
+purge) through `context(name)`: bot.scheduling builds the context from the app and the
+scheduler service registers it when it starts and removes it when it stops (the scheduler
+never imports bot). This is
 the one piece of process state the scheduler keeps, because APScheduler can only store plain
 arguments in the database; the name is part of the job's arguments.
 """
@@ -14,11 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.bootstrap import Clock
-from bot.db import Database
-from bot.meetings import store
-from bot.settings import Settings
+from common.clock import Clock
+from common.db import Database
 from content.model import Content
+from dialogues.meetings import store
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,14 @@ CONTEXT = "main"
 
 @dataclass
 class JobContext:
+    """What the jobs use, injected by bot.scheduling (built from the app and its settings)."""
+
     db: Database
     content: Content
-    settings: Settings
     clock: Clock
+    timezone: str  # where meeting times are shown (settings.timezone)
+    reminder_offsets: tuple[int, ...]  # minutes before a meeting (settings.reminder_offsets)
+    purge: Callable[[datetime], int]  # the retention purge at a time: rows deleted or cleared
     wake: Callable[[], None] = field(default=lambda: None)  # the dispatcher, after enqueuing
 
 
@@ -59,8 +64,7 @@ def remind(meeting_id: int, offset: int, starts_at: str, name: str = CONTEXT) ->
     with ctx.db.session() as session:
         count = store.send_reminder(
             session, ctx.content, meeting_id, offset, datetime.fromisoformat(starts_at),
-            now=ctx.clock.now(), tz=ctx.settings.timezone,
-            offsets=ctx.settings.reminder_offsets)
+            now=ctx.clock.now(), tz=ctx.timezone, offsets=ctx.reminder_offsets)
     if count is not None:
         log.info("meeting %s: %s-minute reminder queued for %s people", meeting_id, offset,
                  count)
@@ -77,9 +81,7 @@ def meeting_started(meeting_id: int, name: str = CONTEXT) -> int:
 
 
 def purge(name: str = CONTEXT) -> int:
-    """The retention purge (bot.retention), every hour: what the settings say is no longer
-    needed is deleted. Returns how many rows it deleted or cleared."""
-    from bot.retention import purge as apply_retention
-
+    """The retention purge (bot.retention, injected as `purge`), every hour: what the settings
+    say is no longer needed is deleted. Returns how many rows it deleted or cleared."""
     ctx = context(name)
-    return apply_retention(ctx.db, ctx.settings.retention, ctx.clock.now()).total
+    return ctx.purge(ctx.clock.now())

@@ -23,8 +23,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import create_engine, select
 
-from bot.db.models_meetings import Meeting, MeetingReminder
-from bot.meetings import store
+from dialogues.meetings import store
+from dialogues.meetings.models import Meeting, MeetingReminder
 from scheduler import jobs
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def make_scheduler(ctx: jobs.JobContext) -> BackgroundScheduler:
 
 def wanted_jobs(ctx: jobs.JobContext, now: datetime) -> dict[str, dict[str, Any]]:
     """The jobs the meetings call for at `now` (aware): id -> add_job arguments."""
-    offsets = ctx.settings.reminder_offsets
+    offsets = ctx.reminder_offsets
     wanted: dict[str, dict[str, Any]] = {}
     current = store.naive_utc(now)
     with ctx.db.session() as session:

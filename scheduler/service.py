@@ -1,14 +1,15 @@
-"""The scheduler as a background service of `isafbot run` (SERVICE_MODULES in bot/server.py).
+"""The scheduler as a background service of `isafbot run` (started by bot.scheduling, listed in
+SERVICE_MODULES in bot/server.py, which gives it its context).
 
 Exactly one scheduler runs per deployment. `isafbot run` starts services only in the leader
-process (bot.leader), and on PostgreSQL the scheduler also holds a lock of its own (the same
+process (common.leader), and on PostgreSQL the scheduler also holds a lock of its own (the same
 `Leadership`, with the scheduler's key), so separately started processes that were all told to
 lead still run one scheduler: the others try again every `retry_seconds` and take over when
 the holder dies (its connection closes, so PostgreSQL releases the lock). The holder checks its
 connection at the same interval and stops its scheduler if the lock is lost. On SQLite (one
 machine, one process) it just runs.
 
-The service's loop is supervised (bot.supervise): a database outage makes it step down, retry
+The service's loop is supervised (common.supervise): a database outage makes it step down, retry
 with backoff (logged once per outage) and take the lock again when the database is back; if
 APScheduler's own thread ever stopped, the loop starts a new scheduler. APScheduler runs in a
 thread of its own (BackgroundScheduler): its job store queries never block the event loop.
@@ -18,36 +19,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.bootstrap import App
-from bot.leader import Leadership
-from bot.supervise import Backoff, Burst, LoopState, Supervisor, sleep_unless
+from common.leader import Leadership
+from common.supervise import Backoff, Burst, LoopState, Supervisor, sleep_unless
 from scheduler import jobs
 from scheduler.reminders import housekeeping, make_scheduler
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = 734_211_007  # the scheduler's advisory lock (bot.leader: 734_211_010, rounds ..006)
+LOCK_KEY = 734_211_007  # the scheduler's advisory lock (common.leader: 734_211_010, rounds ..006)
 LOOP = "scheduler"
 
 
 class SchedulerService:
-    def __init__(self, app: App, *, wake: Callable[[], None] = lambda: None,
-                 sync_seconds: float = 10.0, retry_seconds: float = 15.0,
-                 purge_seconds: float = 3600.0, supervisor: Supervisor | None = None) -> None:
-        self.app = app
-        self.ctx = jobs.JobContext(db=app.db, content=app.content, settings=app.settings,
-                                   clock=app.clock, wake=wake)
+    def __init__(self, ctx: jobs.JobContext, *, sync_seconds: float = 10.0,
+                 retry_seconds: float = 15.0, purge_seconds: float = 3600.0,
+                 supervisor: Supervisor | None = None) -> None:
+        self.ctx = ctx
         self.sync_seconds = sync_seconds
         self.retry_seconds = retry_seconds
         self.purge_seconds = purge_seconds
         self.scheduler: BackgroundScheduler | None = None
-        self._lock = Leadership(app.db, key=LOCK_KEY)
+        self._lock = Leadership(ctx.db, key=LOCK_KEY)
         self._supervisor = supervisor or Supervisor(backoff=Backoff(cap=retry_seconds))
         self._stopping = asyncio.Event()
         self._housekeeping = Burst("scheduler housekeeping", log)
@@ -93,13 +89,13 @@ class SchedulerService:
     def _still_leading(self) -> bool:
         if self.scheduler is None or not self.scheduler.running:
             return False  # APScheduler's thread ended: start a new one
-        return not self.app.db.is_postgres or self._lock.still_held()
+        return not self.ctx.db.is_postgres or self._lock.still_held()
 
     async def _lead_when_possible(self, state: LoopState) -> None:
         while not self._stopping.is_set():
             try:
                 if self.scheduler is None:
-                    if not self.app.db.is_postgres or \
+                    if not self.ctx.db.is_postgres or \
                             await asyncio.to_thread(self._lock.try_acquire):
                         await asyncio.to_thread(self._run_scheduler)
                 elif not await asyncio.to_thread(self._still_leading):
@@ -118,11 +114,3 @@ class SchedulerService:
         await self._supervisor.retire(LOOP)
         await asyncio.to_thread(self._stop_scheduler)
         await asyncio.to_thread(self._lock.release)
-
-
-async def start(runtime: Any) -> Callable[[], Awaitable[None]]:
-    """SERVICE_MODULES entry point: start, and return the stop coroutine function."""
-    service = SchedulerService(runtime.app, wake=runtime.dispatcher.wake,
-                               supervisor=runtime.supervisor)
-    await service.start()
-    return service.stop

@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import func, select
 
 from bot.db import Database
-from bot.db.models import OutboxMessage
 from bot.delivery import Dispatcher, Recipient, RetryLater, Unreachable
-from bot.messages import Reply
+from common.messages import Reply
+from dialogues.core.outbox import OutboxMessage
 
 TELEGRAM_TOKEN = "123456789:KILLtest-token-abcdefghijklmnop"
 

@@ -23,9 +23,10 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from bot.bootstrap import App, bootstrap
-from bot.db import Base, Database
-from bot.messages import Incoming, Kind, Reply
+from bot.db import Database
 from bot.settings import Settings
+from common.db import Base
+from common.messages import Incoming, Kind, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,13 +13,14 @@ from sqlalchemy import insert
 
 from bot.bootstrap import App, bootstrap
 from bot.dashboard.auth import add_account
-from bot.db.models import MessageLog, OutboxMessage, User
-from bot.db.models_scorecard import SurveyProfileAnswer, SurveyRating, SurveyResponse
-from bot.messages import Understanding
-from bot.permissions import operator
-from bot.scorecard import store
-from bot.scorecard.rounds import close_round, open_round
-from content.sections.surveys import surveys_of
+from common.messages import Understanding
+from content.surveys.section import surveys_of
+from dialogues.core.models import MessageLog, User
+from dialogues.core.outbox import OutboxMessage
+from dialogues.core.permissions import operator
+from dialogues.scorecard import store
+from dialogues.scorecard.models import SurveyProfileAnswer, SurveyRating, SurveyResponse
+from dialogues.scorecard.rounds import close_round, open_round
 from tests.conftest import make_settings
 
 HC = "hc_120809"  # Kouk Khleang health centre, commune 120809
@@ -160,8 +161,9 @@ def seed_meetings(app: App) -> None:
 
     from sqlalchemy import update
 
-    from bot.db.models import OutboxMessage, User
-    from bot.meetings import store as meetings
+    from dialogues.core.models import User
+    from dialogues.core.outbox import OutboxMessage
+    from dialogues.meetings import store as meetings
 
     now = datetime.now(timezone.utc)
     starts = now + timedelta(hours=20)

@@ -11,10 +11,13 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from bot.bootstrap import App, Clock
-from bot.db.models import OutboxMessage, User
-from bot.meetings import store
-from bot.permissions import operator
+from bot.bootstrap import App
+from bot.scheduling import job_context
+from common.clock import Clock
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage
+from dialogues.core.permissions import operator
+from dialogues.meetings import store
 from scheduler import jobs
 from scheduler.reminders import job_store
 
@@ -81,8 +84,7 @@ class Driver:
     the way APScheduler's loop does, including its misfire rule."""
 
     def __init__(self, app: App, clock: FakeClock) -> None:
-        self.ctx = jobs.JobContext(db=app.db, content=app.content, settings=app.settings,
-                                   clock=clock)
+        self.ctx = job_context(app, clock=clock)
         jobs.register(self.ctx)
         self.scheduler = BackgroundScheduler(jobstores={"default": job_store(self.ctx)},
                                              timezone=timezone.utc)

@@ -13,8 +13,8 @@ from sqlalchemy import event
 
 from bot.bootstrap import App
 from bot.delivery import Recipient
-from bot.messages import Incoming, Kind, Reply
 from bot.server import Runtime, build_runtime
+from common.messages import Incoming, Kind, Reply
 from tests.fault_proxy import FaultProxy
 
 

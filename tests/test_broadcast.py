@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App, bootstrap
-from bot.db.models import OutboxMessage, User
-from bot.db.models_meetings import Broadcast, CafAudit
 from bot.delivery import Dispatcher, Held, Recipient, RetryLater, Unreachable
-from bot.meetings import store
-from bot.messages import Reply
-from bot.permissions import NotAllowed
 from bot.settings import Settings
+from common.messages import Reply
+from dialogues.core.models import CafAudit, User
+from dialogues.core.outbox import OutboxMessage
+from dialogues.core.permissions import NotAllowed
+from dialogues.meetings import store
+from dialogues.meetings.models import Broadcast
 from tests.conftest import Chat
 from tests.meetings_helpers import KK, OB, FakeClock, invite, make_user, outbox, pp
 
@@ -69,7 +70,7 @@ def _due_now(app: App) -> None:
     """Retries are due later; make them due now (the test does not wait)."""
     from sqlalchemy import update
 
-    from bot.db.base import utcnow
+    from common.db.base import utcnow
 
     with app.db.session() as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")

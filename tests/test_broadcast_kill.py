@@ -29,9 +29,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.db.models import OutboxMessage, User
-from bot.meetings import store
 from content.loader import load_content
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage
+from dialogues.meetings import store
 from tests.meetings_helpers import KK, pp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +114,7 @@ def _broadcast(db: Database, channel: str = "fake", ids: list[str] | None = None
             session.flush()
             store.subscribe(session, user, KK)
         store.create_invite(session, [KK], by="test")
-        from bot.db.models_meetings import CafCommune
+        from dialogues.core.models import CafCommune
 
         session.add(CafCommune(user_id=caf.id, commune_code=KK))
         session.flush()

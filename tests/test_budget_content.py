@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
+from content.budgets.section import Budgets
 from content.loader import check_content, load_content
 from content.places import gazetteer
-from content.sections.budgets import Budgets
 
 CONTENT = load_content()
 BUDGETS: Budgets = CONTENT.sections["budgets"]

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App
-from bot.db.models import User
-from bot.messages import MAX_PAYLOAD_BYTES, Incoming, Kind, Reply
+from common.messages import MAX_PAYLOAD_BYTES, Incoming, Kind, Reply
+from content.budgets.section import Budgets
 from content.loader import load_content
-from content.sections.budgets import Budgets
-from dialogues.engine import Dialogues
+from dialogues.core.engine import Dialogues
+from dialogues.core.models import User
 from dialogues.registry import all_routers
 from tests.conftest import Chat
 
@@ -254,7 +254,7 @@ def test_meeting_button_hands_over_to_the_meetings_feature_once_it_exists(
 
 def test_the_answer_survives_a_chart_that_cannot_be_drawn(chat: Chat,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from dialogues import budget
+    from dialogues.budgets import handlers as budget
 
     def broken_chart(*args: object) -> Path:
         raise OSError("no space left on device")

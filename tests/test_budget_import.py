@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming, Kind
-from content import budget_import
+from common.messages import Incoming, Kind
+from content.budgets import budget_import
+from content.budgets.section import Budgets
 from content.loader import CONTENT_DIR, check_content
-from content.sections.budgets import Budgets
 from tests.conftest import ROOT, make_settings
 
 HEADER = "scope,commune,facility_id,facility_en,facility_km,year,kind,category,amount,source," \

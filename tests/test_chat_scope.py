@@ -22,13 +22,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App
-from bot.db.models import Conversation, User
-from bot.db.models_meetings import Broadcast, CafCommune, Meeting
-from bot.db.models_scorecard import ScoringRound
-from bot.meetings import store as meetings
-from bot.messages import Incoming, Kind
-from bot.permissions import NotAllowed, chat_actor, operator
-from bot.scorecard.rounds import close_round, open_round
+from common.messages import Incoming, Kind
+from dialogues.core.models import CafCommune, Conversation, User
+from dialogues.core.permissions import NotAllowed, chat_actor, operator
+from dialogues.meetings import store as meetings
+from dialogues.meetings.models import Broadcast, Meeting
+from dialogues.scorecard.models import ScoringRound
+from dialogues.scorecard.rounds import close_round, open_round
 from tests.conftest import Chat
 
 OWN = "200401"  # granted to the CAF (Ampil)

@@ -23,10 +23,10 @@ import pytest
 from content.loader import check_content, load_content
 from content.model import Content
 from content.review import DEFAULT_STALE_AFTER_YEARS, is_stale, newest_source, recheck_problems
-from dialogues import services
-from dialogues.provenance import Freshness
+from dialogues.core.provenance import Freshness
 from dialogues.registry import required_messages
-from dialogues.review_record import record_date, review_record
+from dialogues.services import handlers as services
+from dialogues.services.review_record import record_date, review_record
 from tests.conftest import ROOT, edit_file
 
 TODAY = date(2026, 12, 3)  # the day this content was reviewed; the rules are judged as of then

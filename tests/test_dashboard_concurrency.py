@@ -230,7 +230,7 @@ def test_charts_and_results_survive_the_nlu_loader_finishing(board: App, nlu: An
     building, and `tuple(...)` in round_results could not shrink its tuple: `SystemError:
     Objects/tupleobject.c:964: bad argument to internal function`, a 500. Many concurrent
     chart, results and public requests, with the loader's step repeated the whole time."""
-    from content.sections.surveys import surveys_of
+    from content.surveys.section import surveys_of
     from nlu.engine import release_crf_temp_files
 
     round_id = big_round(board)

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App
-from bot.db.models import Conversation, MessageLog, User
-from bot.messages import Incoming, Kind
+from common.messages import Incoming, Kind
 from content.loader import load_content
+from dialogues.core.models import Conversation, MessageLog, User
 from tests.conftest import Chat
 
 CONTENT = load_content()

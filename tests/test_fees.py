@@ -10,12 +10,12 @@ import unicodedata
 import pytest
 
 from bot.bootstrap import App
-from bot.messages import MAX_PAYLOAD_BYTES
+from common.messages import MAX_PAYLOAD_BYTES
 from content.loader import load_content
 from content.places import gazetteer
-from dialogues.engine import Dialogues
+from dialogues.core.engine import Dialogues
+from dialogues.core.router import Router, Turn
 from dialogues.registry import all_routers
-from dialogues.router import Router, Turn
 from tests.conftest import Chat
 
 CONTENT = load_content()

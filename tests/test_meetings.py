@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App, bootstrap
-from bot.cli import main
-from bot.db.models import User
-from bot.db.models_meetings import CafAudit, CafCommune, Meeting, MeetingSubscription
-from bot.meetings import store
-from bot.permissions import chat_actor, operator
+from bot.cli.main import main
 from bot.settings import Settings
+from dialogues.core.models import CafAudit, CafCommune, User
+from dialogues.core.permissions import chat_actor, operator
+from dialogues.meetings import store
+from dialogues.meetings.models import Meeting, MeetingSubscription
 from tests.conftest import Chat, make_settings
 from tests.meetings_helpers import KK, OB, FakeClock, invite, make_user, new_meeting, pp
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from content.forms.section import forms_of
 from content.loader import check_content, load_content
-from content.sections.forms import forms_of
-from dialogues import forms
+from dialogues.core import forms
 from dialogues.registry import required_messages
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,28 +25,21 @@ from bot.bootstrap import App, bootstrap
 from bot.channels import messenger
 from bot.channels.messenger import MessengerSettings, StandardWindow, events_of, to_incoming
 from bot.channels.messenger_client import (
+    MAX_TEXT,
     MessengerClient,
-    clusters,
     delivery_error,
     render,
     shorten,
-    split_text,
-    units,
 )
 from bot.channels.messenger_setup import build_profile, menu_items
-from bot.db.base import utcnow
-from bot.db.models import InboundUpdate, OutboxMessage, User
-from bot.delivery import (
-    Held,
-    Recipient,
-    Rejected,
-    RetryLater,
-    Unreachable,
-    batch_report,
-    enqueue,
-)
-from bot.messages import Button, Incoming, Kind, Reply
+from bot.delivery import Held, Recipient, Rejected, RetryLater, Unreachable
+from bot.inbox.models import InboundUpdate
 from bot.settings import SettingsError
+from common.db.base import utcnow
+from common.messages import Button, Incoming, Kind, Reply
+from common.splitting import clusters, split_text, units
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage, batch_report, enqueue
 from tests import fake_graph, live_server
 from tests.conftest import make_settings
 from tests.fake_graph import FakeGraph, cluster_problem
@@ -733,17 +726,17 @@ def test_khmer_choices_become_quick_replies_or_a_numbered_menu() -> None:
 
 def test_text_is_split_on_sentences_and_never_inside_a_cluster() -> None:
     khmer = "សេវានេះឥតគិតថ្លៃ បើរាយការណ៍ក្នុងរយៈពេល ៣០ ថ្ងៃ។" * 80
-    parts = split_text(khmer)
+    parts = split_text(khmer, MAX_TEXT)
     assert len(parts) > 1 and all(units(p) <= 2000 and p.endswith("។") for p in parts)
     unbroken = "ស្ត្រី" * 900  # no space, no sentence end: cut between clusters
-    parts = split_text(unbroken)
+    parts = split_text(unbroken, MAX_TEXT)
     assert all(cluster_problem(p) is None and p.startswith("ស្ត្រី") for p in parts)
     assert "".join(parts) == unbroken
     english = "First paragraph. " * 60 + "\n\n" + "Second one. " * 100
-    first, *_ = split_text(english)
+    first, *_ = split_text(english, MAX_TEXT)
     assert first == ("First paragraph. " * 60).strip()
-    assert split_text("") == [] and split_text("short") == ["short"]
-    assert units("👍") == 2 and all(units(p) <= 2000 for p in split_text("👍" * 1500))
+    assert split_text("", MAX_TEXT) == [] and split_text("short", MAX_TEXT) == ["short"]
+    assert units("👍") == 2 and all(units(p) <= 2000 for p in split_text("👍" * 1500, MAX_TEXT))
 
 
 # ------------------------------------------------------------------ events

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from common.khmer import script_of
 from nlu.engine import HELDOUT
-from nlu.khmer import script_of
 
 CONTRACT_INTENTS = {
     "greet", "goodbye", "thank", "help", "affirm", "deny", "out_of_scope", "change_language",

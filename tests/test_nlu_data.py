@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.khmer import words
 from content.loader import load_content
 from content.places import gazetteer
 from nlu.engine import HELDOUT, TRAINING_DATA
-from nlu.khmer import words
 from nlu.lookups import render, service_forms
 
 INTENTS = {

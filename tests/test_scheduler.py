@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.bootstrap import App, Clock, bootstrap
-from bot.db.models import OutboxMessage
-from bot.db.models_meetings import MeetingReminder
-from bot.delivery import release_held
-from bot.meetings import store
-from bot.permissions import operator
+from bot.bootstrap import App, bootstrap
+from bot.scheduling import scheduler_service
 from bot.settings import Settings, SettingsError
+from common.clock import SystemClock
+from dialogues.core.outbox import OutboxMessage, release_held
+from dialogues.core.permissions import operator
+from dialogues.meetings import store
+from dialogues.meetings.models import MeetingReminder
 from scheduler import jobs
-from scheduler.service import SchedulerService
 from tests.conftest import make_settings
 from tests.meetings_helpers import (
     OB,
@@ -243,7 +243,7 @@ def test_the_real_scheduler_fires_a_due_reminder(tmp_path: Path, sqlite_url: str
                                                  nlu: Any) -> None:
     """APScheduler itself, on the real clock: a meeting 90 minutes from now has its 2-hour
     reminder due at once; the service's sync plans it and the scheduler runs it."""
-    app = bootstrap(make_settings(tmp_path, sqlite_url), nlu=nlu, clock=Clock())
+    app = bootstrap(make_settings(tmp_path, sqlite_url), nlu=nlu, clock=SystemClock())
     try:
         subscriber = make_user(app, "real", subscribed=True)
         new_meeting(app, FakeClock(datetime.now(timezone.utc)),
@@ -251,7 +251,7 @@ def test_the_real_scheduler_fires_a_due_reminder(tmp_path: Path, sqlite_url: str
         woken: list[int] = []
 
         async def run() -> list[OutboxMessage]:
-            service = SchedulerService(app, wake=lambda: woken.append(1), sync_seconds=0.5)
+            service = scheduler_service(app, wake=lambda: woken.append(1), sync_seconds=0.5)
             await service.start()
             try:
                 for _ in range(200):
@@ -276,8 +276,8 @@ def test_one_scheduler_per_postgresql_deployment(tmp_path: Path, postgres_url: s
     second_app = bootstrap(make_settings(tmp_path, postgres_url), nlu=nlu)
 
     async def run() -> None:
-        first = SchedulerService(first_app, retry_seconds=0.2, sync_seconds=60)
-        second = SchedulerService(second_app, retry_seconds=0.2, sync_seconds=60)
+        first = scheduler_service(first_app, retry_seconds=0.2, sync_seconds=60)
+        second = scheduler_service(second_app, retry_seconds=0.2, sync_seconds=60)
         await first.start()
         await _until(lambda: first.leading)
         await second.start()

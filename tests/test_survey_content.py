@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from common.khmer import is_khmer_char
 from content.loader import load_content
 from content.places import gazetteer
-from content.sections.surveys import (
+from content.surveys.section import (
     FACILITY_TYPES,
     PREFER_NOT,
     answer_key,
     surveys_of,
     typed_number,
 )
-from nlu.khmer import is_khmer_char
 from tests.conftest import edit_file
 from tests.test_content import _problems
 

@@ -9,11 +9,11 @@ import re
 from sqlalchemy import delete, func, select
 
 from bot.bootstrap import App, bootstrap
-from bot.db.models import Conversation, MessageLog, OutboxMessage, User
-from bot.db.models_meetings import CafCommune
-from bot.db.models_scorecard import ScoringRound
-from bot.messages import Kind
-from bot.scorecard.store import comment_author, respondent_key
+from common.messages import Kind
+from dialogues.core.models import CafCommune, Conversation, MessageLog, User
+from dialogues.core.outbox import OutboxMessage
+from dialogues.scorecard.models import ScoringRound
+from dialogues.scorecard.store import comment_author, respondent_key
 from tests.conftest import Chat, make_settings
 from tests.scorecard_helpers import (
     HC,

@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.bootstrap import App, bootstrap
-from bot.channels.messenger_client import units
 from bot.channels.telegram import (
     Me,
     TelegramSender,
@@ -32,11 +31,14 @@ from bot.channels.telegram import (
     stored,
     to_incoming,
 )
-from bot.db.models import InboundUpdate, OutboxMessage, User
-from bot.delivery import Recipient, Rejected, RetryLater, Unreachable, batch_report, enqueue
-from bot.messages import Button, Incoming, Kind, Reply
+from bot.delivery import Recipient, Rejected, RetryLater, Unreachable
+from bot.inbox.models import InboundUpdate
 from bot.ratelimit import RateLimiter
 from bot.settings import SettingsError
+from common.messages import Button, Incoming, Kind, Reply
+from common.splitting import units
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage, batch_report, enqueue
 from tests import fake_telegram, live_server
 from tests.conftest import ROOT, make_settings
 from tests.fake_graph import cluster_problem
@@ -706,7 +708,7 @@ def test_a_photo_takes_its_caption_or_is_followed_by_the_text(tg: FakeTelegram,
 def test_the_token_never_reaches_the_logs(tg: FakeTelegram,
                                           caplog: pytest.LogCaptureFixture) -> None:
     from bot.channels.telegram import protect_token
-    from bot.redact import Redactor
+    from common.redact import Redactor
 
     protect_token(Redactor.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}))
     caplog.set_level(logging.DEBUG, logger="httpx")

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from starlette.routing import BaseRoute
 
 from bot.delivery import Policy, Sender
-from bot.messages import Incoming
 from bot.ratelimit import RateLimiter
+from common.messages import Incoming
 
 if TYPE_CHECKING:
     from bot.server import Runtime

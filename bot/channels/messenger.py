@@ -30,12 +30,12 @@ from starlette.routing import BaseRoute, Route
 
 from bot.channels.messenger_client import API_VERSION, GRAPH_URL, MessengerClient
 from bot.channels.messenger_client import api_version_number as _api_version
-from bot.db.session import database_unavailable
 from bot.delivery import Recipient
-from bot.messages import Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
 from bot.request_body import parse_json, read_body
 from bot.settings import SettingsError, seconds_setting
+from common.db.session import database_unavailable
+from common.messages import Incoming, Kind, Reply, is_valid_payload
 
 if TYPE_CHECKING:
     from bot.bootstrap import App

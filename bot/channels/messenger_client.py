@@ -38,7 +38,6 @@ import logging
 import mimetypes
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,7 +51,8 @@ import requests
 from pymessenger.bot import Bot
 
 from bot.delivery import DeliveryError, Held, Rejected, RetryLater, Unreachable
-from bot.messages import Button, Reply
+from common.messages import Button, Reply
+from common.splitting import fit, is_boundary, split_text, units
 
 log = logging.getLogger(__name__)
 
@@ -222,101 +222,7 @@ def api_version_number(raw: str | float) -> float:
 
 
 # ------------------------------------------------------------------ text
-
-def units(text: str) -> int:
-    """Length as Meta counts it (UTF-16 code units: an emoji counts two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-_COENG = "\u17d2"
-_JOINERS = frozenset("\u200c\u200d")
-
-
-def is_boundary(text: str, index: int) -> bool:
-    """True when `index` is between two user-perceived characters: never inside a Khmer
-    cluster (a consonant with its subscripts after COENG, vowels and signs), a base letter and
-    its combining marks, an emoji with its modifiers or a ZWJ sequence, or CR LF."""
-    if index <= 0 or index >= len(text):
-        return True
-    before, after = text[index - 1], text[index]
-    if before == _COENG or before in _JOINERS or after in _JOINERS:
-        return False
-    if unicodedata.category(after) in ("Mn", "Mc", "Me"):
-        return False
-    if "\U0001f3fb" <= after <= "\U0001f3ff":  # skin tones
-        return False
-    return not (before == "\r" and after == "\n")
-
-
-def clusters(text: str) -> list[str]:
-    """The text as user-perceived characters (Khmer clusters kept whole)."""
-    result: list[str] = []
-    start = 0
-    for index in range(1, len(text) + 1):
-        if is_boundary(text, index):
-            result.append(text[start:index])
-            start = index
-    return result
-
-
-def _fit(text: str, limit: int) -> int:
-    """The longest prefix (in code points) of at most `limit` UTF-16 units."""
-    total = 0
-    for index, ch in enumerate(text):
-        total += 2 if ord(ch) > 0xFFFF else 1
-        if total > limit:
-            return index
-    return len(text)
-
-
-_SENTENCE_ENDS = frozenset("។៕!?.")
-
-
-def _cut(text: str, limit: int) -> int:
-    """Where to split a text that is too long: the last paragraph break, else line break,
-    else sentence end, else space, else cluster boundary that keeps at least half the limit
-    (tried in that order); never inside a cluster."""
-    end = _fit(text, limit)
-    floor = end // 2
-    head = text[:end]
-
-    def last(predicate: Any) -> int | None:
-        for index in range(end, floor, -1):
-            if predicate(index) and is_boundary(text, index):
-                return index
-        return None
-
-    for found in (
-        last(lambda i: head[i - 2:i] == "\n\n"),
-        last(lambda i: head[i - 1] == "\n"),
-        last(lambda i: head[i - 1] in _SENTENCE_ENDS and (
-            head[i - 1] in "។៕" or i == len(text) or text[i].isspace())),
-        last(lambda i: head[i - 1].isspace() or head[i - 1] == "\u200b"),
-        last(lambda i: True),
-    ):
-        if found:
-            return found
-    # a single cluster longer than half the limit: cut at the last boundary at all
-    for index in range(end, 0, -1):
-        if is_boundary(text, index):
-            return index
-    return max(end, 1)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Messages of at most `limit` units, split where a reader would pause."""
-    parts: list[str] = []
-    rest = text.strip()
-    while units(rest) > limit:
-        at = _cut(rest, limit)
-        head = rest[:at].rstrip()
-        if head:
-            parts.append(head)
-        rest = rest[at:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
-
+# (counting and splitting are Khmer-aware and shared with Telegram: common.splitting)
 
 @lru_cache(maxsize=4096)
 def shorten(label: str, limit: int = MAX_TITLE) -> str:
@@ -331,7 +237,7 @@ def shorten(label: str, limit: int = MAX_TITLE) -> str:
     label = " ".join(label.split())
     if units(label) <= limit:
         return label
-    room = _fit(label, limit - units(ELLIPSIS))
+    room = fit(label, limit - units(ELLIPSIS))
     ends = _word_ends(label)
     word_cut = max((end for end in ends if room * 0.7 <= end <= room), default=None)
     if word_cut is None:
@@ -343,7 +249,7 @@ def shorten(label: str, limit: int = MAX_TITLE) -> str:
 def _word_ends(label: str) -> set[int]:
     ends = {i for i, ch in enumerate(label) if ch.isspace() or ch in ",;/("}
     if any("\u1780" <= ch <= "\u17ff" for ch in label):
-        from nlu.khmer import words
+        from common.khmer import words
 
         ends.update(word.end for word in words(label))
     return {end for end in ends if is_boundary(label, end)}
@@ -364,7 +270,7 @@ _KHMER_DIGITS = str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")
 
 
 def _is_khmer(text: str) -> bool:
-    from nlu.khmer import script_of
+    from common.khmer import script_of
 
     return script_of(text) == "km"
 
@@ -398,7 +304,7 @@ def render(reply: Reply) -> list[Outgoing]:
         titles = titles_for(buttons)
         if titles is None:
             text, titles = numbered(text, buttons)
-    chunks = split_text(text)
+    chunks = split_text(text, MAX_TEXT)
     messages = [Outgoing({"text": chunk}) for chunk in chunks]
     if reply.image:
         messages.append(Outgoing({"attachment": {"type": "image", "payload": {}}}, reply.image))
@@ -417,7 +323,7 @@ def render(reply: Reply) -> list[Outgoing]:
         return messages
     if last is None:  # choices without any text: the labels become the text
         text, titles = numbered("", buttons)
-        last = Outgoing({"text": split_text(text)[-1]})
+        last = Outgoing({"text": split_text(text, MAX_TEXT)[-1]})
         messages.append(last)
     messages[-1] = Outgoing({**last.message, "quick_replies": [
         {"content_type": "text", "title": title, "payload": button.payload}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from content.model import Content
-    from dialogues.router import MenuItem
+    from dialogues.core.router import MenuItem
 
 GREETING_KEY = "messenger_greeting"
 MAX_GREETING = 160
@@ -45,7 +45,8 @@ def build_profile(content: Content, items: list[MenuItem]) -> dict[str, Any]:
     """The Messenger profile: Get Started posts `get_started` (handled as /start); the
     persistent menu holds "Menu" and the dialogues' menu entries, with their payloads."""
     from bot.channels.messenger import GET_STARTED
-    from bot.channels.messenger_client import shorten, units
+    from bot.channels.messenger_client import shorten
+    from common.splitting import units
 
     entries = [("menu_button", "menu"), *((item.message_key, item.payload) for item in items)]
     entries = entries[:MAX_MENU_ITEMS]
@@ -92,7 +93,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
         client.set_profile(profile)
         stored = client.get_profile(["get_started", "greeting", "persistent_menu"])
     except GraphError as error:
-        from bot.redact import Redactor
+        from common.redact import Redactor
 
         redact = Redactor.from_env(settings.env)
         print(redact(f"isafbot: the page was not set up: {error}"), file=sys.stderr)

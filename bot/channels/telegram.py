@@ -15,7 +15,7 @@ key, so a redelivered update is stored once, across restarts and workers):
 Groups: only commands (bare or addressed to this bot), replies to the bot's messages and
 mentions of the bot are answered; other chatter is silence. A reply goes to the forum topic the
 message was written in (the address "<chat>/<topic>"). Surveys and CAF tools answer in a group
-with a button to the private chat (a `t.me/<bot>?start=...` link: dialogues.router). A group
+with a button to the private chat (a `t.me/<bot>?start=...` link: dialogues.core.router). A group
 upgraded to a supergroup gets a new id: its migration messages re-address what is queued for
 it (Kind.MOVED), and a send refused with ChatMigrated follows the new id at once. Edited
 messages are ignored: the original was already answered, and answering an edit again would
@@ -55,15 +55,15 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.messenger_client import clusters, split_text, units
-from bot.db.session import database_unavailable
 from bot.delivery import DeliveryError, Recipient, Rejected, RetryLater, Unreachable
-from bot.messages import THREAD_SEPARATOR, Button, Incoming, Kind, Reply, is_valid_payload
 from bot.ratelimit import Limits, RateLimiter
-from bot.redact import URL_LOGGERS, Redactor, protect
 from bot.request_body import parse_json, read_body
 from bot.settings import SettingsError, seconds_setting
-from bot.supervise import Backoff, LoopState, Supervisor
+from common.db.session import database_unavailable
+from common.messages import THREAD_SEPARATOR, Button, Incoming, Kind, Reply, is_valid_payload
+from common.redact import URL_LOGGERS, Redactor, protect
+from common.splitting import clusters, split_text, units
+from common.supervise import Backoff, LoopState, Supervisor
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -664,7 +664,7 @@ def _progress_key(address: str, parts: list[Part]) -> str:
 
 def protect_token(redactor: Redactor) -> None:
     """The bot token is part of every Bot API URL: the loggers that log URLs (httpx at INFO,
-    python-telegram-bot at DEBUG) get the one redaction filter (bot.redact), so the token
+    python-telegram-bot at DEBUG) get the one redaction filter (common.redact), so the token
     reaches no log whatever handler writes it. httpx's line per request is noise at INFO
     (several a second under load), so it logs warnings only unless configured."""
     httpx_logger = logging.getLogger("httpx")

@@ -52,7 +52,7 @@ def _settings() -> TelegramSettings | None:
               file=sys.stderr)
     else:
         from bot.channels.telegram import protect_token
-        from bot.redact import Redactor
+        from common.redact import Redactor
 
         protect_token(Redactor.from_env(env))
     return telegram
@@ -127,8 +127,8 @@ def _report(run: Any, done: str) -> int:
     try:
         info = asyncio.run(run())
     except TelegramError as error:
-        from bot.redact import Redactor
         from bot.settings import Settings
+        from common.redact import Redactor
 
         redact = Redactor.from_env(Settings.from_env().env)
         print(redact(f"isafbot: Telegram refused: {error}"), file=sys.stderr)

@@ -43,15 +43,15 @@ from starlette.staticfiles import StaticFiles
 from bot.bootstrap import App
 from bot.dashboard import auth, data
 from bot.dashboard.auth import Principal
-from bot.db.base import utcnow
-from bot.db.models_scorecard import ScoringRound
 from bot.request_body import read_body
-from bot.scorecard.export import write_comments_csv, write_responses_csv
-from bot.scorecard.results import MIN_GROUP, NO_ANSWER, RoundResults, round_results
+from common import charts
+from common import formatting as fmt
+from common.db.base import utcnow
 from content.places import gazetteer
-from content.sections.surveys import Surveys, surveys_of
-from dialogues import charts
-from dialogues import formatting as fmt
+from content.surveys.section import Surveys, surveys_of
+from dialogues.scorecard.export import write_comments_csv, write_responses_csv
+from dialogues.scorecard.models import ScoringRound
+from dialogues.scorecard.results import MIN_GROUP, NO_ANSWER, RoundResults, round_results
 
 log = logging.getLogger(__name__)
 

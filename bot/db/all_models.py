@@ -1,11 +1,11 @@
 """Imports every model module so that `Base.metadata` knows every table (for Alembic)."""
 
-from bot.db import (
-    models,  # noqa: F401
-    models_dashboard,  # noqa: F401
-    models_meetings,  # noqa: F401
-    models_scorecard,  # noqa: F401
-)
-from bot.db.base import Base
+import bot.dashboard.models
+import bot.inbox.models  # noqa: F401
+import dialogues.core.models
+import dialogues.core.outbox
+import dialogues.meetings.models
+import dialogues.scorecard.models  # noqa: F401
+from common.db.base import Base
 
 __all__ = ["Base"]
