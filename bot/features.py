@@ -31,7 +31,7 @@ from content.loader import CONTENT_DIR, ContentError, Problem, Section, check_co
 from content.model import Content
 from content.surveys.section import SECTION as SURVEYS
 from dialogues.budgets import handlers as budget_chat
-from dialogues.core import basics, forms, places
+from dialogues.core import basics, forms, outbox, places
 from dialogues.core import models as core_models
 from dialogues.core.router import Router
 from dialogues.meetings import handlers as meetings_chat
@@ -139,7 +139,7 @@ class Features:
 
 FEATURES = Features((
     Feature("core", routers=(basics.router, places.router, forms.router), sections=(FORMS,),
-            models=(core_models, inbox_models), commands=(core_cli.register_cli,),
+            models=(core_models, outbox, inbox_models), commands=(core_cli.register_cli,),
             jobs=(Periodic("purge", purge, every=3600.0),)),
     Feature("services", routers=(services_chat.router,)),
     Feature("budgets", routers=(budget_chat.router,), sections=(BUDGETS,),

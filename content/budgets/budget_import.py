@@ -23,7 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from content.loader import Section
 
 COLUMNS = ("scope", "commune", "facility_id", "facility_en", "facility_km", "year", "kind",
            "category", "amount", "source", "checked", "sample")
@@ -421,11 +424,14 @@ def target_name(csv_path: Path, name: str | None) -> str:
 
 
 def import_budget(csv_path: Path, content_root: Path, *, name: str | None = None,
-                  check_only: bool = False) -> ImportResult:
-    """Check everything, then write content/budgets/data/<name>.yml in one rename."""
+                  check_only: bool = False, sections: Iterable[Section[Any]] = ()
+                  ) -> ImportResult:
+    """Check everything, then write content/budgets/data/<name>.yml in one rename.
+    `sections`: the feature sections to check with the budgets (the CLI passes them all, so
+    an import never starts from content the bot would refuse)."""
     import yaml
 
-    from content.budgets.section import Budgets, load_budgets
+    from content.budgets.section import SECTION, Budgets, load_budgets
     from content.loader import Checker, check_content
 
     result = ImportResult()
@@ -435,13 +441,13 @@ def import_budget(csv_path: Path, content_root: Path, *, name: str | None = None
         result.problems.append(CsvProblem(None, None, f"cannot read the file: "
                                           f"{error.strerror or error}"))
         return result
-    content, content_problems = check_content(content_root)
+    wanted = [SECTION, *(section for section in sections if section.kind is not Budgets)]
+    content, content_problems = check_content(content_root, sections=wanted)
     if content is None:
         result.problems += [CsvProblem(None, None, f"the content is already invalid, fix it "
                                        f"first: {p}") for p in content_problems]
         return result
-    budgets = content.sections["budgets"]
-    assert isinstance(budgets, Budgets)
+    budgets = content.sections[Budgets]
     target = content_root / "budgets" / "data" / f"{target_name(csv_path, name)}.yml"
     result.target = target
     if target.exists() and not _imported(target):

@@ -529,9 +529,7 @@ def _recent_place(turn: Turn) -> Place | None:
 # ------------------------------------------------------------------ shared pieces
 
 def _budgets(turn: Turn) -> Budgets:
-    budgets = turn.content.sections["budgets"]
-    assert isinstance(budgets, Budgets)
-    return budgets
+    return turn.content.sections[Budgets]
 
 
 def money(turn: Turn, riel: int) -> str:
