@@ -2,7 +2,8 @@
 
 The meetings table is the truth; `sync` makes the persistent jobs match it (a job per meeting
 and offset, plus one at the start time), so a meeting created, moved or cancelled by any
-process (chat worker, CLI) is picked up by the one running scheduler within `sync_seconds`.
+process (chat worker, CLI) is picked up by the one running scheduler within the housekeeping
+interval (10 s).
 
 Timing (docs/meetings.md): the reminder `offset` before a meeting fires at start - offset. A
 reminder is useful until the meeting starts: after downtime the job still runs (its misfire

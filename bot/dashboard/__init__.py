@@ -1,7 +1,7 @@
 """The web dashboard for CAFs and NGO staff, and the public results pages.
 
-`routes(runtime)` is listed in `bot.server.ROUTE_MODULES`; the pages live in `web`, the scoped
-queries in `data`, accounts and sessions in `auth`, the CLI in `cli` (cheap to import).
+`routes(runtime)` is the dashboard record's pages (bot.features); the pages live in `web`, the
+scoped queries in `data`, accounts and sessions in `auth`, the CLI in bot/cli/dashboard.py.
 """
 
 from __future__ import annotations

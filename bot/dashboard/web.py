@@ -668,7 +668,7 @@ def _safe_next(target: str | None, *, allow_public: bool = False) -> str:
 
 
 def routes(runtime: Any) -> list[BaseRoute]:
-    """The dashboard's routes for `bot.server` (ROUTE_MODULES)."""
+    """The dashboard's routes for `bot.server` (the dashboard record's pages)."""
     app: App = runtime.app
     secure = app.settings.env.get("ISAFBOT_DASHBOARD_SECURE_COOKIES", "").lower() in (
         "1", "true", "yes")
