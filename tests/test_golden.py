@@ -13,11 +13,12 @@ To re-record after an intended change of behaviour (then review the diff like co
     ISAFBOT_GOLDEN=record .venv/bin/pytest tests/test_golden.py
 
 What would differ between runs is made not to: the app's clock is frozen at NOW (and the
-dispatcher's, see `_frozen_utc`); user ids are fixed per script; the secret key is the tests'
-fixed one, so the survey's button tokens are too. What cannot be fixed is replaced by a
-placeholder: the random invite code (`Normaliser`: `<invite>`) and the id of an image uploaded
-to Messenger (`<uploaded>`: the chart's caption is the text sent before it). Images are
-recorded by caption, never by bytes. Nothing else is normalised.
+dispatcher's, see `_frozen_utc`); each script's users have fixed ids (derived from its name);
+the secret key is the tests' fixed one. What cannot be fixed is replaced by a placeholder
+(`Normaliser`): the random invite code (`<invite>`) and the survey's answer tags (random per
+session: `<t1>`, `<t2>`... in order of appearance); and the id of an image uploaded to
+Messenger (`<uploaded>`: the chart's caption is the text sent before it). Images are recorded
+by caption, never by bytes. Nothing else is normalised.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -178,20 +180,30 @@ SCRIPTS = [
 # ---------------------------------------------------------------- normalising
 
 class Normaliser:
-    """Replaces the values made for this run (an invite code is random) by placeholders,
-    wherever they appear: in what the user typed and in the replies."""
+    """Replaces the values made at random for this run by placeholders, wherever they appear
+    (in what the user typed or pressed and in the replies): the invite code, and the survey's
+    answer tags (`svy:a:<step>:<10 hex>`, an HMAC of a random per-session nonce). A tag
+    becomes `<t1>`, `<t2>`... in order of first appearance, so the transcript still shows
+    which of the offered buttons was pressed."""
+
+    TAG = re.compile(r"(svy:a:\w+:)([0-9a-f]{10})\b")
 
     def __init__(self) -> None:
         self.known: dict[str, str] = {}
+        self.tags: dict[str, str] = {}
 
     def add(self, value: str, placeholder: str) -> None:
         self.known[value] = placeholder
+
+    def _tag(self, match: re.Match[str]) -> str:
+        number = self.tags.setdefault(match.group(2), f"<t{len(self.tags) + 1}>")
+        return match.group(1) + number
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
             for raw, placeholder in self.known.items():
                 value = value.replace(raw, placeholder)
-            return value
+            return self.TAG.sub(self._tag, value)
         if isinstance(value, list):
             return [self(item) for item in value]
         if isinstance(value, dict):
