@@ -23,10 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import importlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot import scheduling
 from bot.bootstrap import App
 from bot.channels.base import Channel
 from bot.delivery import Dispatcher
@@ -49,14 +49,9 @@ from nlu.engine import NluUnavailable
 
 log = logging.getLogger(__name__)
 
-# Channel modules: each has `channel_from_settings(app) -> Channel | None` (None when its
-# settings are not given, so the channel is off).
-CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger.channel",
-                                   "bot.channels.telegram.channel")
-# Other route providers (the dashboard): each has `routes(runtime) -> list[BaseRoute]`.
-ROUTE_MODULES: tuple[str, ...] = ("bot.dashboard",)
-# Background services (the scheduler): each has `start(runtime) -> stop coroutine function`.
-SERVICE_MODULES: tuple[str, ...] = ("bot.scheduling",)
+# A background service of the leader (the scheduler): started with the runtime, it returns its
+# stop coroutine function.
+Service = Callable[["Runtime"], Awaitable[Callable[[], Any]]]
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -83,6 +78,7 @@ class Runtime:
     _started: set[str] = field(default_factory=set)
     _listening: int | None = None
     on_stopped: list[Callable[[], Any]] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)  # started in the leader
 
     async def handle_update(self, claimed: Claimed) -> Any:
         """Understand a stored update and return its effects. While the NLU server cannot be
@@ -185,9 +181,8 @@ class Runtime:
         self.supervisor.spawn("dispatcher", self.dispatcher.run)
         if self.leadership is not None:
             await self._start_listening()
-        for module in SERVICE_MODULES:
-            stop = await importlib.import_module(module).start(self)
-            self._stoppers.append(stop)
+        for service in self.services:
+            self._stoppers.append(await service(self))
 
     async def _elect(self, state: LoopState) -> None:
         """Become the leader when no other process is; keep checking the lock is held. Every
@@ -336,14 +331,16 @@ def _notifying(effects: Any) -> Any:
 
 def build_runtime(app: App, *, workers: int = 4, elect: bool = False,
                   migrate: bool = False) -> Runtime:
-    """The runtime of one process; `elect`: compete for leadership (several processes);
-    `migrate`: the start-up task migrates the schema (waiting for the database)."""
+    """The runtime of one process, from the app's feature records: their channels (those
+    whose settings are given), and the scheduler for their jobs; `elect`: compete for
+    leadership (several processes); `migrate`: the start-up task migrates the schema (waiting
+    for the database)."""
     settings = app.settings
     metrics = Metrics()
     backoff = Backoff(cap=settings.loop_max_backoff)
     channels: dict[str, Channel] = {}
-    for module in CHANNEL_MODULES:
-        channel = importlib.import_module(module).channel_from_settings(app)
+    for make_channel in app.features.channels:
+        channel = make_channel(app)
         if channel is not None:
             channels[channel.name] = channel
     dispatcher = Dispatcher(
@@ -360,7 +357,8 @@ def build_runtime(app: App, *, workers: int = 4, elect: bool = False,
                                lease_seconds=settings.lease_seconds, redact=app.redactor),
                    dispatcher=dispatcher, workers=workers,
                    leadership=Leadership(app.db) if elect else None, metrics=metrics,
-                   supervisor=Supervisor(backoff=backoff), migrate=migrate)
+                   supervisor=Supervisor(backoff=backoff), migrate=migrate,
+                   services=[scheduling.start] if app.features.jobs else [])
 
 
 def build_web_app(runtime: Runtime) -> Starlette:
@@ -380,8 +378,8 @@ def build_web_app(runtime: Runtime) -> Starlette:
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
     for channel in runtime.channels.values():
         routes.extend(channel.routes(runtime))
-    for module in ROUTE_MODULES:
-        routes.extend(importlib.import_module(module).routes(runtime))
+    for pages in runtime.app.features.pages:
+        routes.extend(pages(runtime))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 
@@ -25,6 +25,7 @@ from content.model import (
     Fact,
     FeeOption,
     Rights,
+    Sections,
     Service,
     Source,
     Text,
@@ -357,28 +358,27 @@ def _load_rights(check: Checker, sources: dict[str, Source]) -> Rights | None:
 
 # ------------------------------------------------------------------ feature sections
 
-SectionLoader = Callable[[Checker, dict[str, Source]], Any]
-# Feature content (budgets, surveys, facilities...) registers a loader here: name -> loader.
-SECTIONS: dict[str, SectionLoader] = {}
+T = TypeVar("T")
 
 
-def section(name: str) -> Callable[[SectionLoader], SectionLoader]:
-    def register(loader: SectionLoader) -> SectionLoader:
-        SECTIONS[name] = loader
-        return loader
-    return register
+@dataclass(frozen=True)
+class Section(Generic[T]):
+    """A feature's content section: its name, the type it loads to (the key of
+    `Content.sections`), and its loader. Each feature's record (bot.features) lists its own;
+    nothing registers itself at import."""
+
+    name: str
+    kind: type[T]
+    load: Callable[[Checker, dict[str, Source]], T | None]
 
 
-def check_content(root: Path = CONTENT_DIR, *, required_messages: Iterable[str] = ()
-                  ) -> tuple[Content | None, list[Problem]]:
+def check_content(root: Path = CONTENT_DIR, *, sections: Iterable[Section[Any]] = (),
+                  required_messages: Iterable[str] = ()) -> tuple[Content | None, list[Problem]]:
     """Load and validate; returns the content (None when anything is wrong) and the problems.
 
+    `sections` are the feature sections to load (bot.features knows them all);
     `required_messages` are the message keys the dialogues use: a missing one is a problem.
     """
-    import content.budgets.section
-    import content.forms.section
-    import content.surveys.section  # noqa: F401
-
     check = Checker(root)
     sources = _load_sources(check)
     messages = _load_messages(check)
@@ -386,16 +386,20 @@ def check_content(root: Path = CONTENT_DIR, *, required_messages: Iterable[str] 
     rights = _load_rights(check, sources)
     for key in sorted(set(required_messages) - set(messages)):
         check.problem(root / "messages.yml", key, "text", "missing (the dialogues use it)")
-    sections = {name: loader(check, sources) for name, loader in SECTIONS.items()}
+    specs = list(sections)
+    loaded = {spec.kind: spec.load(check, sources) for spec in specs}
     if check.problems:
         return None, check.problems
+    typed = Sections({kind: value for kind, value in loaded.items() if value is not None},
+                     tuple(spec.name for spec in specs))
     return Content(sources=sources, services=services, messages=messages, rights=rights,
-                   sections=sections), []
+                   sections=typed), []
 
 
-def load_content(root: Path = CONTENT_DIR, *, required_messages: Iterable[str] = ()
-                 ) -> Content:
-    content, problems = check_content(root, required_messages=required_messages)
+def load_content(root: Path = CONTENT_DIR, *, sections: Iterable[Section[Any]] = (),
+                 required_messages: Iterable[str] = ()) -> Content:
+    content, problems = check_content(root, sections=sections,
+                                      required_messages=required_messages)
     if content is None:
         raise ContentError(problems)
     return content

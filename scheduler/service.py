@@ -1,5 +1,5 @@
-"""The scheduler as a background service of `isafbot run` (started by bot.scheduling, listed in
-SERVICE_MODULES in bot/server.py, which gives it its context).
+"""The scheduler as a background service of `isafbot run`: bot.scheduling builds it from the
+feature records' periodic jobs and the jobs' context, and bot.server starts it in the leader.
 
 Exactly one scheduler runs per deployment. `isafbot run` starts services only in the leader
 process (common.leader), and on PostgreSQL the scheduler also holds a lock of its own (the same
@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable, Mapping
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from common.leader import Leadership
 from common.supervise import Backoff, Burst, LoopState, Supervisor, sleep_unless
-from scheduler import jobs
-from scheduler.reminders import housekeeping, make_scheduler
+from scheduler.jobs import ContextJob, JobContext, Periodic
+from scheduler.reminders import make_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +36,21 @@ LOOP = "scheduler"
 
 
 class SchedulerService:
-    def __init__(self, ctx: jobs.JobContext, *, sync_seconds: float = 10.0,
-                 retry_seconds: float = 15.0, purge_seconds: float = 3600.0,
+    """`ctx`: what every job is run with (bot builds it from the app); `jobs`: the periodic
+    jobs of the feature records; `every`: intervals that replace theirs, by job id (tests)."""
+
+    def __init__(self, ctx: JobContext, jobs: Iterable[Periodic] = (), *,
+                 every: Mapping[str, float] | None = None, retry_seconds: float = 15.0,
                  supervisor: Supervisor | None = None) -> None:
         self.ctx = ctx
-        self.sync_seconds = sync_seconds
+        self.jobs = tuple(jobs)
+        self.every = dict(every or {})
         self.retry_seconds = retry_seconds
-        self.purge_seconds = purge_seconds
         self.scheduler: BackgroundScheduler | None = None
         self._lock = Leadership(ctx.db, key=LOCK_KEY)
         self._supervisor = supervisor or Supervisor(backoff=Backoff(cap=retry_seconds))
         self._stopping = asyncio.Event()
-        self._housekeeping = Burst("scheduler housekeeping", log)
+        self._bursts = {job.id: Burst(f"scheduler {job.id}", log) for job in self.jobs}
 
     @property
     def leading(self) -> bool:
@@ -57,33 +61,36 @@ class SchedulerService:
         self._supervisor.spawn(LOOP, self._lead_when_possible)
 
     def _run_scheduler(self) -> None:
-        jobs.register(self.ctx)
         scheduler = make_scheduler(self.ctx)
-        scheduler.add_job(self._keep_house, IntervalTrigger(seconds=self.sync_seconds),
-                          args=(scheduler,), id="housekeeping", jobstore="memory",
-                          next_run_time=self.ctx.clock.now())
-        # the retention purge (plain arguments, like every job): at start, then every hour
-        scheduler.add_job(jobs.purge, IntervalTrigger(seconds=self.purge_seconds),
-                          args=(jobs.CONTEXT,), id="purge", jobstore="memory",
-                          next_run_time=self.ctx.clock.now())
+        for job in self.jobs:  # plain callables, in memory: at start, then every `every` s
+            scheduler.add_job(self._runner(job), IntervalTrigger(
+                seconds=self.every.get(job.id, job.every)), id=job.id, jobstore="memory",
+                next_run_time=self.ctx.clock.now())
         scheduler.start()  # creates its job table: a database call, so in a thread
         self.scheduler = scheduler
         log.info("scheduler started")
 
-    def _keep_house(self, scheduler: BackgroundScheduler) -> None:
-        """Housekeeping, with its failures logged once per outage rather than every run."""
-        try:
-            housekeeping(scheduler, self.ctx)
-        except Exception as error:
-            self._housekeeping.failed(error)
-        else:
-            self._housekeeping.ok()
+    def _runner(self, job: Periodic) -> ContextJob[[JobContext], object]:
+        """The job's function (its context comes from the executor, like every job's); a quiet
+        one has its failures logged once per outage."""
+        if not job.quiet:
+            return ContextJob(job.run)
+        burst = self._bursts[job.id]
+
+        def run(ctx: JobContext) -> None:
+            try:
+                job.run(ctx)
+            except Exception as error:
+                burst.failed(error)
+            else:
+                burst.ok()
+
+        return ContextJob(run)
 
     def _stop_scheduler(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-            jobs.unregister()
             log.info("scheduler stopped")
 
     def _still_leading(self) -> bool:

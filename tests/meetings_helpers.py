@@ -18,7 +18,6 @@ from dialogues.core.models import User
 from dialogues.core.outbox import OutboxMessage
 from dialogues.core.permissions import operator
 from dialogues.meetings import store
-from scheduler import jobs
 from scheduler.reminders import job_store
 
 PP = ZoneInfo("Asia/Phnom_Penh")
@@ -85,7 +84,6 @@ class Driver:
 
     def __init__(self, app: App, clock: FakeClock) -> None:
         self.ctx = job_context(app, clock=clock)
-        jobs.register(self.ctx)
         self.scheduler = BackgroundScheduler(jobstores={"default": job_store(self.ctx)},
                                              timezone=timezone.utc)
         self.scheduler.start(paused=True)
@@ -110,7 +108,7 @@ class Driver:
             if job.misfire_grace_time is not None and late > job.misfire_grace_time:
                 self.fired.append((job.id, now, "misfired"))
                 continue
-            self.fired.append((job.id, now, job.func(*job.args, **job.kwargs)))
+            self.fired.append((job.id, now, job.func(self.ctx, *job.args, **job.kwargs)))
 
     def run_until(self, end: datetime) -> None:
         """Let fake time pass until `end`, stopping at each job's run time (and syncing the
@@ -128,4 +126,3 @@ class Driver:
 
     def close(self) -> None:
         self.scheduler.shutdown(wait=False)
-        jobs.unregister()

@@ -29,6 +29,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import Database
+from bot.features import FEATURES
 from content.loader import load_content
 from dialogues.core.models import User
 from dialogues.core.outbox import OutboxMessage, batch_report
@@ -102,7 +103,7 @@ def platform() -> Iterator[Platform]:
 
 def _broadcast(db: Database, channel: str = "fake", ids: list[str] | None = None) -> None:
     ids = ids or [f"chat-{i}" for i in range(RECIPIENTS)]
-    content = load_content()
+    content = load_content(sections=FEATURES.sections)
     with db.session() as session:
         caf = User(channel="console", channel_user_id="caf", language="en", role="caf",
                    language_chosen=True, unreachable=False)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
+from bot.features import FEATURES
 from common import charts
 from common.khmer import is_khmer_char
 from common.messages import Incoming
@@ -23,8 +24,8 @@ from dialogues.core.context import DialogueContext
 from dialogues.core.models import User
 from dialogues.core.router import Turn
 
-CONTENT = load_content()
-BUDGETS: Budgets = CONTENT.sections["budgets"]
+CONTENT = load_content(sections=FEATURES.sections)
+BUDGETS: Budgets = CONTENT.sections[Budgets]
 KOUK_KHLEANG = gazetteer().get("120809")
 YEAR_2023 = BUDGETS.communes["120809"].years[2023]
 KHMER_DIGITS = set("០១២៣៤៥៦៧៨៩")

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App
+from bot.features import FEATURES
 from common.messages import MAX_PAYLOAD_BYTES, Incoming, Kind, Reply
 from content.budgets.section import Budgets
 from content.loader import load_content
 from dialogues.core.engine import Dialogues
 from dialogues.core.models import User
-from dialogues.registry import all_routers
 from tests.conftest import Chat
 from tests.fake_nlu import RecordedNlu
 
@@ -28,8 +28,8 @@ def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
     return recorded_nlu
 
 
-CONTENT = load_content()
-BUDGETS: Budgets = CONTENT.sections["budgets"]
+CONTENT = load_content(sections=FEATURES.sections)
+BUDGETS: Budgets = CONTENT.sections[Budgets]
 KOUK_KHLEANG, TUEK_THLA_SEN_SOK, SRAH_CHIK = "120809", "120802", "010305"
 KK_2023 = BUDGETS.communes[KOUK_KHLEANG].years[2023]
 (KK_TOP, KK_TOP_SHARE), *_ = KK_2023.spending_by_share()
@@ -209,7 +209,7 @@ def test_ordinary_words_are_not_taken_for_a_place(chat: Chat) -> None:
 def test_meeting_button_says_coming_soon_until_meetings_exist(sqlite_app: App) -> None:
     """Without the meetings feature's router the button says "coming soon"."""
     sqlite_app.dialogues = Dialogues(sqlite_app.dialogues.ctx, [
-        r for r in all_routers() if r.name != "meetings"])
+        r for r in FEATURES.routers if r.name != "meetings"])
     chat = Chat(sqlite_app)
     chat.send("hello")
     chat.press("bud:say")

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App
+from bot.features import FEATURES
 from common.messages import Incoming, Kind
 from content.loader import load_content
 from dialogues.core.models import Conversation, MessageLog, User
@@ -24,7 +25,7 @@ def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
     return recorded_nlu
 
 
-CONTENT = load_content()
+CONTENT = load_content(sections=FEATURES.sections)
 
 
 def test_english_fee_question_answers_with_source_and_date(chat: Chat) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
+from bot.features import FEATURES
 from common import formatting as fmt
 from content.loader import load_content
 from tests.test_content_review import FRESH
 
-CONTENT = load_content()
+CONTENT = load_content(sections=FEATURES.sections)
 
 
 def test_quantities_are_grouped_the_cldr_way_in_each_language() -> None:

@@ -28,6 +28,7 @@ from bot.channels.messenger.outbound import MAX_TEXT, StandardWindow, render, sh
 from bot.channels.messenger.settings import GET_STARTED, MessengerSettings
 from bot.channels.messenger.setup import build_profile, menu_items
 from bot.delivery import Held, Recipient, Rejected, RetryLater, Unreachable
+from bot.features import FEATURES
 from bot.inbox.models import InboundUpdate
 from bot.settings import SettingsError
 from common.db.base import utcnow
@@ -808,7 +809,7 @@ def test_setup_sets_get_started_greeting_and_menu_in_both_languages(
     result = subprocess.run([sys.executable, "-m", "bot.cli", "messenger", "setup"],
                             capture_output=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr.decode()
-    entries = ["menu", *(item.payload for item in menu_items())]
+    entries = ["menu", *(item.payload for item in menu_items(FEATURES))]
     assert f"persistent menu: default ({len(entries)} items)" in result.stdout.decode()
     profile = graph.profile
     assert profile["get_started"] == {"payload": GET_STARTED}
@@ -826,7 +827,7 @@ def test_setup_sets_get_started_greeting_and_menu_in_both_languages(
 
 
 def test_profile_menu_payloads_are_the_dialogues_menu(sqlite_app: App) -> None:
-    profile = build_profile(sqlite_app.content, menu_items())
+    profile = build_profile(sqlite_app.content, menu_items(FEATURES))
     payloads = [a["payload"] for a in profile["persistent_menu"][0]["call_to_actions"]]
-    assert payloads[0] == "menu" and set(payloads[1:]) == {i.payload for i in menu_items()}
+    assert payloads[0] == "menu" and set(payloads[1:]) == {i.payload for i in menu_items(FEATURES)}
 

@@ -382,8 +382,8 @@ def test_the_scheduler_purges_at_start_and_every_period(tmp_path: Path, database
                                    created_at=utcnow() - timedelta(days=2)))
 
         async def run() -> None:
-            service = scheduler_service(app, sync_seconds=60, retry_seconds=0.1,
-                                       purge_seconds=0.3)
+            service = scheduler_service(app, retry_seconds=0.1,
+                                        every={"housekeeping": 60, "purge": 0.3})
             await service.start()
             try:
                 for _ in range(200):

@@ -127,8 +127,8 @@ def test_a_reminder_job_run_twice_enqueues_once(sapp: App, clock: FakeClock,
     meeting_id = new_meeting(sapp, clock, START)
     clock.set(pp(2026, 12, 15, 12, 30))
     starts = START.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
-    assert jobs.remind(meeting_id, 120, starts) == 2
-    assert jobs.remind(meeting_id, 120, starts) is None
+    assert jobs.remind(driver.ctx, meeting_id, 120, starts) == 2
+    assert jobs.remind(driver.ctx, meeting_id, 120, starts) is None
     assert len(outbox(sapp)) == 2
     with sapp.db.session() as session:
         assert session.execute(select(MeetingReminder.recipients)).scalars().all() == [2]
@@ -252,7 +252,8 @@ def test_the_real_scheduler_fires_a_due_reminder(tmp_path: Path, sqlite_url: str
         woken: list[int] = []
 
         async def run() -> list[OutboxMessage]:
-            service = scheduler_service(app, wake=lambda: woken.append(1), sync_seconds=0.5)
+            service = scheduler_service(app, wake=lambda: woken.append(1),
+                                        every={"housekeeping": 0.5})
             await service.start()
             try:
                 for _ in range(200):
@@ -277,8 +278,8 @@ def test_one_scheduler_per_postgresql_deployment(tmp_path: Path, postgres_url: s
     second_app = bootstrap(make_settings(tmp_path, postgres_url), nlu=nlu)
 
     async def run() -> None:
-        first = scheduler_service(first_app, retry_seconds=0.2, sync_seconds=60)
-        second = scheduler_service(second_app, retry_seconds=0.2, sync_seconds=60)
+        first = scheduler_service(first_app, retry_seconds=0.2, every={"housekeeping": 60})
+        second = scheduler_service(second_app, retry_seconds=0.2, every={"housekeeping": 60})
         await first.start()
         await _until(lambda: first.leading)
         await second.start()

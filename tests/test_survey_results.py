@@ -15,6 +15,7 @@ import pytest
 
 from bot.cli.main import main
 from bot.db import Database
+from bot.features import FEATURES
 from content.loader import load_content
 from content.model import Content
 from content.surveys.section import surveys_of
@@ -31,7 +32,7 @@ from dialogues.scorecard.results import (
 )
 from dialogues.scorecard.rounds import close_round, open_round
 
-CONTENT = load_content()
+CONTENT = load_content(sections=FEATURES.sections)
 SURVEYS = surveys_of(CONTENT)
 SECRET = b"test-secret-key-0123456789"
 

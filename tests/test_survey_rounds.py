@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.cli.main import main
 from bot.db import Database
+from bot.features import FEATURES
 from content.loader import load_content
 from content.surveys.section import surveys_of
 from dialogues.core.models import User
@@ -27,7 +28,7 @@ from dialogues.scorecard.rounds import (
     summary_text,
 )
 
-CONTENT = load_content()
+CONTENT = load_content(sections=FEATURES.sections)
 SURVEYS = surveys_of(CONTENT)
 SECRET = b"test-secret-key-0123456789"
 

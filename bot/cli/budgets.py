@@ -15,7 +15,7 @@ def cmd_import_budget(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     csv_path = Path(args.file)
     result = import_budget(csv_path, settings.content_dir, name=args.name,
-                           check_only=args.check)
+                           check_only=args.check, sections=args.features.sections)
     for problem in result.problems:
         print(f"{csv_path.name}: {problem}")
     if result.problems:

@@ -21,13 +21,11 @@ if TYPE_CHECKING:
 @contextmanager
 def opened(args: argparse.Namespace) -> Iterator[tuple[Database, Content, Settings]]:
     """Content (validated) and the migrated database; the database is closed afterwards."""
-    from bot.cli.main import _settings
+    from bot.cli.core import _features, _settings
     from bot.db import Database
-    from content.loader import load_content
-    from dialogues.registry import required_messages
 
     settings = _settings(args)
-    content = load_content(settings.content_dir, required_messages=required_messages())
+    content = _features(args).load_content(settings.content_dir)
     database = Database.from_settings(settings)
     database.migrate()
     try:

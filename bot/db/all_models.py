@@ -1,11 +1,9 @@
-"""Imports every model module so that `Base.metadata` knows every table (for Alembic)."""
+"""Every feature's models, as the feature records (bot.features) list them, so that
+`Base.metadata` knows every table (for Alembic and the storage tests)."""
 
-import bot.dashboard.models
-import bot.inbox.models  # noqa: F401
-import dialogues.core.models
-import dialogues.core.outbox
-import dialogues.meetings.models
-import dialogues.scorecard.models  # noqa: F401
+from bot.features import FEATURES
 from common.db.base import Base
 
-__all__ = ["Base"]
+MODELS = FEATURES.models  # imported with the records: their tables are in Base.metadata
+
+__all__ = ["MODELS", "Base"]

@@ -20,7 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from content.loader import Section
 
 from content.budgets.csv_rows import SLUG, CsvProblem, Row, RowChecker, read_table
 
@@ -142,9 +145,12 @@ def target_name(csv_path: Path, name: str | None) -> str:
 
 
 def import_budget(csv_path: Path, content_root: Path, *, name: str | None = None,
-                  check_only: bool = False) -> ImportResult:
-    """Check everything, then write content/budgets/data/<name>.yml in one rename."""
-    from content.budgets.section import Budgets, load_budgets
+                  check_only: bool = False, sections: Iterable[Section[Any]] = ()
+                  ) -> ImportResult:
+    """Check everything, then write content/budgets/data/<name>.yml in one rename.
+    `sections`: the feature sections to check with the budgets (the CLI passes them all, so
+    an import never starts from content the bot would refuse)."""
+    from content.budgets.section import SECTION, Budgets, load_budgets
     from content.loader import Checker, check_content
 
     result = ImportResult()
@@ -154,13 +160,13 @@ def import_budget(csv_path: Path, content_root: Path, *, name: str | None = None
         result.problems.append(CsvProblem(None, None, f"cannot read the file: "
                                           f"{error.strerror or error}"))
         return result
-    content, content_problems = check_content(content_root)
+    wanted = [SECTION, *(section for section in sections if section.kind is not Budgets)]
+    content, content_problems = check_content(content_root, sections=wanted)
     if content is None:
         result.problems += [CsvProblem(None, None, f"the content is already invalid, fix it "
                                        f"first: {p}") for p in content_problems]
         return result
-    budgets = content.sections["budgets"]
-    assert isinstance(budgets, Budgets)
+    budgets = content.sections[Budgets]
     target = content_root / "budgets" / "data" / f"{target_name(csv_path, name)}.yml"
     result.target = target
     if target.exists() and not _imported(target):

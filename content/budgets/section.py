@@ -36,7 +36,7 @@ from content.budgets.model import (
     Term,
     YearBudget,
 )
-from content.loader import Checker, section
+from content.loader import Checker, Section
 from content.model import Source, Text
 from content.places import gazetteer
 
@@ -442,6 +442,8 @@ def _freeze(commune: _Commune) -> CommuneBudget:
                          {scope: tuple(items) for scope, items in facilities.items()})
 
 
-@section("budgets")
 def budgets_section(check: Checker, sources: dict[str, Source]) -> Budgets:
     return load_budgets(check, sources)
+
+
+SECTION = Section("budgets", Budgets, budgets_section)  # listed in the budgets feature record

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from content.loader import Checker, section
-from content.model import Source
+from content.loader import Checker, Section
+from content.model import Content, Source
 
 STEP_TYPES = ("choice", "place", "text", "datetime", "confirm")  # the kinds a form walks
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
@@ -41,9 +41,12 @@ class Form:
         return [s.id for s in self.steps].index(step_id)
 
 
-@section("forms")
-def load_forms(check: Checker, sources: dict[str, Source]) -> dict[str, Form]:
-    forms: dict[str, Form] = {}
+class Forms(dict[str, Form]):
+    """Every form by id: the type is the key of the section in `Content.sections`."""
+
+
+def load_forms(check: Checker, sources: dict[str, Source]) -> Forms:
+    forms = Forms()
     for path in sorted((check.root / "forms").glob("*.yml")):
         data = check.mapping(check.read_yaml(path), path, "-", "-")
         for form_id, raw in data.items():
@@ -98,11 +101,13 @@ def _form(check: Checker, path: Any, form_id: str, raw: Any) -> Form | None:
     return Form(form_id, tuple(steps))
 
 
-@section("quizzes")
-def load_quizzes(check: Checker, sources: dict[str, Source]) -> dict[str, Form]:
-    """Quizzes are step lists too (content/budgets/quiz.yml), walked by their feature with the
-    same step kinds."""
-    quizzes: dict[str, Form] = {}
+class Quizzes(dict[str, Form]):
+    """Every quiz by id (content/budgets/quiz.yml): step lists too, walked by their feature with
+    the same step kinds."""
+
+
+def load_quizzes(check: Checker, sources: dict[str, Source]) -> Quizzes:
+    quizzes = Quizzes()
     path = check.root / "budgets" / "quiz.yml"
     if not path.exists():
         return quizzes
@@ -114,9 +119,13 @@ def load_quizzes(check: Checker, sources: dict[str, Source]) -> dict[str, Form]:
     return quizzes
 
 
-def forms_of(content: Any) -> dict[str, Form]:
-    return dict(content.sections.get("forms") or {})
+def forms_of(content: Content) -> dict[str, Form]:
+    return dict(content.sections.get(Forms) or {})
 
 
-def quizzes_of(content: Any) -> dict[str, Form]:
-    return dict(content.sections.get("quizzes") or {})
+def quizzes_of(content: Content) -> dict[str, Form]:
+    return dict(content.sections.get(Quizzes) or {})
+
+
+SECTION = Section("forms", Forms, load_forms)  # listed in the meetings feature record
+QUIZ_SECTION = Section("quizzes", Quizzes, load_quizzes)  # listed in the budgets feature record

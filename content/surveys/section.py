@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from common.khmer import khmer_to_arabic_digits, normalise_text
-from content.loader import Checker, section
-from content.model import Source, Text
+from content.loader import Checker, Section
+from content.model import Content, Source, Text
 
 FACILITY_TYPES = ("health_centre", "school", "commune_office")  # the facility_type entity values
 CONTROLS = ("back", "skip", "stop")
@@ -435,7 +435,6 @@ def _load_facilities(check: Checker, directory: Path, sources: dict[str, Source]
     return facilities
 
 
-@section("surveys")
 def load_surveys(check: Checker, sources: dict[str, Source]) -> Surveys | None:
     directory = check.root / "surveys"
     common_path = directory / "common.yml"
@@ -471,9 +470,9 @@ def load_surveys(check: Checker, sources: dict[str, Source]) -> Surveys | None:
                    by_type=by_type, facilities=facilities, source=source, checked=checked)
 
 
-def surveys_of(content: Any) -> Surveys:
+def surveys_of(content: Content) -> Surveys:
     """The validated survey content (the bot does not start without it)."""
-    value = content.sections.get("surveys")
-    if not isinstance(value, Surveys):
-        raise LookupError("the surveys content section is not loaded")
-    return value
+    return content.sections[Surveys]
+
+
+SECTION = Section("surveys", Surveys, load_surveys)  # listed in the scorecard feature record

@@ -62,9 +62,7 @@ def recent_place(turn: Turn) -> Place | None:
 
 
 def budgets_of(turn: Turn) -> Budgets:
-    budgets = turn.content.sections["budgets"]
-    assert isinstance(budgets, Budgets)
-    return budgets
+    return turn.content.sections[Budgets]
 
 
 def money(turn: Turn, riel: int) -> str:

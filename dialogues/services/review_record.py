@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
 
+from content.budgets.section import Budgets
 from content.model import Content, Fact, Service, Source
 from content.review import RECHECK_AFTER
 from dialogues.core.provenance import Freshness
@@ -117,7 +117,7 @@ def _rights(content: Content) -> list[str]:
 
 
 def _budget_facts(content: Content) -> list[str]:
-    budgets: Any = content.sections.get("budgets")
+    budgets = content.sections.get(Budgets)
     if budgets is None:
         return []
     out = ["", "## National budget facts (budget answers)", "",

@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.features import Features
     from content.model import Content
     from dialogues.core.router import MenuItem
 
@@ -33,11 +34,9 @@ def register_cli(subparsers: Any) -> None:
     setup.set_defaults(func=cmd_setup)
 
 
-def menu_items() -> list[MenuItem]:
-    """The main menu the dialogues contribute, in their order."""
-    from dialogues.registry import all_routers
-
-    return sorted((item for router in all_routers() for item in router.menu),
+def menu_items(features: Features) -> list[MenuItem]:
+    """The main menu the features' dialogues contribute, in their order."""
+    return sorted((item for router in features.routers for item in router.menu),
                   key=lambda item: item.order)
 
 
@@ -68,14 +67,12 @@ def cmd_setup(args: argparse.Namespace) -> int:
     from bot.channels.messenger.client import GraphError, MessengerClient
     from bot.channels.messenger.settings import MessengerSettings
     from bot.settings import Settings
-    from content.loader import load_content
-    from dialogues.registry import required_messages
 
+    features: Features = args.features  # the records the parser was built from
     settings = Settings.from_env()
-    content = load_content(settings.content_dir,
-                           required_messages=required_messages() | {GREETING_KEY})
+    content = features.load_content(settings.content_dir, extra_messages={GREETING_KEY})
     try:
-        profile = build_profile(content, menu_items())
+        profile = build_profile(content, menu_items(features))
     except ValueError as error:
         print(f"isafbot: {error}", file=sys.stderr)
         return 2
