@@ -178,7 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The production server: webhooks, dashboard, /healthz, workers, dispatcher."""
     from bot.bootstrap import bootstrap
     from bot.logs import configure_logging
-    from bot.server import serve, serve_processes
+    from bot.serving import serve, serve_processes
 
     settings = _settings(args)
     configure_logging(settings)

@@ -110,20 +110,18 @@ def cmd_results(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from content.surveys.section import surveys_of
-    from dialogues.scorecard.export import write_comments_csv, write_responses_csv
     from dialogues.scorecard.models import ScoringRound, SurveyResponse
     from dialogues.scorecard.results import round_results
 
     with opened(args) as (database, content, _), database.read_session() as session:
         surveys = surveys_of(content)
-        if args.round is None:
+        round_id = args.round
+        if round_id is None:
             round_id = session.execute(select(ScoringRound.id).where(
                 ScoringRound.facility_id == args.facility).order_by(
                 ScoringRound.id.desc()).limit(1)).scalar_one_or_none()
             if round_id is None:
                 return fail(f"no round for {args.facility}")
-        else:
-            round_id = args.round
         row = session.get(ScoringRound, round_id)
         if row is None:
             return fail(f"there is no round {round_id}")
@@ -143,20 +141,27 @@ def cmd_results(args: argparse.Namespace) -> int:
                   "far; the results are shown once it is closed (isafbot rounds close)")
         else:
             print(format_results(round_results(session, surveys, round_id), args.lang))
-        if args.csv:
-            count = write_responses_csv(session, surveys, round_id, Path(args.csv))
-            print(f"\nwrote {count} response(s) to {args.csv}")
-        if args.comments:
-            count = write_comments_csv(session, surveys, round_id, Path(args.comments))
-            print(f"wrote {count} comment(s) to {args.comments}")
-        if args.xlsform:
-            from dialogues.scorecard.xlsform import write_xlsform
+        return _write_exports(args, session, surveys, row)
 
-            survey = next((s for s in surveys.by_type.values() if s.id == row.survey_id), None)
-            if survey is None:
-                return fail(f"survey {row.survey_id} is not in the content any more")
-            write_xlsform(surveys, survey, Path(args.xlsform))
-            print(f"wrote the KoboToolbox form (XLSForm) of {row.survey_id} to {args.xlsform}")
+
+def _write_exports(args: argparse.Namespace, session: Any, surveys: Any, row: Any) -> int:
+    """The files asked for beside the results: answers and comments (CSV), the XLSForm."""
+    from dialogues.scorecard.export import write_comments_csv, write_responses_csv
+
+    if args.csv:
+        count = write_responses_csv(session, surveys, row.id, Path(args.csv))
+        print(f"\nwrote {count} response(s) to {args.csv}")
+    if args.comments:
+        count = write_comments_csv(session, surveys, row.id, Path(args.comments))
+        print(f"wrote {count} comment(s) to {args.comments}")
+    if args.xlsform:
+        from dialogues.scorecard.xlsform import write_xlsform
+
+        survey = next((s for s in surveys.by_type.values() if s.id == row.survey_id), None)
+        if survey is None:
+            return fail(f"survey {row.survey_id} is not in the content any more")
+        write_xlsform(surveys, survey, Path(args.xlsform))
+        print(f"wrote the KoboToolbox form (XLSForm) of {row.survey_id} to {args.xlsform}")
     return 0
 
 

@@ -14,7 +14,6 @@ typed phrase means two things: a survey must never guess between two answers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
@@ -22,119 +21,46 @@ from typing import Any
 
 from common.khmer import khmer_to_arabic_digits, normalise_text
 from content.loader import Checker, Section
-from content.model import Content, Source, Text
+from content.model import Content, Source
+from content.surveys.model import (
+    CONTROLS as CONTROLS,
+)
+from content.surveys.model import (  # re-exported: the section's types
+    FACILITY_TYPES as FACILITY_TYPES,
+)
+from content.surveys.model import (
+    MAX_ID_CHARS as MAX_ID_CHARS,
+)
+from content.surveys.model import (
+    PREFER_NOT as PREFER_NOT,
+)
+from content.surveys.model import (
+    SCALE_VALUES as SCALE_VALUES,
+)
+from content.surveys.model import (
+    Facility as Facility,
+)
+from content.surveys.model import (
+    Indicator as Indicator,
+)
+from content.surveys.model import (
+    Level as Level,
+)
+from content.surveys.model import (
+    Option as Option,
+)
+from content.surveys.model import (
+    ProfileQuestion as ProfileQuestion,
+)
+from content.surveys.model import (
+    Survey as Survey,
+)
+from content.surveys.model import (
+    Surveys as Surveys,
+)
 
-FACILITY_TYPES = ("health_centre", "school", "commune_office")  # the facility_type entity values
-CONTROLS = ("back", "skip", "stop")
-PREFER_NOT = "prefer_not"
-SCALE_VALUES = (1, 2, 3, 4, 5)
-MAX_ID_CHARS = 32  # ids go into button payloads and CSV headers
 _ID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _FACILITY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-# ------------------------------------------------------------------ typed content
-
-@dataclass(frozen=True)
-class Level:
-    """One point of the five-level scale."""
-
-    value: int
-    code: str
-    face: str
-    label: Text
-
-    def button_label(self, lang: str) -> str:
-        return f"{self.face} {self.label(lang)}"
-
-
-@dataclass(frozen=True)
-class Option:
-    id: str
-    label: Text
-    min_age: int | None = None
-    max_age: int | None = None
-
-
-@dataclass(frozen=True)
-class ProfileQuestion:
-    id: str
-    text: Text
-    options: tuple[Option, ...]
-    words: dict[str, str] = field(default_factory=dict)  # answer key -> option id
-
-    def option(self, option_id: str) -> Option | None:
-        return next((o for o in self.options if o.id == option_id), None)
-
-    def option_for_age(self, age: int) -> Option | None:
-        return next((o for o in self.options if o.min_age is not None or o.max_age is not None
-                     if (o.min_age or 0) <= age <= (o.max_age if o.max_age is not None
-                                                      else 10**6)), None)
-
-
-@dataclass(frozen=True)
-class Indicator:
-    id: str
-    text: Text
-
-
-@dataclass(frozen=True)
-class Survey:
-    id: str
-    facility_type: str
-    facility_label: Text
-    title: Text
-    indicators: tuple[Indicator, ...]
-    source: str
-    checked: date
-    sample: bool
-
-    def indicator(self, indicator_id: str) -> Indicator | None:
-        return next((i for i in self.indicators if i.id == indicator_id), None)
-
-
-@dataclass(frozen=True)
-class Facility:
-    id: str
-    type: str
-    commune: str  # gazetteer code
-    name: Text
-    source: str
-    checked: date
-    sample: bool
-
-
-@dataclass(frozen=True)
-class Surveys:
-    """Everything the survey dialogue, the results and the exports need, validated."""
-
-    scale: tuple[Level, ...]
-    scale_words: dict[str, int]  # answer key -> level value
-    controls: dict[str, str]  # answer key -> back | skip | stop
-    profile: tuple[ProfileQuestion, ...]
-    by_type: dict[str, Survey]  # facility type -> survey
-    facilities: dict[str, Facility]
-    source: str
-    checked: date
-
-    def level(self, value: int) -> Level:
-        return self.scale[value - 1]
-
-    def survey_for(self, facility: Facility) -> Survey:
-        return self.by_type[facility.type]
-
-    def in_commune(self, commune: str, facility_type: str | None = None) -> list[Facility]:
-        """The commune's facilities (of one type when given), in a stable order."""
-        order = {t: i for i, t in enumerate(FACILITY_TYPES)}
-        found = [f for f in self.facilities.values() if f.commune == commune
-                 and (facility_type is None or f.type == facility_type)]
-        return sorted(found, key=lambda f: (order.get(f.type, 99), f.id))
-
-    def communes(self) -> set[str]:
-        return {f.commune for f in self.facilities.values()}
-
-    def profile_question(self, question_id: str) -> ProfileQuestion | None:
-        return next((q for q in self.profile if q.id == question_id), None)
 
 
 # ------------------------------------------------------------------ typed answers
@@ -296,56 +222,78 @@ def _load_profile(check: Checker, raw: Any, prefer_not_words: list[str], path: P
             check.problem(path, entry, "id", "is used twice")
             continue
         seen.add(qid)
-        text = check.text(item.get("text"), path, entry, "text")
-        # A question's own phrases must not clash with each other or with control words.
-        phrases = _Phrases(check, path)
-        phrases.meaning = {k: v for k, v in shared.meaning.items() if v[0].startswith("control")}
-        options: list[Option] = []
-        words: dict[str, str] = {}
-        raw_options = item.get("options")
-        if not isinstance(raw_options, list) or len(raw_options) < 2:
-            check.problem(path, entry, "options", "must list at least two options")
-            raw_options = []
-        for position, option in enumerate(raw_options):
-            option = check.mapping(option, path, entry, f"options[{position}]")
-            oid = option.get("id")
-            where = f"options.{oid}"
-            if not isinstance(oid, str) or not _ID.match(oid) or len(oid) > MAX_ID_CHARS:
-                check.problem(path, entry, f"options[{position}].id",
-                              "must be lower_case_with_underscores (quote yes and no)")
-                continue
-            if any(o.id == oid for o in options):
-                check.problem(path, entry, where, "is used twice")
-                continue
-            label = check.text(option.get("label"), path, entry, f"{where}.label")
-            low, high = option.get("min"), option.get("max")
-            for name, value in (("min", low), ("max", high)):
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                          or value < 0):
-                    check.problem(path, entry, f"{where}.{name}", "must be a whole number")
-            if isinstance(low, int) and isinstance(high, int) and low > high:
-                check.problem(path, entry, where, "min is more than max")
-            extra = prefer_not_words if oid == PREFER_NOT else []
-            for phrase in (oid, *([label.km, label.en] if label else []),
-                           *_words(check, option.get("words"), path, entry, f"{where}.words"),
-                           *extra):
-                key = phrases.add(phrase, f"option {oid}", entry, f"{where}.words")
-                if key:
-                    words[key] = oid
-            if label:
-                options.append(Option(oid, label, low if isinstance(low, int) else None,
-                                      high if isinstance(high, int) else None))
-        if not any(o.id == PREFER_NOT for o in options):
-            check.problem(path, entry, "options", f"must include {PREFER_NOT!r} "
-                          "(everyone may decline to answer)")
-        ranges = sorted((o.min_age or 0, o.max_age if o.max_age is not None else 10**6, o.id)
-                        for o in options if o.min_age is not None or o.max_age is not None)
-        for (_, high_a, a), (low_b, _, b) in pairwise(ranges):
-            if low_b <= high_a:
-                check.problem(path, entry, "options", f"the ages of {a} and {b} overlap")
-        if text:
-            questions.append(ProfileQuestion(qid, text, tuple(options), words))
+        question = _profile_question(check, item, qid, entry, prefer_not_words, path, shared)
+        if question is not None:
+            questions.append(question)
     return tuple(questions)
+
+
+def _profile_question(check: Checker, item: dict[str, Any], qid: str, entry: str,
+                      prefer_not_words: list[str], path: Path, shared: _Phrases
+                      ) -> ProfileQuestion | None:
+    text = check.text(item.get("text"), path, entry, "text")
+    # A question's own phrases must not clash with each other or with control words.
+    phrases = _Phrases(check, path)
+    phrases.meaning = {k: v for k, v in shared.meaning.items() if v[0].startswith("control")}
+    options: list[Option] = []
+    words: dict[str, str] = {}
+    raw_options = item.get("options")
+    if not isinstance(raw_options, list) or len(raw_options) < 2:
+        check.problem(path, entry, "options", "must list at least two options")
+        raw_options = []
+    for position, raw_option in enumerate(raw_options):
+        option = _profile_option(check, raw_option, position, entry, options,
+                                 prefer_not_words, path, phrases, words)
+        if option is not None:
+            options.append(option)
+    if not any(o.id == PREFER_NOT for o in options):
+        check.problem(path, entry, "options", f"must include {PREFER_NOT!r} "
+                      "(everyone may decline to answer)")
+    _check_age_ranges(check, options, path, entry)
+    return ProfileQuestion(qid, text, tuple(options), words) if text else None
+
+
+def _profile_option(check: Checker, raw: Any, position: int, entry: str, options: list[Option],
+                    prefer_not_words: list[str], path: Path, phrases: _Phrases,
+                    words: dict[str, str]) -> Option | None:
+    """One option of a profile question; its typed words go into `words`."""
+    option = check.mapping(raw, path, entry, f"options[{position}]")
+    oid = option.get("id")
+    where = f"options.{oid}"
+    if not isinstance(oid, str) or not _ID.match(oid) or len(oid) > MAX_ID_CHARS:
+        check.problem(path, entry, f"options[{position}].id",
+                      "must be lower_case_with_underscores (quote yes and no)")
+        return None
+    if any(o.id == oid for o in options):
+        check.problem(path, entry, where, "is used twice")
+        return None
+    label = check.text(option.get("label"), path, entry, f"{where}.label")
+    low, high = option.get("min"), option.get("max")
+    for name, value in (("min", low), ("max", high)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 0):
+            check.problem(path, entry, f"{where}.{name}", "must be a whole number")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        check.problem(path, entry, where, "min is more than max")
+    extra = prefer_not_words if oid == PREFER_NOT else []
+    for phrase in (oid, *([label.km, label.en] if label else []),
+                   *_words(check, option.get("words"), path, entry, f"{where}.words"),
+                   *extra):
+        key = phrases.add(phrase, f"option {oid}", entry, f"{where}.words")
+        if key:
+            words[key] = oid
+    if not label:
+        return None
+    return Option(oid, label, low if isinstance(low, int) else None,
+                  high if isinstance(high, int) else None)
+
+
+def _check_age_ranges(check: Checker, options: list[Option], path: Path, entry: str) -> None:
+    ranges = sorted((o.min_age or 0, o.max_age if o.max_age is not None else 10**6, o.id)
+                    for o in options if o.min_age is not None or o.max_age is not None)
+    for (_, high_a, a), (low_b, _, b) in pairwise(ranges):
+        if low_b <= high_a:
+            check.problem(path, entry, "options", f"the ages of {a} and {b} overlap")
 
 
 def _load_survey(check: Checker, path: Path, sources: dict[str, Source]) -> Survey | None:
