@@ -127,5 +127,5 @@ def quizzes_of(content: Content) -> dict[str, Form]:
     return dict(content.sections.get(Quizzes) or {})
 
 
-SECTION = Section("forms", Forms, load_forms)  # listed in the meetings feature record
+SECTION = Section("forms", Forms, load_forms)  # listed in the core feature record
 QUIZ_SECTION = Section("quizzes", Quizzes, load_quizzes)  # listed in the budgets feature record
