@@ -241,55 +241,72 @@ def _load_fact(aspect: str, raw: Any, check: Checker, sources: dict[str, Source]
     review = raw.get("review")
     if review is not None and (not isinstance(review, str) or not review.strip()):
         check.problem(path, entry, f"{field}.review", "must say what was compared")
-    values: dict[str, Any] = {}
-    if aspect == "documents":
-        items = raw.get("items")
-        if not isinstance(items, list) or not items:
-            check.problem(path, entry, f"{field}.items", "must list at least one document")
-        else:
-            texts = [check.text(item, path, entry, f"{field}.items[{i}]")
-                     for i, item in enumerate(items)]
-            values["items"] = tuple(t for t in texts if t)
-    elif aspect == "fee":
-        options = raw.get("options")
-        if not isinstance(options, list) or not options:
-            check.problem(path, entry, f"{field}.options", "must list at least one fee")
-        else:
-            parsed = []
-            for i, option in enumerate(options):
-                option = check.mapping(option, path, entry, f"{field}.options[{i}]")
-                amount = check.positive_int(option.get("amount_riel"), path, entry,
-                                            f"{field}.options[{i}].amount_riel", allow_zero=True)
-                condition = (check.text(option["condition"], path, entry,
-                                        f"{field}.options[{i}].condition")
-                             if "condition" in option else None)
-                if amount is not None:
-                    parsed.append(FeeOption(amount, condition))
-            if len(options) > 1 and any("condition" not in (o or {}) for o in options):
-                check.problem(path, entry, f"{field}.options",
-                              "each of several fees needs a condition")
-            values["fee_options"] = tuple(parsed)
-    else:  # duration, place, validity: a number of days/months or a text
-        keys = [k for k in ("working_days", "days", "months", "text") if k in raw]
-        if len(keys) != 1:
-            check.problem(path, entry, field,
-                          "needs exactly one of working_days, days, months or text")
-        for key in keys:
-            if key == "text":
-                values["text"] = check.text(raw["text"], path, entry, f"{field}.text")
-            else:
-                values[key] = check.positive_int(raw[key], path, entry, f"{field}.{key}")
-        if "at_most" in raw:
-            if not isinstance(raw["at_most"], bool) or not set(keys) & {"working_days", "days"}:
-                check.problem(path, entry, f"{field}.at_most",
-                              "true or false, with working_days or days")
-            else:
-                values["at_most"] = raw["at_most"]
+    values = _fact_values(aspect, raw, check, path, entry)
     if len(check.problems) > problems_before or source is None or checked is None:
         return None
     return Fact(aspect=aspect, source=source, checked=checked, may_be_outdated=outdated,
                 note=note, details=details, also=also,
                 review=review.strip() if isinstance(review, str) else None, **values)
+
+
+def _fact_values(aspect: str, raw: dict[str, Any], check: Checker, path: Path, entry: str
+                 ) -> dict[str, Any]:
+    """What the fact says, by aspect: documents, fees, or a number of days/months or a text
+    (duration, place, validity)."""
+    field = f"facts.{aspect}"
+    if aspect == "documents":
+        items = raw.get("items")
+        if not isinstance(items, list) or not items:
+            check.problem(path, entry, f"{field}.items", "must list at least one document")
+            return {}
+        texts = [check.text(item, path, entry, f"{field}.items[{i}]")
+                 for i, item in enumerate(items)]
+        return {"items": tuple(t for t in texts if t)}
+    if aspect == "fee":
+        return _fee_values(raw, check, path, entry, field)
+    return _measure_values(raw, check, path, entry, field)
+
+
+def _fee_values(raw: dict[str, Any], check: Checker, path: Path, entry: str, field: str
+                ) -> dict[str, Any]:
+    options = raw.get("options")
+    if not isinstance(options, list) or not options:
+        check.problem(path, entry, f"{field}.options", "must list at least one fee")
+        return {}
+    parsed = []
+    for i, option in enumerate(options):
+        option = check.mapping(option, path, entry, f"{field}.options[{i}]")
+        amount = check.positive_int(option.get("amount_riel"), path, entry,
+                                    f"{field}.options[{i}].amount_riel", allow_zero=True)
+        condition = (check.text(option["condition"], path, entry,
+                                f"{field}.options[{i}].condition")
+                     if "condition" in option else None)
+        if amount is not None:
+            parsed.append(FeeOption(amount, condition))
+    if len(options) > 1 and any("condition" not in (o or {}) for o in options):
+        check.problem(path, entry, f"{field}.options", "each of several fees needs a condition")
+    return {"fee_options": tuple(parsed)}
+
+
+def _measure_values(raw: dict[str, Any], check: Checker, path: Path, entry: str, field: str
+                    ) -> dict[str, Any]:
+    """Duration, place, validity: exactly one of a number of days/months or a text."""
+    values: dict[str, Any] = {}
+    keys = [k for k in ("working_days", "days", "months", "text") if k in raw]
+    if len(keys) != 1:
+        check.problem(path, entry, field, "needs exactly one of working_days, days, months or text")
+    for key in keys:
+        if key == "text":
+            values["text"] = check.text(raw["text"], path, entry, f"{field}.text")
+        else:
+            values[key] = check.positive_int(raw[key], path, entry, f"{field}.{key}")
+    if "at_most" in raw:
+        if not isinstance(raw["at_most"], bool) or not set(keys) & {"working_days", "days"}:
+            check.problem(path, entry, f"{field}.at_most",
+                          "true or false, with working_days or days")
+        else:
+            values["at_most"] = raw["at_most"]
+    return values
 
 
 def _load_services(check: Checker, sources: dict[str, Source]) -> dict[str, Service]:
