@@ -17,12 +17,14 @@ chat: model
 
 test: model chromium
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot nlu dialogues content scheduler
+	$(BIN)/lint-imports
+	$(BIN)/mypy bot nlu dialogues content scheduler common
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot nlu dialogues content scheduler
+	$(BIN)/lint-imports
+	$(BIN)/mypy bot nlu dialogues content scheduler common
 
 model: install
 	$(BIN)/isafbot train

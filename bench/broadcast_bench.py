@@ -43,8 +43,8 @@ def seed(app: Any, recipients: int) -> int:
     """N Telegram subscribers of the commune (bulk insert) and a CAF; returns the CAF's id."""
     from sqlalchemy import insert, select
 
-    from bot.db.models import User
-    from bot.db.models_meetings import CafCommune, MeetingSubscription
+    from dialogues.core.models import CafCommune, User
+    from dialogues.meetings.models import MeetingSubscription
 
     with app.db.session() as session:
         session.execute(insert(User), [
@@ -64,11 +64,13 @@ def seed(app: Any, recipients: int) -> int:
 
 async def run(url: str, recipients: int, tmp: Path) -> dict[str, Any]:
     from bot.bootstrap import bootstrap
-    from bot.channels import telegram
-    from bot.db.models import User
-    from bot.delivery import Dispatcher, batch_report
-    from bot.meetings import store
+    from bot.channels.telegram import channel as telegram
+    from bot.delivery import Dispatcher
     from bot.settings import Settings
+    from dialogues.core.models import User
+    from dialogues.core.outbox import batch_report
+    from dialogues.meetings import broadcasts, store
+    from dialogues.meetings.texts import MeetingTexts
     from tests.fake_telegram import FakeTelegram
 
     arrivals: list[float] = []
@@ -93,6 +95,7 @@ async def run(url: str, recipients: int, tmp: Path) -> dict[str, Any]:
 
         app = bootstrap(settings, nlu=NoNlu())  # type: ignore[arg-type]
         caf_id = seed(app, recipients)
+        notices = MeetingTexts(app.content, settings.timezone)
         channel = telegram.channel_from_settings(app)
         assert channel is not None
         await channel.bot.initialize()
@@ -101,7 +104,7 @@ async def run(url: str, recipients: int, tmp: Path) -> dict[str, Any]:
         started = time.perf_counter()
         with app.db.session() as session:
             caf = session.get(User, caf_id)
-            broadcast = store.create_broadcast(session, app.content, caf, COMMUNE,
+            broadcast = broadcasts.create_broadcast(session, notices, caf, COMMUNE,
                                                "The interface meeting is on Sunday at 14:00 "
                                                "in the commune hall.", now=app.clock.now())
             batch = broadcast.batch
@@ -118,7 +121,7 @@ async def run(url: str, recipients: int, tmp: Path) -> dict[str, Any]:
             if done >= recipients:
                 break
         with app.db.session() as session:
-            reported = store.report_finished(session, app.content)
+            reported = broadcasts.report_finished(session, notices, now=app.clock.now())
         await asyncio.sleep(1)  # the report goes to the console CAF: no sender, marked failed
         dispatcher.stop()
         await task

@@ -18,14 +18,17 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.db.models import User
-from bot.messages import Incoming
-from content import budget_import
+from bot.features import FEATURES
+from common import charts
+from common.messages import Incoming
+from content.budgets import budget_import
+from content.budgets.section import Budgets
 from content.loader import CONTENT_DIR, check_content, load_content
 from content.places import gazetteer
-from dialogues import budget, charts
-from dialogues.context import DialogueContext
-from dialogues.router import Turn
+from dialogues.budgets import handlers as budget
+from dialogues.core.context import DialogueContext
+from dialogues.core.models import User
+from dialogues.core.router import Turn
 
 REPEAT = 20
 
@@ -39,10 +42,10 @@ def _turn(content: object, lang: str, data_dir: Path) -> Turn:
 
 
 def bench_charts(work: Path) -> None:
-    content = load_content()
+    content = load_content(sections=FEATURES.sections)
     place = gazetteer().get("120809")
     assert place is not None
-    year = content.sections["budgets"].communes["120809"].years[2023]
+    year = content.sections[Budgets].communes["120809"].years[2023]
     for lang in ("km", "en"):
         turn = _turn(content, lang, work)
         spec = budget.chart_spec(turn, place, "commune", None, year)
@@ -101,18 +104,18 @@ def bench_import(work: Path) -> None:
           f"{len(result.problems)} problems in {time.perf_counter() - started:.1f} s")
     for label, path in (("bundled content", CONTENT_DIR), ("with the big import", root)):
         started = time.perf_counter()
-        content, problems = check_content(path)
+        content, problems = check_content(path, sections=FEATURES.sections)
         assert content is not None, problems[:3]
         print(f"content check, {label}: {time.perf_counter() - started:.2f} s, "
-              f"{len(content.sections['budgets'].communes)} communes with figures")
+              f"{len(content.sections[Budgets].communes)} communes with figures")
 
 
 def docs_images() -> None:
     """The README's charts: Kouk Khleang 2023, as the bot sends them."""
-    content = load_content()
+    content = load_content(sections=FEATURES.sections)
     place = gazetteer().get("120809")
     assert place is not None
-    year = content.sections["budgets"].communes["120809"].years[2023]
+    year = content.sections[Budgets].communes["120809"].years[2023]
     images = Path(__file__).resolve().parent.parent / "docs" / "images"
     images.mkdir(parents=True, exist_ok=True)
     for lang in ("km", "en"):

@@ -79,7 +79,7 @@ def bench_ack(kind: str, tmp: Path, nlu: Any) -> dict[str, Any]:
 
 def bench_drain(kind: str, tmp: Path) -> dict[str, Any]:
     from bot.db import Database
-    from bot.inbox import Inbox
+    from bot.inbox.queue import Inbox
 
     with database(kind, tmp) as url:
         db = Database(url)

@@ -42,7 +42,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def language(text: str) -> str:
-    from nlu.khmer import script_of
+    from common.khmer import script_of
 
     lang = script_of(text) or "en"
     return "mixed" if lang == "km" and any(c.isascii() and c.isalpha() for c in text) else lang

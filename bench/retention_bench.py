@@ -24,11 +24,13 @@ from typing import Any
 from sqlalchemy import insert
 
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models import InboundUpdate, MessageLog, OutboxMessage, User
-from bot.inbox import Inbox
+from bot.inbox.models import InboundUpdate
+from bot.inbox.queue import Inbox
 from bot.retention import purge
 from bot.settings import Retention
+from common.db.base import utcnow
+from dialogues.core.models import MessageLog, User
+from dialogues.core.outbox import OutboxMessage
 
 
 def fill(db: Database, users: int, per_user: int) -> dict[str, int]:

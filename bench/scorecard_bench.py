@@ -19,12 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming, Kind, Reply
-from bot.permissions import operator
-from bot.scorecard.results import round_results
-from bot.scorecard.rounds import open_round
 from bot.settings import Settings
-from content.sections.surveys import surveys_of
+from common.messages import Incoming, Kind, Reply
+from content.surveys.section import surveys_of
+from dialogues.core.permissions import operator
+from dialogues.scorecard.results import round_results
+from dialogues.scorecard.rounds import open_round
 
 
 def _turn(app: object, user: str, incoming: Incoming, timings: list[float]) -> list[Reply]:

@@ -168,7 +168,7 @@ class TelegramDriver:
 
 
 def telegram_installed() -> bool:
-    return (ROOT / "bot" / "channels" / "telegram.py").exists() and \
+    return (ROOT / "bot" / "channels" / "telegram" / "channel.py").exists() and \
         (ROOT / "tests" / "fake_telegram.py").exists()
 
 

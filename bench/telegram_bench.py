@@ -61,8 +61,8 @@ def expected_messages(console: Any, script: list[tuple[str, str]], language: str
                       ) -> list[list[str]]:
     """What Telegram should show for each step: the console app's replies, rendered into Bot
     API messages (texts or captions) exactly as the sender renders them."""
-    from bot.channels.telegram import render
-    from bot.messages import Incoming, Kind
+    from bot.channels.telegram.outbound import render
+    from common.messages import Incoming, Kind
 
     kinds = {"sticker": Kind.STICKER, "voice": Kind.VOICE}
     user = f"calibration-{language}"
@@ -174,7 +174,7 @@ async def drive(live: Any, tg: Any, chats: Chats, plans: dict[int, tuple[list[tu
 @contextlib.contextmanager
 def timed_webhook() -> Iterator[list[float]]:
     """Time the webhook handler itself (secret, body, store, answer), server side."""
-    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram.channel import TelegramChannel
 
     seconds: list[float] = []
     original = TelegramChannel.receive

@@ -1,7 +1,9 @@
-"""The one place that builds the application from its settings (no module-level singletons).
+"""The one place that builds the application from its settings and the feature records
+(bot.features), with no module-level singletons.
 
 Every entry point (console, web server, scheduler, CLI tools, tests) calls `bootstrap()` and
-passes the resulting `App` on.
+passes the resulting `App` on; the web runtime (bot.server.build_runtime) and the CLI
+(bot.cli.main.build_parser) read the same records from `App.features`.
 """
 
 from __future__ import annotations
@@ -11,31 +13,23 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.delivery import enqueue, readdress, release_held
-from bot.messages import Incoming, Kind, Reply, Understanding
-from bot.redact import Redactor
+from bot.features import FEATURES, Features
 from bot.settings import Settings
-from content.loader import load_content
+from common.clock import Clock, SystemClock
+from common.messages import Incoming, Kind, Reply, Understanding
+from common.redact import Redactor
 from content.model import Content
-from dialogues.context import DialogueContext
-from dialogues.engine import Dialogues
-from dialogues.registry import all_routers, required_messages
+from dialogues.core.context import DialogueContext
+from dialogues.core.engine import Dialogues
+from dialogues.core.outbox import enqueue, readdress, release_held
 from nlu.engine import LocalNlu, Nlu, load_local
 
 log = logging.getLogger(__name__)
-
-
-class Clock:
-    """Real time. Tests and the scheduler's tests pass a controllable one."""
-
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc)
 
 
 class BackgroundNlu:
@@ -63,7 +57,8 @@ class App:
     content: Content
     dialogues: Dialogues
     nlu: Nlu
-    clock: Clock = field(default_factory=Clock)
+    clock: Clock = field(default_factory=SystemClock)
+    features: Features = FEATURES  # what the runtime (channels, pages, jobs) is built from
     redactor: Redactor = field(default_factory=Redactor)  # for errors stored, logged, printed
 
     async def understand(self, incoming: Incoming) -> Understanding | None:
@@ -162,10 +157,11 @@ def make_nlu(settings: Settings, *, background: bool = True) -> Nlu:
 
 
 def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None = None,
-              migrate: bool = True) -> App:
+              migrate: bool = True, features: Features = FEATURES) -> App:
     """Validate content (refuse to start on broken content), open and migrate the database,
-    and wire the dialogues. The NLU starts loading in the background unless one is given."""
-    content = load_content(settings.content_dir, required_messages=required_messages())
+    and wire the dialogues, all from the feature records. The NLU starts loading in the
+    background unless one is given."""
+    content = features.load_content(settings.content_dir)
     db = Database.from_settings(settings)
     if migrate:
         db.migrate()
@@ -173,10 +169,10 @@ def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None
                           data_dir=settings.data_dir, secret_key=settings.secret_key,
                           timezone=settings.timezone,
                           stale_after_years=settings.stale_after_years)
-    dialogues = Dialogues(ctx, all_routers())
+    dialogues = Dialogues(ctx, features.routers)
     return App(settings=settings, db=db, content=content, dialogues=dialogues,
-               nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or Clock(),
-               redactor=Redactor.from_env(settings.env))
+               nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or SystemClock(),
+               redactor=Redactor.from_env(settings.env), features=features)
 
 
-__all__ = ["App", "BackgroundNlu", "Clock", "LocalNlu", "bootstrap", "make_nlu"]
+__all__ = ["App", "BackgroundNlu", "LocalNlu", "bootstrap", "make_nlu"]

@@ -1,5 +1,8 @@
 """The one outbound path: a durable outbox, a dispatcher, and a sender per channel.
 
+The outbox table and the functions that write to it (`enqueue`, ...) are in
+dialogues.core.outbox, where features and jobs reach them; this module sends what it holds.
+
 Replies, reminders and broadcasts are written to the `outbox` table in the same transaction as
 whatever caused them, then delivered by the dispatcher through the channel's `Sender` and the
 channel's rate limiter. A row's status tells what happened:
@@ -9,12 +12,12 @@ channel's rate limiter. A row's status tells what happened:
 - sent, failed (gave up, `error` says why), unreachable (the user blocked the bot);
 - held: not allowed now by the platform's policy (Messenger's 24-hour window); released with
   the reply to the user's next message;
-- withdrawn: a meeting reminder no longer useful (bot.meetings.store).
+- withdrawn: a meeting reminder no longer useful (dialogues.meetings.store).
 
 A row keeps its message (`reply`) only until it reaches a final status (`FINAL`): what was sent
 to whom is not kept beside the user id ("your earlier answer: 🙂 Good"); the row itself (who,
 when, status, batch) is delivery history, deleted after the retention period (bot.retention).
-Error texts are stored through the redaction filter (bot.redact).
+Error texts are stored through the redaction filter (common.redact).
 
 Delivery is exactly once except for the unavoidable case of a process killed after the
 platform accepted a message and before the row was marked sent: that one message is sent again
@@ -33,29 +36,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models import OutboxMessage, User
-from bot.messages import THREAD_SEPARATOR, Button, Reply
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
-from bot.redact import Redactor
-from bot.supervise import Backoff, Burst, LoopState, retry_database
+from common.db.base import utcnow
+from common.messages import THREAD_SEPARATOR, Button, Reply
+from common.redact import Redactor
+from common.supervise import Backoff, Burst, LoopState, retry_database
+from dialogues.core.models import User
+from dialogues.core.outbox import FINAL, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # unexpected errors (not a platform's answer) before a row is failed
 RETRY_HORIZON = 24 * 3600.0
-FINAL = ("sent", "failed", "unreachable", "withdrawn")  # the message body is dropped
 
 
 # ------------------------------------------------------------------ what senders raise
@@ -136,61 +139,6 @@ def reply_from_json(data: dict) -> Reply:
         image=Path(data["image"]) if data.get("image") else None,
         automated=bool(data.get("automated", False)),
     )
-
-
-# ------------------------------------------------------------------ writing to the outbox
-
-def enqueue(session: Session, *, user_id: int, channel: str, address: str,
-            replies: Iterable[Reply], automated: bool = False, batch: str | None = None,
-            dedup_key: str | None = None, due_at: datetime | None = None) -> list[OutboxMessage]:
-    """Add messages in the caller's transaction. `dedup_key` makes a second enqueue of the
-    same logical message (a reminder job run twice) a no-op."""
-    rows: list[OutboxMessage] = []
-    for index, reply in enumerate(replies):
-        key = f"{dedup_key}:{index}" if dedup_key else None
-        if key and session.execute(select(OutboxMessage.id).where(
-                OutboxMessage.dedup_key == key)).first():
-            continue
-        data = reply.to_json()
-        data["automated"] = automated or reply.automated
-        row = OutboxMessage(user_id=user_id, channel=channel, address=address, reply=data,
-                            automated=automated or reply.automated, status="pending",
-                            attempts=0, due_at=due_at or utcnow(), batch=batch, dedup_key=key)
-        session.add(row)
-        rows.append(row)
-    session.flush()
-    return rows
-
-
-def release_held(session: Session, user_id: int) -> int:
-    """The user wrote to us: what the policy held for them goes out with the reply."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "held")
-        .values(status="pending", due_at=utcnow())
-    )
-    return int(result.rowcount or 0)
-
-
-def readdress(session: Session, channel: str, old: str, new: str) -> int:
-    """Send what is still queued for a chat to its new address (a Telegram group upgraded to
-    a supergroup gets a new id; the old one refuses messages). Returns how many rows moved."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.channel == channel, OutboxMessage.address == old,
-               OutboxMessage.status.in_(("pending", "sending", "held")))
-        .values(address=new)
-    )
-    return int(result.rowcount or 0)
-
-
-def batch_report(session: Session, batch: str) -> dict[str, int]:
-    """Counts per status for one broadcast or reminder: what a CAF's report shows."""
-    rows = session.execute(
-        select(OutboxMessage.status, func.count(func.distinct(OutboxMessage.user_id)))
-        .where(OutboxMessage.batch == batch).group_by(OutboxMessage.status)
-    ).all()
-    return {status: int(count) for status, count in rows}
 
 
 # ------------------------------------------------------------------ the dispatcher
@@ -328,17 +276,8 @@ class Dispatcher:
     async def _deliver(self, row: OutboxMessage, recipient: Recipient) -> bool:
         """Send one row and record the outcome. False when the chat should wait."""
         channel = str(row.channel)
-        sender = self.senders.get(channel)
+        sender = await self._ready(row, recipient, channel)
         if sender is None:
-            await self._finish(row.id, "failed", f"no sender for channel {channel!r}")
-            return True
-        policy = self.policies.get(channel, AlwaysSend())
-        if not policy.may_send(recipient, bool(row.automated), utcnow()):
-            await self._finish(row.id, "held", None)
-            self.metrics.sent(channel, "held")
-            return True
-        if await self._write(self._is_unreachable, recipient.user_id):
-            await self._finish(row.id, "unreachable", "user is unreachable")
             return True
         limiter = self.limiters.get(channel)
         if limiter:
@@ -349,34 +288,60 @@ class Dispatcher:
             if limiter:
                 limiter.pause(error.seconds)
             return await self._temporary(row, error)
-        except Unreachable as error:
+        except (Unreachable, Rejected, Held) as error:
+            await self._refused(row, recipient, channel, error)
+            return True
+        except Exception as error:  # not a platform's answer: a bug, or something unforeseen
+            return await self._unexpected(row, channel, error)
+        self.metrics.sent(channel, "sent")
+        await self._finish(row.id, "sent", None)
+        return True
+
+    async def _ready(self, row: OutboxMessage, recipient: Recipient, channel: str
+                     ) -> Sender | None:
+        """The channel's sender when the row may go now; None once the row is finished
+        without sending (no sender, held by the platform's policy, an unreachable user)."""
+        sender = self.senders.get(channel)
+        if sender is None:
+            await self._finish(row.id, "failed", f"no sender for channel {channel!r}")
+            return None
+        policy = self.policies.get(channel, AlwaysSend())
+        if not policy.may_send(recipient, bool(row.automated), utcnow()):
+            await self._finish(row.id, "held", None)
+            self.metrics.sent(channel, "held")
+            return None
+        if await self._write(self._is_unreachable, recipient.user_id):
+            await self._finish(row.id, "unreachable", "user is unreachable")
+            return None
+        return sender
+
+    async def _refused(self, row: OutboxMessage, recipient: Recipient, channel: str,
+                       error: Unreachable | Rejected | Held) -> None:
+        """The platform's final word on this row: unreachable, rejected or held."""
+        if isinstance(error, Unreachable):
             self.metrics.sent(channel, "unreachable")
             if recipient.is_group:  # the bot left or was removed: the group, not the person
                 await self._write(self._group_unreachable, row, recipient.chat, str(error))
             else:
                 await self._write(self._mark_unreachable, row.id, recipient.user_id,
                                   str(error))
-            return True
-        except Rejected as error:
+        elif isinstance(error, Rejected):
             self.metrics.sent(channel, "rejected")
             await self._finish(row.id, "failed", str(error))
-            return True
-        except Held as error:
+        else:
             self.metrics.sent(channel, "held")
             await self._finish(row.id, "held", str(error))
+
+    async def _unexpected(self, row: OutboxMessage, channel: str, error: Exception) -> bool:
+        """An error that is no platform's answer: retried with backoff, failed at last."""
+        log.warning("sending outbox %s failed: %r", row.id, error)
+        self.metrics.sent(channel, "error")
+        if (row.attempts or 0) >= MAX_ATTEMPTS:
+            await self._finish(row.id, "failed", repr(error))
             return True
-        except Exception as error:  # not a platform's answer: a bug, or something unforeseen
-            log.warning("sending outbox %s failed: %r", row.id, error)
-            self.metrics.sent(channel, "error")
-            if (row.attempts or 0) >= MAX_ATTEMPTS:
-                await self._finish(row.id, "failed", repr(error))
-                return True
-            wait = Backoff(base=1.0, cap=self.max_backoff).delay(row.attempts or 1)
-            await self._write(self._retry, row.id, wait, repr(error), False)
-            return False
-        self.metrics.sent(channel, "sent")
-        await self._finish(row.id, "sent", None)
-        return True
+        wait = Backoff(base=1.0, cap=self.max_backoff).delay(row.attempts or 1)
+        await self._write(self._retry, row.id, wait, repr(error), False)
+        return False
 
     async def _temporary(self, row: OutboxMessage, error: RetryLater) -> bool:
         """Rate limited or the platform unavailable: retry later, until the horizon."""

@@ -1,7 +1,7 @@
 """Logging configured in one place: `ISAFBOT_LOG_FORMAT=json` writes one JSON object per line
 (for journald, Docker, Loki...), `console` (the default; `text` is the same) a readable line.
 `ISAFBOT_LOG_LEVEL` sets the level. Fields given with `extra={...}` are kept in JSON lines.
-Every line goes through the one redaction filter (bot.redact): no token or password is
+Every line goes through the one redaction filter (common.redact): no token or password is
 written."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from bot.redact import Redactor, protect
 from bot.settings import Settings, SettingsError
+from common.redact import Redactor, protect
 
 FORMATS = ("console", "text", "json")
 # Our loggers carry the level themselves: Rasa sets the root logger's level to WARNING while
 # it loads a model (in the background, after start-up), which must not silence the server.
-OWN_LOGGERS = ("bot", "scheduler", "nlu", "dialogues", "content", "uvicorn")
+OWN_LOGGERS = ("bot", "scheduler", "dialogues", "nlu", "content", "common", "uvicorn")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime",
                                                                         "taskName"}
 
@@ -41,7 +41,7 @@ class JsonLines(logging.Formatter):
             if key not in _STANDARD and not key.startswith("_") and key != "color_message":
                 entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) \
                     else str(value)
-        if record.exc_text:  # set, and redacted, by bot.redact's filter
+        if record.exc_text:  # set, and redacted, by common.redact's filter
             entry["exception"] = record.exc_text
         elif record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

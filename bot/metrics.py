@@ -34,8 +34,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models import InboundUpdate, OutboxMessage
+from bot.inbox.models import InboundUpdate
+from common.db.base import utcnow
+from dialogues.core.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 

@@ -30,14 +30,15 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 
 from bot.dashboard.auth import forget_finished_windows
+from bot.dashboard.models import DashboardSession
 from bot.db import Database
-from bot.db.models import Conversation, InboundUpdate, MessageLog, OutboxMessage, User
-from bot.db.models_dashboard import DashboardSession
-from bot.db.models_meetings import CafCommune, MeetingSubscription
-from bot.db.models_scorecard import RoundSubscription
-from bot.delivery import FINAL
-from bot.inbox import HANDLED
+from bot.inbox.models import InboundUpdate
+from bot.inbox.queue import HANDLED
 from bot.settings import Retention
+from dialogues.core.models import CafCommune, Conversation, MessageLog, User
+from dialogues.core.outbox import FINAL, OutboxMessage
+from dialogues.meetings.models import MeetingSubscription
+from dialogues.scorecard.models import RoundSubscription
 
 log = logging.getLogger(__name__)
 

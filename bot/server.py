@@ -2,7 +2,7 @@
 /metrics), the inbox workers that handle stored updates, the outbox dispatcher, and each
 enabled channel's background work, started and stopped together.
 
-Every background loop runs under a `Supervisor` (bot.supervise): an exception, such as the
+Every background loop runs under a `Supervisor` (common.supervise): an exception, such as the
 database going away, never ends it; it is logged once per burst and the loop starts again after
 a capped exponential backoff. The process starts even while the database is down: the web
 server answers at once (/healthz says 503 and why), and a start-up task migrates the schema as
@@ -13,8 +13,9 @@ updates in hand (anything not finished stays in the inbox for the next start), a
 dispatcher stops after its current batch.
 
 Several processes (`isafbot run --workers N`, or N `isafbot run` behind nginx) share one
-PostgreSQL: each handles webhooks and inbox updates; one of them, the leader (`bot.leader`),
-runs the dispatcher and the background services (the single scheduler).
+PostgreSQL: each handles webhooks and inbox updates; one of them, the leader (`common.leader`),
+runs the dispatcher and the background services (the single scheduler). Starting the
+processes (uvicorn, the app factory, ISAFBOT_LEADER) is bot/serving.py.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import importlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,27 +35,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot import scheduling
 from bot.bootstrap import App
 from bot.channels.base import Channel
-from bot.db.base import utcnow
 from bot.delivery import Dispatcher
-from bot.inbox import Claimed, Inbox, RetryUpdateLater
-from bot.leader import Leadership
+from bot.inbox.queue import Claimed, Inbox, RetryUpdateLater
 from bot.metrics import CONTENT_TYPE, Backlog, Metrics, read_backlog
 from bot.request_body import AsciiQuery
-from bot.settings import Settings, SettingsError
-from bot.supervise import Backoff, LoopState, Supervisor, sleep_unless
+from common.db.base import utcnow
+from common.leader import Leadership
+from common.supervise import Backoff, Loop, LoopState, Supervisor, sleep_unless
 from nlu.engine import NluUnavailable
 
 log = logging.getLogger(__name__)
 
-# Channel modules: each has `channel_from_settings(app) -> Channel | None` (None when its
-# settings are not given, so the channel is off).
-CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.messenger", "bot.channels.telegram")
-# Other route providers (the dashboard): each has `routes(runtime) -> list[BaseRoute]`.
-ROUTE_MODULES: tuple[str, ...] = ("bot.dashboard",)
-# Background services (the scheduler): each has `start(runtime) -> stop coroutine function`.
-SERVICE_MODULES: tuple[str, ...] = ("scheduler.service",)
+# A background service of the leader (the scheduler): started with the runtime, it returns its
+# stop coroutine function.
+Service = Callable[["Runtime"], Awaitable[Callable[[], Any]]]
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -69,7 +65,7 @@ class Runtime:
     dispatcher: Dispatcher
     workers: int = 4
     # None: this process leads (a single process); else it competes for leadership, retrying
-    # every `elect_seconds` (see bot.leader)
+    # every `elect_seconds` (see common.leader)
     leadership: Leadership | None = None
     elect_seconds: float = 5.0
     metrics: Metrics = field(default_factory=Metrics)
@@ -82,6 +78,7 @@ class Runtime:
     _started: set[str] = field(default_factory=set)
     _listening: int | None = None
     on_stopped: list[Callable[[], Any]] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)  # started in the leader
 
     async def handle_update(self, claimed: Claimed) -> Any:
         """Understand a stored update and return its effects. While the NLU server cannot be
@@ -115,10 +112,27 @@ class Runtime:
         if self.inbox.waiting and await asyncio.to_thread(self.inbox.retry_waiting) > 0:
             self.inbox.wake()
 
+    # -- the channels' intake (bot.channels.base.Intake)
+
     def accept(self, channel: str, external_id: str, chat_key: str,
                payload: dict[str, Any]) -> bool:
         """Store an update for the workers (False when it is a redelivery)."""
         return self.inbox.accept(channel, external_id, chat_key, payload)
+
+    def accept_many(self, channel: str, items: list[tuple[str, str, dict[str, Any]]]) -> int:
+        """Store a batch in one transaction; how many were new."""
+        return self.inbox.accept_many(channel, items)
+
+    def wake(self) -> None:
+        self.inbox.wake()
+
+    def supervise(self, name: str, loop: Loop, *, base_backoff: float) -> None:
+        """A channel's loop under this process's supervisor (its failures reach /healthz)."""
+        cap = max(base_backoff, self.supervisor.backoff.cap)
+        self.supervisor.spawn(name, loop, backoff=Backoff(base=base_backoff, cap=cap))
+
+    async def retire(self, name: str) -> None:
+        await self.supervisor.retire(name)
 
     @property
     def leading(self) -> bool:
@@ -167,9 +181,8 @@ class Runtime:
         self.supervisor.spawn("dispatcher", self.dispatcher.run)
         if self.leadership is not None:
             await self._start_listening()
-        for module in SERVICE_MODULES:
-            stop = await importlib.import_module(module).start(self)
-            self._stoppers.append(stop)
+        for service in self.services:
+            self._stoppers.append(await service(self))
 
     async def _elect(self, state: LoopState) -> None:
         """Become the leader when no other process is; keep checking the lock is held. Every
@@ -306,7 +319,7 @@ def _notifying(effects: Any) -> Any:
     """Effects that also NOTIFY the leader (delivered when the transaction commits)."""
     from sqlalchemy import text
 
-    from bot.leader import OUTBOX_CHANNEL
+    from common.leader import OUTBOX_CHANNEL
 
     def run(session: Any) -> None:
         if effects is not None:
@@ -318,14 +331,16 @@ def _notifying(effects: Any) -> Any:
 
 def build_runtime(app: App, *, workers: int = 4, elect: bool = False,
                   migrate: bool = False) -> Runtime:
-    """The runtime of one process; `elect`: compete for leadership (several processes);
-    `migrate`: the start-up task migrates the schema (waiting for the database)."""
+    """The runtime of one process, from the app's feature records: their channels (those
+    whose settings are given), and the scheduler for their jobs; `elect`: compete for
+    leadership (several processes); `migrate`: the start-up task migrates the schema (waiting
+    for the database)."""
     settings = app.settings
     metrics = Metrics()
     backoff = Backoff(cap=settings.loop_max_backoff)
     channels: dict[str, Channel] = {}
-    for module in CHANNEL_MODULES:
-        channel = importlib.import_module(module).channel_from_settings(app)
+    for make_channel in app.features.channels:
+        channel = make_channel(app)
         if channel is not None:
             channels[channel.name] = channel
     dispatcher = Dispatcher(
@@ -342,7 +357,8 @@ def build_runtime(app: App, *, workers: int = 4, elect: bool = False,
                                lease_seconds=settings.lease_seconds, redact=app.redactor),
                    dispatcher=dispatcher, workers=workers,
                    leadership=Leadership(app.db) if elect else None, metrics=metrics,
-                   supervisor=Supervisor(backoff=backoff), migrate=migrate)
+                   supervisor=Supervisor(backoff=backoff), migrate=migrate,
+                   services=[scheduling.start] if app.features.jobs else [])
 
 
 def build_web_app(runtime: Runtime) -> Starlette:
@@ -361,9 +377,9 @@ def build_web_app(runtime: Runtime) -> Starlette:
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
     for channel in runtime.channels.values():
-        routes.extend(channel.routes())
-    for module in ROUTE_MODULES:
-        routes.extend(importlib.import_module(module).routes(runtime))
+        routes.extend(channel.routes(runtime))
+    for pages in runtime.app.features.pages:
+        routes.extend(pages(runtime))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -387,95 +403,3 @@ def _may_read_metrics(request: Request, token: str | None) -> bool:
         return True
     host = request.client.host if request.client else ""
     return host in LOOPBACK and "x-forwarded-for" not in request.headers
-
-
-def serve(app: App, *, host: str, port: int, workers: int = 4) -> None:
-    """Run one process until SIGTERM/SIGINT (uvicorn handles the signals and the graceful
-    shutdown). `workers`: updates handled concurrently in this process."""
-    import uvicorn
-
-    runtime = build_runtime(app, workers=workers, elect=_leader_mode(app) == "elect",
-                            migrate=True)
-    if _leader_mode(app) == "no":
-        runtime.leadership = _NeverLead(app.db)
-    web = build_web_app(runtime)
-    uvicorn.Server(uvicorn.Config(web, host=host, port=port,
-                                  **_uvicorn_options(app.settings))).run()
-
-
-def _uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Shared by one process and several: our logging (bot.logs), graceful shutdown, and the
-    trusted proxy."""
-    return {"access_log": False, "log_config": None, "timeout_graceful_shutdown": 20,
-            "lifespan": "on", "ws": "none",  # Rasa pins an old websockets; nothing needs it
-            **proxy_options(settings)}
-
-
-def proxy_options(settings: Settings) -> dict[str, Any]:
-    """The client's address (X-Forwarded-For) and scheme (X-Forwarded-Proto: the dashboard's
-    Secure cookies and HSTS) are taken from these headers only when the connection comes from
-    ISAFBOT_FORWARDED_ALLOW_IPS."""
-    return {"proxy_headers": True,
-            "forwarded_allow_ips": settings.env.get("ISAFBOT_FORWARDED_ALLOW_IPS", "127.0.0.1")}
-
-
-def serve_processes(settings: Settings, *, processes: int, handlers: int) -> None:
-    """`isafbot run --workers N`: N server processes sharing the port (uvicorn's supervisor,
-    which restarts a worker that dies). Each builds its app with `create_app`; they elect the
-    leader. The schema is migrated here once, before they start; if the database is down,
-    each worker migrates when it answers (under the migrations' advisory lock)."""
-    import uvicorn
-
-    from bot.db import Database
-    from bot.db.session import database_unavailable
-
-    if settings.env.get("TELEGRAM_BOT_TOKEN") and not settings.env.get("TELEGRAM_WEBHOOK_URL"):
-        raise SettingsError("several workers need Telegram's webhook (TELEGRAM_WEBHOOK_URL): "
-                            "only one process at a time may poll Telegram for updates")
-    database = Database.from_settings(settings)
-    try:
-        database.migrate()
-    except Exception as error:
-        if not database_unavailable(error):
-            raise
-        log.warning("the database is unavailable (%s): the workers start anyway and migrate "
-                    "when it answers", type(error).__name__)
-    finally:
-        database.dispose()
-    os.environ["ISAFBOT_HANDLERS"] = str(handlers)
-    os.environ.setdefault("ISAFBOT_LEADER", "elect")
-    uvicorn.run("bot.server:create_app", factory=True, workers=processes,
-                host=settings.http_host, port=settings.http_port, **_uvicorn_options(settings))
-
-
-def create_app() -> Starlette:
-    """The app factory each worker process calls (`bot.server:create_app`, factory=True):
-    settings from the environment, the app bootstrapped in this process."""
-    from bot.bootstrap import bootstrap
-    from bot.logs import configure_logging
-
-    settings = Settings.from_env()
-    configure_logging(settings)
-    app = bootstrap(settings, migrate=False)
-    runtime = build_runtime(app, workers=int(settings.env.get("ISAFBOT_HANDLERS", "4")),
-                            elect=_leader_mode(app) == "elect", migrate=True)
-    if _leader_mode(app) == "no":
-        runtime.leadership = _NeverLead(app.db)
-    runtime.on_stopped.append(app.close)
-    return build_web_app(runtime)
-
-
-def _leader_mode(app: App) -> str:
-    from bot.leader import MODES
-
-    mode = app.settings.env.get("ISAFBOT_LEADER", "yes").lower()
-    if mode not in MODES:
-        raise SettingsError(f"ISAFBOT_LEADER={mode!r} must be one of {', '.join(MODES)}")
-    return mode
-
-
-class _NeverLead(Leadership):
-    """ISAFBOT_LEADER=no: a web and inbox worker only."""
-
-    def try_acquire(self) -> bool:
-        return False

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 
+from common.formatting import number_style_problems
+from common.khmer import is_khmer_char
 from content.model import (
     ASPECTS,
     LANGUAGES,
@@ -23,12 +25,11 @@ from content.model import (
     Fact,
     FeeOption,
     Rights,
+    Sections,
     Service,
     Source,
     Text,
 )
-from dialogues.formatting import number_style_problems
-from nlu.khmer import is_khmer_char
 
 CONTENT_DIR = Path(__file__).resolve().parent
 OFFICES = ("one_window", "commune_police", "administrative_police")
@@ -36,6 +37,7 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PUBLISHED = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _PLACEHOLDER = re.compile(r"{(\w+)}")
 Day = date  # `date` is also a Checker method
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, when built with it
 _FACT_KEYS = {"source", "also", "checked", "review", "may_be_outdated", "note", "details",
               "items", "options", "working_days", "days", "at_most", "months", "text"}
 
@@ -77,6 +79,13 @@ class Checker:
             return str(path)
 
     def read_yaml(self, path: Path) -> Any:
+        """The file's data, or None with the problem recorded. libyaml's C parser reads it
+        (ten times faster: every start and every test's app loads all the content); a file it
+        refuses is read again by the Python parser, whose messages the problems quote."""
+        try:
+            return yaml.load(path.read_text(encoding="utf-8"), Loader=_FAST_LOADER)
+        except (FileNotFoundError, UnicodeDecodeError, yaml.YAMLError):
+            pass  # reported below, the usual way
         try:
             return yaml.safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -218,6 +227,61 @@ def _load_messages(check: Checker) -> dict[str, Text]:
     return messages
 
 
+def _document_values(raw: dict[str, Any], check: Checker, path: Path, entry: str,
+                     field: str) -> dict[str, Any]:
+    items = raw.get("items")
+    if not isinstance(items, list) or not items:
+        check.problem(path, entry, f"{field}.items", "must list at least one document")
+        return {}
+    texts = [check.text(item, path, entry, f"{field}.items[{i}]") for i, item in enumerate(items)]
+    return {"items": tuple(t for t in texts if t)}
+
+
+def _fee_values(raw: dict[str, Any], check: Checker, path: Path, entry: str,
+                field: str) -> dict[str, Any]:
+    options = raw.get("options")
+    if not isinstance(options, list) or not options:
+        check.problem(path, entry, f"{field}.options", "must list at least one fee")
+        return {}
+    parsed = []
+    for i, option in enumerate(options):
+        option = check.mapping(option, path, entry, f"{field}.options[{i}]")
+        amount = check.positive_int(option.get("amount_riel"), path, entry,
+                                    f"{field}.options[{i}].amount_riel", allow_zero=True)
+        condition = (check.text(option["condition"], path, entry,
+                                f"{field}.options[{i}].condition")
+                     if "condition" in option else None)
+        if amount is not None:
+            parsed.append(FeeOption(amount, condition))
+    if len(options) > 1 and any("condition" not in (o or {}) for o in options):
+        check.problem(path, entry, f"{field}.options", "each of several fees needs a condition")
+    return {"fee_options": tuple(parsed)}
+
+
+def _amount_values(raw: dict[str, Any], check: Checker, path: Path, entry: str,
+                   field: str) -> dict[str, Any]:
+    """Duration, place, validity: a number of days/months or a text."""
+    values: dict[str, Any] = {}
+    keys = [k for k in ("working_days", "days", "months", "text") if k in raw]
+    if len(keys) != 1:
+        check.problem(path, entry, field, "needs exactly one of working_days, days, months or text")
+    for key in keys:
+        if key == "text":
+            values["text"] = check.text(raw["text"], path, entry, f"{field}.text")
+        else:
+            values[key] = check.positive_int(raw[key], path, entry, f"{field}.{key}")
+    if "at_most" in raw:
+        if not isinstance(raw["at_most"], bool) or not set(keys) & {"working_days", "days"}:
+            check.problem(path, entry, f"{field}.at_most",
+                          "true or false, with working_days or days")
+        else:
+            values["at_most"] = raw["at_most"]
+    return values
+
+
+_FACT_VALUES = {"documents": _document_values, "fee": _fee_values}
+
+
 def _load_fact(aspect: str, raw: Any, check: Checker, sources: dict[str, Source], path: Path,
                entry: str) -> Fact | None:
     field = f"facts.{aspect}"
@@ -240,50 +304,7 @@ def _load_fact(aspect: str, raw: Any, check: Checker, sources: dict[str, Source]
     review = raw.get("review")
     if review is not None and (not isinstance(review, str) or not review.strip()):
         check.problem(path, entry, f"{field}.review", "must say what was compared")
-    values: dict[str, Any] = {}
-    if aspect == "documents":
-        items = raw.get("items")
-        if not isinstance(items, list) or not items:
-            check.problem(path, entry, f"{field}.items", "must list at least one document")
-        else:
-            texts = [check.text(item, path, entry, f"{field}.items[{i}]")
-                     for i, item in enumerate(items)]
-            values["items"] = tuple(t for t in texts if t)
-    elif aspect == "fee":
-        options = raw.get("options")
-        if not isinstance(options, list) or not options:
-            check.problem(path, entry, f"{field}.options", "must list at least one fee")
-        else:
-            parsed = []
-            for i, option in enumerate(options):
-                option = check.mapping(option, path, entry, f"{field}.options[{i}]")
-                amount = check.positive_int(option.get("amount_riel"), path, entry,
-                                            f"{field}.options[{i}].amount_riel", allow_zero=True)
-                condition = (check.text(option["condition"], path, entry,
-                                        f"{field}.options[{i}].condition")
-                             if "condition" in option else None)
-                if amount is not None:
-                    parsed.append(FeeOption(amount, condition))
-            if len(options) > 1 and any("condition" not in (o or {}) for o in options):
-                check.problem(path, entry, f"{field}.options",
-                              "each of several fees needs a condition")
-            values["fee_options"] = tuple(parsed)
-    else:  # duration, place, validity: a number of days/months or a text
-        keys = [k for k in ("working_days", "days", "months", "text") if k in raw]
-        if len(keys) != 1:
-            check.problem(path, entry, field,
-                          "needs exactly one of working_days, days, months or text")
-        for key in keys:
-            if key == "text":
-                values["text"] = check.text(raw["text"], path, entry, f"{field}.text")
-            else:
-                values[key] = check.positive_int(raw[key], path, entry, f"{field}.{key}")
-        if "at_most" in raw:
-            if not isinstance(raw["at_most"], bool) or not set(keys) & {"working_days", "days"}:
-                check.problem(path, entry, f"{field}.at_most",
-                              "true or false, with working_days or days")
-            else:
-                values["at_most"] = raw["at_most"]
+    values = _FACT_VALUES.get(aspect, _amount_values)(raw, check, path, entry, field)
     if len(check.problems) > problems_before or source is None or checked is None:
         return None
     return Fact(aspect=aspect, source=source, checked=checked, may_be_outdated=outdated,
@@ -349,26 +370,27 @@ def _load_rights(check: Checker, sources: dict[str, Source]) -> Rights | None:
 
 # ------------------------------------------------------------------ feature sections
 
-SectionLoader = Callable[[Checker, dict[str, Source]], Any]
-# Feature content (budgets, surveys, facilities...) registers a loader here: name -> loader.
-SECTIONS: dict[str, SectionLoader] = {}
+T = TypeVar("T")
 
 
-def section(name: str) -> Callable[[SectionLoader], SectionLoader]:
-    def register(loader: SectionLoader) -> SectionLoader:
-        SECTIONS[name] = loader
-        return loader
-    return register
+@dataclass(frozen=True)
+class Section(Generic[T]):
+    """A feature's content section: its name, the type it loads to (the key of
+    `Content.sections`), and its loader. Each feature's record (bot.features) lists its own;
+    nothing registers itself at import."""
+
+    name: str
+    kind: type[T]
+    load: Callable[[Checker, dict[str, Source]], T | None]
 
 
-def check_content(root: Path = CONTENT_DIR, *, required_messages: Iterable[str] = ()
-                  ) -> tuple[Content | None, list[Problem]]:
+def check_content(root: Path = CONTENT_DIR, *, sections: Iterable[Section[Any]] = (),
+                  required_messages: Iterable[str] = ()) -> tuple[Content | None, list[Problem]]:
     """Load and validate; returns the content (None when anything is wrong) and the problems.
 
+    `sections` are the feature sections to load (bot.features knows them all);
     `required_messages` are the message keys the dialogues use: a missing one is a problem.
     """
-    import content.sections  # noqa: F401  - registers the feature sections
-
     check = Checker(root)
     sources = _load_sources(check)
     messages = _load_messages(check)
@@ -376,16 +398,20 @@ def check_content(root: Path = CONTENT_DIR, *, required_messages: Iterable[str] 
     rights = _load_rights(check, sources)
     for key in sorted(set(required_messages) - set(messages)):
         check.problem(root / "messages.yml", key, "text", "missing (the dialogues use it)")
-    sections = {name: loader(check, sources) for name, loader in SECTIONS.items()}
+    specs = list(sections)
+    loaded = {spec.kind: spec.load(check, sources) for spec in specs}
     if check.problems:
         return None, check.problems
+    typed = Sections({kind: value for kind, value in loaded.items() if value is not None},
+                     tuple(spec.name for spec in specs))
     return Content(sources=sources, services=services, messages=messages, rights=rights,
-                   sections=sections), []
+                   sections=typed), []
 
 
-def load_content(root: Path = CONTENT_DIR, *, required_messages: Iterable[str] = ()
-                 ) -> Content:
-    content, problems = check_content(root, required_messages=required_messages)
+def load_content(root: Path = CONTENT_DIR, *, sections: Iterable[Section[Any]] = (),
+                 required_messages: Iterable[str] = ()) -> Content:
+    content, problems = check_content(root, sections=sections,
+                                      required_messages=required_messages)
     if content is None:
         raise ContentError(problems)
     return content

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 LANGUAGES = ("km", "en")
 ASPECTS = ("documents", "fee", "duration", "place")
 
@@ -106,6 +108,29 @@ class Rights:
 
 
 @dataclass(frozen=True)
+class Sections:
+    """Feature content (budgets, surveys, forms...) keyed by its type, so that
+    `content.sections[Budgets]` is a `Budgets` for mypy and for the reader. The content layer
+    knows no feature: the features' records say which sections are loaded."""
+
+    by_type: Mapping[type, object] = field(default_factory=dict)
+    names: tuple[str, ...] = ()  # as `isafbot content check` lists them
+
+    def get(self, kind: type[T]) -> T | None:
+        value = self.by_type.get(kind)
+        return value if isinstance(value, kind) else None
+
+    def __getitem__(self, kind: type[T]) -> T:
+        value = self.get(kind)
+        if value is None:
+            raise LookupError(f"the {kind.__name__} content section is not loaded")
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+
+@dataclass(frozen=True)
 class Content:
     """Everything the bot says, validated. Built once at start-up; never changes while running."""
 
@@ -113,7 +138,7 @@ class Content:
     services: dict[str, Service]
     messages: dict[str, Text]
     rights: Rights | None = None
-    sections: dict[str, Any] = field(default_factory=dict)  # feature content (budgets, surveys...)
+    sections: Sections = field(default_factory=Sections)  # feature content, typed
 
     def message(self, key: str, lang: str, **values: Any) -> str:
         return self.messages[key](lang).format(**values)

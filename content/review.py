@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
+from content.budgets.section import Budgets
 from content.loader import Problem
 from content.model import Content, Source
 
@@ -56,12 +56,12 @@ def dated_items(content: Content) -> Iterator[Dated]:
     if content.rights:
         yield Dated("content/rights.yml", "rights", "-", content.rights.sources,
                     content.rights.checked)
-    budgets: Any = content.sections.get("budgets")
+    budgets = content.sections.get(Budgets)
     if budgets is None:
         return
-    for fact in budgets.facts.values():
-        yield Dated("content/budgets/national.yml", fact.id, "facts", (fact.source,),
-                    fact.checked)
+    for national in budgets.facts.values():
+        yield Dated("content/budgets/national.yml", national.id, "facts", (national.source,),
+                    national.checked)
     if budgets.development_average:
         average = budgets.development_average
         yield Dated("content/budgets/national.yml", "development_average_usd", "-",

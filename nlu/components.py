@@ -21,14 +21,14 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from content.places import gazetteer
-from nlu.khmer import (
+from common.khmer import (
     MAX_PARSE_CHARS,
     is_khmer_char,
     khmer_to_arabic_digits,
     normalise_text,
     words,
 )
+from content.places import gazetteer
 
 
 @DefaultV1Recipe.register(

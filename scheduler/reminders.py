@@ -2,7 +2,8 @@
 
 The meetings table is the truth; `sync` makes the persistent jobs match it (a job per meeting
 and offset, plus one at the start time), so a meeting created, moved or cancelled by any
-process (chat worker, CLI) is picked up by the one running scheduler within `sync_seconds`.
+process (chat worker, CLI) is picked up by the one running scheduler within the housekeeping
+interval (10 s).
 
 Timing (docs/meetings.md): the reminder `offset` before a meeting fires at start - offset. A
 reminder is useful until the meeting starts: after downtime the job still runs (its misfire
@@ -13,9 +14,12 @@ closest goes out), and never once the meeting has started.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,11 +27,43 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import create_engine, select
 
-from bot.db.models_meetings import Meeting, MeetingReminder
-from bot.meetings import store
+from dialogues.meetings import broadcasts, store
+from dialogues.meetings.models import Meeting, MeetingReminder
+from dialogues.meetings.texts import MeetingTexts
 from scheduler import jobs
 
 log = logging.getLogger(__name__)
+
+
+class _WithContext:
+    """A job as APScheduler's `run_job` sees it, with the context as its first argument."""
+
+    def __init__(self, job: Job, ctx: jobs.JobContext) -> None:
+        self._job = job
+        self.args = (ctx, *job.args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+    def __str__(self) -> str:
+        return str(self._job)
+
+
+class ContextExecutor(ThreadPoolExecutor):
+    """Runs every job with the scheduler's `JobContext` first: stored jobs keep plain ids as
+    their arguments, and their context comes from the service that runs them, never from a
+    registry."""
+
+    def __init__(self, ctx: jobs.JobContext, max_workers: int = 10) -> None:
+        super().__init__(max_workers)
+        self.ctx = ctx
+
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        super().start(scheduler, alias)
+        self.ctx = replace(self.ctx, scheduler=scheduler)
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        super()._do_submit_job(_WithContext(job, self.ctx), run_times)
 
 JOB_TABLE = "apscheduler_jobs"
 REMIND = "scheduler.jobs:remind"
@@ -50,16 +86,17 @@ def job_store(ctx: jobs.JobContext) -> SQLAlchemyJobStore:
 
 def make_scheduler(ctx: jobs.JobContext) -> BackgroundScheduler:
     """APScheduler in its own thread: it reads its job store there, never on the event loop;
-    jobs run in its thread pool."""
+    jobs run in its thread pool, each given `ctx` (with this scheduler) first."""
     return BackgroundScheduler(
         jobstores={"default": job_store(ctx), "memory": MemoryJobStore()},
+        executors={"default": ContextExecutor(ctx)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=timezone.utc)
 
 
 def wanted_jobs(ctx: jobs.JobContext, now: datetime) -> dict[str, dict[str, Any]]:
     """The jobs the meetings call for at `now` (aware): id -> add_job arguments."""
-    offsets = ctx.settings.reminder_offsets
+    offsets = ctx.reminder_offsets
     wanted: dict[str, dict[str, Any]] = {}
     current = store.naive_utc(now)
     with ctx.db.session() as session:
@@ -120,12 +157,16 @@ def sync(scheduler: BaseScheduler, ctx: jobs.JobContext) -> tuple[int, int]:
     return changed, removed
 
 
-def housekeeping(scheduler: BaseScheduler, ctx: jobs.JobContext) -> None:
-    """Every few seconds: jobs follow the meetings, finished broadcasts are reported to their
-    CAF, reminders of started meetings are withdrawn."""
-    sync(scheduler, ctx)
+def housekeeping(ctx: jobs.JobContext) -> None:
+    """Every few seconds (the meetings record's periodic job): jobs follow the meetings,
+    finished broadcasts are reported to their CAF, reminders of started meetings are
+    withdrawn."""
+    if ctx.scheduler is not None:
+        sync(ctx.scheduler, ctx)
     with ctx.db.session() as session:
-        reported = store.report_finished(session, ctx.content)
-        store.withdraw_started(session, ctx.clock.now())
+        now = ctx.clock.now()
+        reported = broadcasts.report_finished(session, MeetingTexts(ctx.content, ctx.timezone),
+                                              now=now)
+        store.withdraw_started(session, now)
     if reported:
         ctx.wake()

@@ -1,14 +1,15 @@
-"""The scheduler as a background service of `isafbot run` (SERVICE_MODULES in bot/server.py).
+"""The scheduler as a background service of `isafbot run`: bot.scheduling builds it from the
+feature records' periodic jobs and the jobs' context, and bot.server starts it in the leader.
 
 Exactly one scheduler runs per deployment. `isafbot run` starts services only in the leader
-process (bot.leader), and on PostgreSQL the scheduler also holds a lock of its own (the same
+process (common.leader), and on PostgreSQL the scheduler also holds a lock of its own (the same
 `Leadership`, with the scheduler's key), so separately started processes that were all told to
 lead still run one scheduler: the others try again every `retry_seconds` and take over when
 the holder dies (its connection closes, so PostgreSQL releases the lock). The holder checks its
 connection at the same interval and stops its scheduler if the lock is lost. On SQLite (one
 machine, one process) it just runs.
 
-The service's loop is supervised (bot.supervise): a database outage makes it step down, retry
+The service's loop is supervised (common.supervise): a database outage makes it step down, retry
 with backoff (logged once per outage) and take the lock again when the database is back; if
 APScheduler's own thread ever stopped, the loop starts a new scheduler. APScheduler runs in a
 thread of its own (BackgroundScheduler): its job store queries never block the event loop.
@@ -18,39 +19,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.bootstrap import App
-from bot.leader import Leadership
-from bot.supervise import Backoff, Burst, LoopState, Supervisor, sleep_unless
-from scheduler import jobs
-from scheduler.reminders import housekeeping, make_scheduler
+from common.leader import Leadership
+from common.supervise import Backoff, Burst, LoopState, Supervisor, sleep_unless
+from scheduler.jobs import ContextJob, JobContext, Periodic
+from scheduler.reminders import make_scheduler
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = 734_211_007  # the scheduler's advisory lock (bot.leader: 734_211_010, rounds ..006)
+LOCK_KEY = 734_211_007  # the scheduler's advisory lock (common.leader: 734_211_010, rounds ..006)
 LOOP = "scheduler"
 
 
 class SchedulerService:
-    def __init__(self, app: App, *, wake: Callable[[], None] = lambda: None,
-                 sync_seconds: float = 10.0, retry_seconds: float = 15.0,
-                 purge_seconds: float = 3600.0, supervisor: Supervisor | None = None) -> None:
-        self.app = app
-        self.ctx = jobs.JobContext(db=app.db, content=app.content, settings=app.settings,
-                                   clock=app.clock, wake=wake)
-        self.sync_seconds = sync_seconds
+    """`ctx`: what every job is run with (bot builds it from the app); `jobs`: the periodic
+    jobs of the feature records; `every`: intervals that replace theirs, by job id (tests)."""
+
+    def __init__(self, ctx: JobContext, jobs: Iterable[Periodic] = (), *,
+                 every: Mapping[str, float] | None = None, retry_seconds: float = 15.0,
+                 supervisor: Supervisor | None = None) -> None:
+        self.ctx = ctx
+        self.jobs = tuple(jobs)
+        self.every = dict(every or {})
         self.retry_seconds = retry_seconds
-        self.purge_seconds = purge_seconds
         self.scheduler: BackgroundScheduler | None = None
-        self._lock = Leadership(app.db, key=LOCK_KEY)
+        self._lock = Leadership(ctx.db, key=LOCK_KEY)
         self._supervisor = supervisor or Supervisor(backoff=Backoff(cap=retry_seconds))
         self._stopping = asyncio.Event()
-        self._housekeeping = Burst("scheduler housekeeping", log)
+        self._bursts = {job.id: Burst(f"scheduler {job.id}", log) for job in self.jobs}
 
     @property
     def leading(self) -> bool:
@@ -61,45 +61,48 @@ class SchedulerService:
         self._supervisor.spawn(LOOP, self._lead_when_possible)
 
     def _run_scheduler(self) -> None:
-        jobs.register(self.ctx)
         scheduler = make_scheduler(self.ctx)
-        scheduler.add_job(self._keep_house, IntervalTrigger(seconds=self.sync_seconds),
-                          args=(scheduler,), id="housekeeping", jobstore="memory",
-                          next_run_time=self.ctx.clock.now())
-        # the retention purge (plain arguments, like every job): at start, then every hour
-        scheduler.add_job(jobs.purge, IntervalTrigger(seconds=self.purge_seconds),
-                          args=(jobs.CONTEXT,), id="purge", jobstore="memory",
-                          next_run_time=self.ctx.clock.now())
+        for job in self.jobs:  # plain callables, in memory: at start, then every `every` s
+            scheduler.add_job(self._runner(job), IntervalTrigger(
+                seconds=self.every.get(job.id, job.every)), id=job.id, jobstore="memory",
+                next_run_time=self.ctx.clock.now())
         scheduler.start()  # creates its job table: a database call, so in a thread
         self.scheduler = scheduler
         log.info("scheduler started")
 
-    def _keep_house(self, scheduler: BackgroundScheduler) -> None:
-        """Housekeeping, with its failures logged once per outage rather than every run."""
-        try:
-            housekeeping(scheduler, self.ctx)
-        except Exception as error:
-            self._housekeeping.failed(error)
-        else:
-            self._housekeeping.ok()
+    def _runner(self, job: Periodic) -> ContextJob[[JobContext], object]:
+        """The job's function (its context comes from the executor, like every job's); a quiet
+        one has its failures logged once per outage."""
+        if not job.quiet:
+            return ContextJob(job.run)
+        burst = self._bursts[job.id]
+
+        def run(ctx: JobContext) -> None:
+            try:
+                job.run(ctx)
+            except Exception as error:
+                burst.failed(error)
+            else:
+                burst.ok()
+
+        return ContextJob(run)
 
     def _stop_scheduler(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-            jobs.unregister()
             log.info("scheduler stopped")
 
     def _still_leading(self) -> bool:
         if self.scheduler is None or not self.scheduler.running:
             return False  # APScheduler's thread ended: start a new one
-        return not self.app.db.is_postgres or self._lock.still_held()
+        return not self.ctx.db.is_postgres or self._lock.still_held()
 
     async def _lead_when_possible(self, state: LoopState) -> None:
         while not self._stopping.is_set():
             try:
                 if self.scheduler is None:
-                    if not self.app.db.is_postgres or \
+                    if not self.ctx.db.is_postgres or \
                             await asyncio.to_thread(self._lock.try_acquire):
                         await asyncio.to_thread(self._run_scheduler)
                 elif not await asyncio.to_thread(self._still_leading):
@@ -118,11 +121,3 @@ class SchedulerService:
         await self._supervisor.retire(LOOP)
         await asyncio.to_thread(self._stop_scheduler)
         await asyncio.to_thread(self._lock.release)
-
-
-async def start(runtime: Any) -> Callable[[], Awaitable[None]]:
-    """SERVICE_MODULES entry point: start, and return the stop coroutine function."""
-    service = SchedulerService(runtime.app, wake=runtime.dispatcher.wake,
-                               supervisor=runtime.supervisor)
-    await service.start()
-    return service.stop

@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import func, select
 
 from bot.db import Database
-from bot.db.models import OutboxMessage
 from bot.delivery import Dispatcher, Recipient, RetryLater, Unreachable
-from bot.messages import Reply
+from common.messages import Reply
+from dialogues.core.outbox import OutboxMessage
 
 TELEGRAM_TOKEN = "123456789:KILLtest-token-abcdefghijklmnop"
 
@@ -48,7 +48,8 @@ async def main(url: str, server: str) -> None:
     db = Database(url)
     bot = None
     if server.startswith("telegram:"):
-        from bot.channels.telegram import TelegramChannel, TelegramSettings
+        from bot.channels.telegram.channel import TelegramChannel
+        from bot.channels.telegram.settings import TelegramSettings
 
         settings = TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
                                               "TELEGRAM_API_BASE_URL": server[9:]})

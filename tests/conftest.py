@@ -8,6 +8,7 @@ skipped silently (set ISAFBOT_TEST_POSTGRES=skip to skip them explicitly on a la
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -23,9 +24,11 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from bot.bootstrap import App, bootstrap
-from bot.db import Base, Database
-from bot.messages import Incoming, Kind, Reply
+from bot.db import Database
 from bot.settings import Settings
+from common.db import Base
+from common.messages import Incoming, Kind, Reply
+from tests.fake_nlu import RecordedNlu
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,13 +155,29 @@ def make_settings(tmp_path: Path, database_url: str, **extra: str) -> Settings:
     return Settings.from_env(env)
 
 
-@pytest.fixture(scope="session")
-def nlu() -> Any:
-    """The real model for the current data and config (trained here if `make` did not)."""
+@functools.cache
+def real_nlu() -> Any:
+    """The real model for the current data and config (trained here if `make` did not),
+    loaded once per session."""
     from nlu.engine import LocalNlu, train
 
     path, _ = train(ROOT / "models")
     return LocalNlu.load(path)
+
+
+@pytest.fixture(scope="session")
+def nlu() -> Any:
+    """The real model. Dialogue test modules override this fixture with `recorded_nlu`."""
+    return real_nlu()
+
+
+@pytest.fixture(scope="session")
+def recorded_nlu() -> Iterator[RecordedNlu]:
+    """The real model's recorded answers (tests/fake_nlu.py): dialogue tests without the
+    model. While recording (ISAFBOT_RECORD_NLU), the table is written at the end."""
+    recorded = RecordedNlu.from_environment(real_nlu)
+    yield recorded
+    recorded.save()
 
 
 @pytest.fixture(scope="session")

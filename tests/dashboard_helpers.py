@@ -13,13 +13,14 @@ from sqlalchemy import insert
 
 from bot.bootstrap import App, bootstrap
 from bot.dashboard.auth import add_account
-from bot.db.models import MessageLog, OutboxMessage, User
-from bot.db.models_scorecard import SurveyProfileAnswer, SurveyRating, SurveyResponse
-from bot.messages import Understanding
-from bot.permissions import operator
-from bot.scorecard import store
-from bot.scorecard.rounds import close_round, open_round
-from content.sections.surveys import surveys_of
+from common.messages import Understanding
+from content.surveys.section import surveys_of
+from dialogues.core.models import MessageLog, User
+from dialogues.core.outbox import OutboxMessage
+from dialogues.core.permissions import operator
+from dialogues.scorecard import store
+from dialogues.scorecard.models import SurveyProfileAnswer, SurveyRating, SurveyResponse
+from dialogues.scorecard.rounds import close_round, open_round
 from tests.conftest import make_settings
 
 HC = "hc_120809"  # Kouk Khleang health centre, commune 120809
@@ -160,11 +161,15 @@ def seed_meetings(app: App) -> None:
 
     from sqlalchemy import update
 
-    from bot.db.models import OutboxMessage, User
-    from bot.meetings import store as meetings
+    from dialogues.core.models import User
+    from dialogues.core.outbox import OutboxMessage
+    from dialogues.meetings import broadcasts
+    from dialogues.meetings import store as meetings
+    from dialogues.meetings.texts import MeetingTexts
 
     now = datetime.now(timezone.utc)
     starts = now + timedelta(hours=20)
+    notices = MeetingTexts(app.content, app.settings.timezone)
     with app.db.session() as session:
         admin = User(channel="console", channel_user_id="admin-1", role="admin")
         people = [User(channel="telegram", channel_user_id=f"sub-{n}", language="km")
@@ -179,11 +184,11 @@ def seed_meetings(app: App) -> None:
             meeting = meetings.create_meeting(session, kind="interface", commune=commune,
                                               place=place, starts_at=starts, agenda=None,
                                               by=operator("test"), now=now)
-            assert meetings.send_reminder(session, app.content, meeting.id, 1440,
-                                          meeting.starts_at, now=now, tz=app.settings.timezone,
+            assert meetings.send_reminder(session, notices, meeting.id, 1440,
+                                          meeting.starts_at, now=now,
                                           offsets=[1440, 60]) is not None
-            meetings.create_broadcast(session, app.content, admin, commune,
-                                      f"Broadcast to {place}", now=now)
+            broadcasts.create_broadcast(session, notices, admin, commune,
+                                        f"Broadcast to {place}", now=now)
         session.execute(update(OutboxMessage).where(OutboxMessage.user_id == people[0].id)
                         .values(status="sent"))
         session.execute(update(OutboxMessage).where(OutboxMessage.user_id == people[1].id)

@@ -39,8 +39,10 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 
-from bot.db.base import Base
-from bot.db.models import InboundUpdate, MessageLog, OutboxMessage, User
+from bot.inbox.models import InboundUpdate
+from common.db.base import Base
+from dialogues.core.models import MessageLog, User
+from dialogues.core.outbox import OutboxMessage
 from tests import fake_graph, fake_telegram
 from tests.fake_graph import FakeGraph
 from tests.fake_telegram import FakeTelegram

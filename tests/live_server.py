@@ -13,9 +13,11 @@ import uvicorn
 from sqlalchemy import func, select
 
 from bot.bootstrap import App
-from bot.db.base import utcnow
-from bot.db.models import InboundUpdate, OutboxMessage
-from bot.server import build_runtime, build_web_app, proxy_options
+from bot.inbox.models import InboundUpdate
+from bot.server import build_runtime, build_web_app
+from bot.serving import proxy_options
+from common.db.base import utcnow
+from dialogues.core.outbox import OutboxMessage
 
 Server = TypeVar("Server", bound="LiveServer")
 

@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from bot.bootstrap import App, Clock
-from bot.db.models import OutboxMessage, User
-from bot.meetings import store
-from bot.permissions import operator
-from scheduler import jobs
+from bot.bootstrap import App
+from bot.scheduling import job_context
+from common.clock import Clock
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage
+from dialogues.core.permissions import operator
+from dialogues.meetings import store
 from scheduler.reminders import job_store
 
 PP = ZoneInfo("Asia/Phnom_Penh")
@@ -81,9 +83,7 @@ class Driver:
     the way APScheduler's loop does, including its misfire rule."""
 
     def __init__(self, app: App, clock: FakeClock) -> None:
-        self.ctx = jobs.JobContext(db=app.db, content=app.content, settings=app.settings,
-                                   clock=clock)
-        jobs.register(self.ctx)
+        self.ctx = job_context(app, clock=clock)
         self.scheduler = BackgroundScheduler(jobstores={"default": job_store(self.ctx)},
                                              timezone=timezone.utc)
         self.scheduler.start(paused=True)
@@ -108,7 +108,7 @@ class Driver:
             if job.misfire_grace_time is not None and late > job.misfire_grace_time:
                 self.fired.append((job.id, now, "misfired"))
                 continue
-            self.fired.append((job.id, now, job.func(*job.args, **job.kwargs)))
+            self.fired.append((job.id, now, job.func(self.ctx, *job.args, **job.kwargs)))
 
     def run_until(self, end: datetime) -> None:
         """Let fake time pass until `end`, stopping at each job's run time (and syncing the
@@ -126,4 +126,3 @@ class Driver:
 
     def close(self) -> None:
         self.scheduler.shutdown(wait=False)
-        jobs.unregister()

@@ -9,15 +9,15 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.bootstrap import App
-from bot.db.models_scorecard import (
+from dialogues.core.permissions import operator
+from dialogues.scorecard.models import (
     RoundSubscription,
     SurveyComment,
     SurveyProfileAnswer,
     SurveyRating,
     SurveyResponse,
 )
-from bot.permissions import operator
-from bot.scorecard.rounds import close_round, open_round
+from dialogues.scorecard.rounds import close_round, open_round
 from tests.conftest import Chat
 
 HC = "hc_120809"  # Kouk Khleang health centre (sample facility)

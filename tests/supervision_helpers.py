@@ -13,8 +13,8 @@ from sqlalchemy import event
 
 from bot.bootstrap import App
 from bot.delivery import Recipient
-from bot.messages import Incoming, Kind, Reply
 from bot.server import Runtime, build_runtime
+from common.messages import Incoming, Kind, Reply
 from tests.fault_proxy import FaultProxy
 
 
@@ -28,7 +28,7 @@ class RecordingChannel:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    def routes(self) -> list[Any]:
+    def routes(self, intake: Any) -> list[Any]:
         return []
 
     def to_incoming(self, payload: dict[str, Any]) -> Incoming:
@@ -48,7 +48,7 @@ class RecordingChannel:
     def policy(self) -> None:
         return None
 
-    async def start(self, runtime: Any) -> None:
+    async def start(self, intake: Any) -> None:
         return None
 
     async def stop(self) -> None:

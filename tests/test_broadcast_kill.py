@@ -29,9 +29,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.db.models import OutboxMessage, User
-from bot.meetings import store
+from bot.features import FEATURES
 from content.loader import load_content
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage, batch_report
+from dialogues.meetings import broadcasts, store
+from dialogues.meetings.texts import MeetingTexts
 from tests.meetings_helpers import KK, pp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +103,7 @@ def platform() -> Iterator[Platform]:
 
 def _broadcast(db: Database, channel: str = "fake", ids: list[str] | None = None) -> None:
     ids = ids or [f"chat-{i}" for i in range(RECIPIENTS)]
-    content = load_content()
+    content = load_content(sections=FEATURES.sections)
     with db.session() as session:
         caf = User(channel="console", channel_user_id="caf", language="en", role="caf",
                    language_chosen=True, unreachable=False)
@@ -113,12 +116,13 @@ def _broadcast(db: Database, channel: str = "fake", ids: list[str] | None = None
             session.flush()
             store.subscribe(session, user, KK)
         store.create_invite(session, [KK], by="test")
-        from bot.db.models_meetings import CafCommune
+        from dialogues.core.models import CafCommune
 
         session.add(CafCommune(user_id=caf.id, commune_code=KK))
         session.flush()
-        broadcast = store.create_broadcast(session, content, caf, KK, "Meeting on Sunday",
-                                           now=pp(2026, 12, 1))
+        broadcast = broadcasts.create_broadcast(session, MeetingTexts(content, "Asia/Phnom_Penh"),
+                                                caf, KK, "Meeting on Sunday",
+                                                now=pp(2026, 12, 1))
         assert broadcast.recipients == len(ids)
 
 
@@ -155,7 +159,7 @@ def test_sigkill_mid_broadcast_then_restart(database_url: str, platform: Platfor
     with db.session() as session:
         final = {r.address: (r.status, r.attempts) for r in session.execute(
             select(OutboxMessage).where(OutboxMessage.batch == "bc:1")).scalars()}
-        report = store.batch_report(session, "bc:1")
+        report = batch_report(session, "bc:1")
     db.dispose()
 
     everyone = {f"chat-{i}" for i in range(RECIPIENTS)}
@@ -218,7 +222,7 @@ def test_sigkill_mid_broadcast_through_telegram(database_url: str) -> None:
         after = snapshot()
         violations = len(tg.limit_violations)
     with db.session() as session:
-        report = store.batch_report(session, "bc:1")
+        report = batch_report(session, "bc:1")
     db.dispose()
     assert set(after) == set(chats) - blocked  # nobody lost
     duplicated = {chat for chat, n in after.items() if n > 1}

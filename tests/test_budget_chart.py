@@ -12,18 +12,20 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from bot.db.models import User
-from bot.messages import Incoming
+from bot.features import FEATURES
+from common import charts
+from common.khmer import is_khmer_char
+from common.messages import Incoming
+from content.budgets.section import Budgets
 from content.loader import load_content
 from content.places import gazetteer
-from content.sections.budgets import Budgets
-from dialogues import budget, charts
-from dialogues.context import DialogueContext
-from dialogues.router import Turn
-from nlu.khmer import is_khmer_char
+from dialogues.budgets import charting as budget
+from dialogues.core.context import DialogueContext
+from dialogues.core.models import User
+from dialogues.core.router import Turn
 
-CONTENT = load_content()
-BUDGETS: Budgets = CONTENT.sections["budgets"]
+CONTENT = load_content(sections=FEATURES.sections)
+BUDGETS: Budgets = CONTENT.sections[Budgets]
 KOUK_KHLEANG = gazetteer().get("120809")
 YEAR_2023 = BUDGETS.communes["120809"].years[2023]
 KHMER_DIGITS = set("០១២៣៤៥៦៧៨៩")

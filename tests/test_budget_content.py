@@ -10,12 +10,13 @@ from pathlib import Path
 
 import yaml
 
+from bot.features import FEATURES
+from content.budgets.section import Budgets
 from content.loader import check_content, load_content
 from content.places import gazetteer
-from content.sections.budgets import Budgets
 
-CONTENT = load_content()
-BUDGETS: Budgets = CONTENT.sections["budgets"]
+CONTENT = load_content(sections=FEATURES.sections)
+BUDGETS: Budgets = CONTENT.sections[Budgets]
 RIEL_PER_USD = 4100  # the rate the sample file says it used
 
 SEN_SOK = {"120809": "Kouk Khleang", "120803": "Khmuonh", "120802": "Tuek Thla"}
@@ -95,7 +96,7 @@ def _write(root: Path, name: str, data: object) -> None:
 
 
 def _problems(root: Path) -> list[str]:
-    content, problems = check_content(root)
+    content, problems = check_content(root, sections=FEATURES.sections)
     assert content is None
     return [str(p) for p in problems]
 
@@ -150,12 +151,12 @@ def test_two_files_with_the_same_kind_of_figures_conflict(broken: Path) -> None:
 
 def test_published_figures_replace_sample_ones(broken: Path) -> None:
     _write(broken, "published.yml", {"communes": {"120809": {"years": {2023: _block()}}}})
-    content, problems = check_content(broken)
+    content, problems = check_content(broken, sections=FEATURES.sections)
     assert problems == [] and content is not None
-    year = content.sections["budgets"].communes["120809"].years[2023]
+    year = content.sections[Budgets].communes["120809"].years[2023]
     assert not year.sample and year.total_revenue == 100
     assert year.file == "content/budgets/data/published.yml"
-    assert content.sections["budgets"].communes["120809"].years[2022].sample  # untouched
+    assert content.sections[Budgets].communes["120809"].years[2022].sample  # untouched
 
 
 def test_unreadable_data_file_is_reported_with_its_line(broken: Path) -> None:

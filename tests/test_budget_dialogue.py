@@ -11,16 +11,25 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App
-from bot.db.models import User
-from bot.messages import MAX_PAYLOAD_BYTES, Incoming, Kind, Reply
+from bot.features import FEATURES
+from common.messages import MAX_PAYLOAD_BYTES, Incoming, Kind, Reply
+from content.budgets.section import Budgets
 from content.loader import load_content
-from content.sections.budgets import Budgets
-from dialogues.engine import Dialogues
-from dialogues.registry import all_routers
+from dialogues.core.engine import Dialogues
+from dialogues.core.models import User
 from tests.conftest import Chat
+from tests.fake_nlu import RecordedNlu
 
-CONTENT = load_content()
-BUDGETS: Budgets = CONTENT.sections["budgets"]
+
+@pytest.fixture
+def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
+    """The real model's recorded answers (tests/fake_nlu.py): these tests are about the
+    dialogues; how the model understands is tests/test_nlu*.py's."""
+    return recorded_nlu
+
+
+CONTENT = load_content(sections=FEATURES.sections)
+BUDGETS: Budgets = CONTENT.sections[Budgets]
 KOUK_KHLEANG, TUEK_THLA_SEN_SOK, SRAH_CHIK = "120809", "120802", "010305"
 KK_2023 = BUDGETS.communes[KOUK_KHLEANG].years[2023]
 (KK_TOP, KK_TOP_SHARE), *_ = KK_2023.spending_by_share()
@@ -200,7 +209,7 @@ def test_ordinary_words_are_not_taken_for_a_place(chat: Chat) -> None:
 def test_meeting_button_says_coming_soon_until_meetings_exist(sqlite_app: App) -> None:
     """Without the meetings feature's router the button says "coming soon"."""
     sqlite_app.dialogues = Dialogues(sqlite_app.dialogues.ctx, [
-        r for r in all_routers() if r.name != "meetings"])
+        r for r in FEATURES.routers if r.name != "meetings"])
     chat = Chat(sqlite_app)
     chat.send("hello")
     chat.press("bud:say")
@@ -254,12 +263,12 @@ def test_meeting_button_hands_over_to_the_meetings_feature_once_it_exists(
 
 def test_the_answer_survives_a_chart_that_cannot_be_drawn(chat: Chat,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from dialogues import budget
+    from dialogues.budgets import charting
 
     def broken_chart(*args: object) -> Path:
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(budget, "chart", broken_chart)
+    monkeypatch.setattr(charting, "chart", broken_chart)
     replies = chat.send("how much does Kok Khleang sangkat have?")
     assert len(replies) == 1 and replies[0].image is None
     assert "Sample figures" in replies[0].text

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import bootstrap
-from bot.messages import Incoming, Kind
-from content import budget_import
+from bot.features import FEATURES
+from common.messages import Incoming, Kind
+from content.budgets import budget_import
+from content.budgets.section import Budgets
 from content.loader import CONTENT_DIR, check_content
-from content.sections.budgets import Budgets
 from tests.conftest import ROOT, make_settings
 
 HEADER = "scope,commune,facility_id,facility_en,facility_km,year,kind,category,amount,source," \
@@ -51,10 +52,10 @@ def _write(tmp_path: Path, text: str, name: str = "figures.csv") -> Path:
 
 
 def _budgets(root: Path) -> Budgets:
-    content, problems = check_content(root)
+    content, problems = check_content(root, sections=FEATURES.sections)
     assert problems == [], problems
     assert content is not None
-    budgets = content.sections["budgets"]
+    budgets = content.sections[Budgets]
     assert isinstance(budgets, Budgets)
     return budgets
 

@@ -22,13 +22,15 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App
-from bot.db.models import Conversation, User
-from bot.db.models_meetings import Broadcast, CafCommune, Meeting
-from bot.db.models_scorecard import ScoringRound
-from bot.meetings import store as meetings
-from bot.messages import Incoming, Kind
-from bot.permissions import NotAllowed, chat_actor, operator
-from bot.scorecard.rounds import close_round, open_round
+from common.messages import Incoming, Kind
+from dialogues.core.models import CafCommune, Conversation, User
+from dialogues.core.permissions import NotAllowed, chat_actor, operator
+from dialogues.meetings import broadcasts
+from dialogues.meetings import store as meetings
+from dialogues.meetings.models import Broadcast, Meeting
+from dialogues.meetings.texts import MeetingTexts
+from dialogues.scorecard.models import ScoringRound
+from dialogues.scorecard.rounds import close_round, open_round
 from tests.conftest import Chat
 
 OWN = "200401"  # granted to the CAF (Ampil)
@@ -263,7 +265,7 @@ def test_a_role_revoked_between_two_messages_is_revoked(app: App) -> None:
     assert f"meet:cancel:{meeting_id}:yes" in caf.payloads
     with app.db.session() as session:
         user = session.execute(select(User).where(User.channel_user_id == "caf")).scalar_one()
-        meetings.revoke(session, by="test", user_id=user.id)
+        meetings.revoke(session, by="test", now=datetime.now(timezone.utc), user_id=user.id)
     caf.press(f"meet:cancel:{meeting_id}:yes")
     assert _meeting_row(app, meeting_id).status == "scheduled"
     assert _flow(app, caf) is None
@@ -279,19 +281,19 @@ def test_the_store_refuses_whoever_calls_it(app: App) -> None:
     assert not actor.may_act_on(FOREIGN) and not actor.may_act_on(None)
     meeting_id = _meeting(app, FOREIGN)
     round_id = _round(app, f"hc_{FOREIGN}")
+    notices = MeetingTexts(app.content, "Asia/Phnom_Penh")
     attempts: list[Callable[[Any], Any]] = [
         lambda s: open_round(s, app.content, f"co_{FOREIGN}", by=actor),
         lambda s: close_round(s, app.content, round_id, by=actor),
         lambda s: meetings.create_meeting(s, kind="other", commune=FOREIGN, place="x",
                                           starts_at=FUTURE, agenda=None, by=actor,
                                           now=datetime.now(timezone.utc)),
-        lambda s: meetings.update_meeting(s, app.content, meeting_id, by=actor,
-                                          now=datetime.now(timezone.utc), tz="Asia/Phnom_Penh",
-                                          place="elsewhere"),
-        lambda s: meetings.cancel_meeting(s, app.content, meeting_id, by=actor,
-                                          now=datetime.now(timezone.utc), tz="Asia/Phnom_Penh"),
-        lambda s: meetings.create_broadcast(s, app.content, s.get(User, user_id), FOREIGN,
-                                            "hello", now=datetime.now(timezone.utc)),
+        lambda s: meetings.update_meeting(s, notices, meeting_id, by=actor,
+                                          now=datetime.now(timezone.utc), place="elsewhere"),
+        lambda s: meetings.cancel_meeting(s, notices, meeting_id, by=actor,
+                                          now=datetime.now(timezone.utc)),
+        lambda s: broadcasts.create_broadcast(s, notices, s.get(User, user_id), FOREIGN,
+                                              "hello", now=datetime.now(timezone.utc)),
     ]
     for attempt in attempts:
         with pytest.raises(NotAllowed), app.db.session() as session:

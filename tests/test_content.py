@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import bootstrap
-from content.loader import ContentError, check_content
+from bot.features import FEATURES
+from content.loader import ContentError
 from content.model import ASPECTS
-from dialogues.registry import required_messages
 from tests.conftest import make_settings
 
 SERVICES = {
@@ -23,7 +23,7 @@ SERVICES = {
 
 
 def test_bundled_content_is_valid_and_complete() -> None:
-    content, problems = check_content(required_messages=required_messages())
+    content, problems = FEATURES.check_content()
     assert problems == []
     assert content is not None
     assert set(content.services) >= SERVICES
@@ -37,7 +37,7 @@ def test_bundled_content_is_valid_and_complete() -> None:
 
 
 def _problems(root: Path) -> list[str]:
-    content, problems = check_content(root, required_messages=required_messages())
+    content, problems = FEATURES.check_content(root)
     assert content is None
     return [str(p) for p in problems]
 

@@ -20,17 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from content.loader import check_content, load_content
+from bot.features import FEATURES
+from content.loader import load_content
 from content.model import Content
 from content.review import DEFAULT_STALE_AFTER_YEARS, is_stale, newest_source, recheck_problems
-from dialogues import services
-from dialogues.provenance import Freshness
-from dialogues.registry import required_messages
-from dialogues.review_record import record_date, review_record
+from dialogues.core.provenance import Freshness
+from dialogues.services import handlers as services
+from dialogues.services.review_record import record_date, review_record
 from tests.conftest import ROOT, edit_file
 
 TODAY = date(2026, 12, 3)  # the day this content was reviewed; the rules are judged as of then
-CONTENT = load_content()
+CONTENT = load_content(sections=FEATURES.sections)
 FRESH = Freshness(TODAY, DEFAULT_STALE_AFTER_YEARS)
 
 
@@ -124,7 +124,7 @@ def test_the_review_record_is_current() -> None:
 
 def test_check_fails_on_a_fact_without_a_source(broken: Path) -> None:
     edit_file(broken / "services" / "status_letter.yml", "    source: sevakhum_2015\n", "")
-    content, problems = check_content(broken, required_messages=required_messages())
+    content, problems = FEATURES.check_content(broken)
     assert content is None
     assert any("status_letter.yml: status_letter: facts.documents.source: missing: every fact "
                "needs a source" in str(p) for p in problems), problems
@@ -133,7 +133,7 @@ def test_check_fails_on_a_fact_without_a_source(broken: Path) -> None:
 def test_check_fails_on_a_fact_checked_more_than_a_year_ago(broken: Path) -> None:
     path = broken / "services" / "residence_book.yml"
     edit_file(path, 'checked: "2026-12-03"', 'checked: "2025-11-30"')
-    content = load_content(broken)
+    content = load_content(broken, sections=FEATURES.sections)
     assert _review(content) == [
         "content/services/residence_book.yml: residence_book: facts.documents.checked: last "
         "checked 2025-11-30, more than a year ago: compare it with its sources again and record "
@@ -150,7 +150,7 @@ def test_check_fails_on_a_stale_fact_shown_without_its_warning(broken: Path) -> 
     edit_file(broken / "messages.yml",
           'en: "⚠️ Our newest source is from {year}, so this may have changed. {check}"',
           'en: "This may have changed. {check}"')
-    content = load_content(broken, required_messages=required_messages())
+    content = FEATURES.load_content(broken)
     problems = _review(content)
     facts = sum(len(s.facts) for s in content.services.values())
     assert len(problems) == 2 * facts  # every fact is stale today, in both languages
@@ -161,7 +161,7 @@ def test_check_fails_on_a_stale_fact_shown_without_its_warning(broken: Path) -> 
 
 def test_check_fails_on_a_fee_answer_without_the_rights_block(broken: Path) -> None:
     edit_file(broken / "rights.yml", "block:", "bloc:")
-    content, problems = check_content(broken, required_messages=required_messages())
+    content, problems = FEATURES.check_content(broken)
     assert content is None
     assert "content/rights.yml: rights: block: missing" in [str(p) for p in problems]
 
@@ -171,7 +171,7 @@ def test_check_fails_on_a_number_written_in_another_style(broken: Path) -> None:
           "បញ្ជីឆ្នាំ២០១៥ កំណត់ ១០ ០០០ រៀល")
     edit_file(broken / "services" / "family_book.yml", "The 2015 list said 10,000 riel",
           "The 2015 list said 10000 riel")
-    content, problems = check_content(broken, required_messages=required_messages())
+    content, problems = FEATURES.check_content(broken)
     assert content is None
     texts = [str(p) for p in problems]
     assert "content/services/family_book.yml: family_book: facts.fee.note.km: number written " \

@@ -15,10 +15,10 @@ from starlette.testclient import TestClient
 
 from bot.bootstrap import App
 from bot.dashboard import auth
-from bot.db.base import utcnow
-from bot.db.models_dashboard import DashboardAccount, DashboardSession
-from bot.permissions import operator
+from bot.dashboard.models import DashboardAccount, DashboardSession
 from bot.server import build_runtime, build_web_app
+from common.db.base import utcnow
+from dialogues.core.permissions import operator
 from tests.dashboard_helpers import (
     COMMENT,
     HC,
@@ -106,7 +106,7 @@ def test_account_rules(board: App) -> None:
 
 def test_cli_add_user(board: App, monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
     assert main(["dashboard", "add-user", "newcaf", "--role", "caf", "--commune", HC_COMMUNE,
@@ -119,7 +119,7 @@ def test_cli_add_user(board: App, monkeypatch: pytest.MonkeyPatch,
 def _cli(board: App, *args: str, stdin: str = "") -> tuple[int, str]:
     import contextlib
 
-    from bot.cli import main
+    from bot.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), \
@@ -432,8 +432,8 @@ def test_chart_is_a_png(board: App, seeded: Seeded) -> None:
 
 
 def test_csv_download_is_the_cli_export(board: App, seeded: Seeded, tmp_path: Path) -> None:
-    from bot.scorecard.export import write_responses_csv
-    from content.sections.surveys import surveys_of
+    from content.surveys.section import surveys_of
+    from dialogues.scorecard.export import write_responses_csv
 
     client = logged_in(board, "caf")
     round_id = seeded.hc_rounds[1]
@@ -495,7 +495,7 @@ def test_published_round_is_public_without_comments_or_small_groups(board: App,
 def test_an_open_round_shows_only_its_response_count(board: App, seeded: Seeded) -> None:
     """Figures of an open round, read before and after someone answers, would show what that
     person answered and who they are (profile breakdowns): until it closes, its count only."""
-    from bot.scorecard.rounds import close_round
+    from dialogues.scorecard.rounds import close_round
 
     round_id = seed_round(board, HC, [{"enough_staff": 1 + n % 5} for n in range(6)],
                           [{"gender": "female"} for _ in range(6)],
@@ -528,7 +528,7 @@ def test_an_open_round_shows_only_its_response_count(board: App, seeded: Seeded)
 
 
 def test_open_rounds_cannot_be_published(board: App, seeded: Seeded) -> None:
-    from bot.scorecard.rounds import open_round
+    from dialogues.scorecard.rounds import open_round
 
     with board.db.session() as session:
         round_id = int(open_round(session, board.content, "hc_120809", by=operator("test")).id)

@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 
 from bot.bootstrap import App
 from bot.dashboard import auth, data
-from bot.dashboard import web as dashboard_web
+from bot.dashboard import results as dashboard_results
 from bot.server import build_runtime, build_web_app
 from tests.dashboard_helpers import (
     HC_COMMUNE,
@@ -143,7 +143,8 @@ def test_a_write_proceeds_while_a_request_computes(tmp_path: Path, sqlite_url: s
             if request_kind != "public page":
                 assert login(client, "caf").status_code == 303
             slow = "write_responses_csv" if request_kind == "csv" else "round_results"
-            monkeypatch.setattr(dashboard_web, slow, gate.wrap(getattr(dashboard_web, slow)))
+            monkeypatch.setattr(dashboard_results, slow,
+                                gate.wrap(getattr(dashboard_results, slow)))
             url = {"public page": f"/results/{HC_COMMUNE}",
                    "round page": f"/dashboard/rounds/{round_id}",
                    "chart": f"/dashboard/rounds/{round_id}/charts/enough_staff.png",
@@ -180,13 +181,13 @@ def test_the_public_page_is_computed_once_per_publication(board: App,
                                                           ) -> None:
     seeded = seed(board)
     computed: list[int] = []
-    real = dashboard_web.round_results
+    real = dashboard_results.round_results
 
     def counting(session: Any, surveys: Any, round_id: int, **kwargs: Any) -> Any:
         computed.append(round_id)
         return real(session, surveys, round_id, **kwargs)
 
-    monkeypatch.setattr(dashboard_web, "round_results", counting)
+    monkeypatch.setattr(dashboard_results, "round_results", counting)
     public = TestClient(build_web_app(build_runtime(board)), base_url="http://127.0.0.1")
     first, second = seeded.hc_rounds
     _publish(board, second)
@@ -230,7 +231,7 @@ def test_charts_and_results_survive_the_nlu_loader_finishing(board: App, nlu: An
     building, and `tuple(...)` in round_results could not shrink its tuple: `SystemError:
     Objects/tupleobject.c:964: bad argument to internal function`, a 500. Many concurrent
     chart, results and public requests, with the loader's step repeated the whole time."""
-    from content.sections.surveys import surveys_of
+    from content.surveys.section import surveys_of
     from nlu.engine import release_crf_temp_files
 
     round_id = big_round(board)

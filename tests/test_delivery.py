@@ -14,20 +14,12 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models import OutboxMessage, User
-from bot.delivery import (
-    Dispatcher,
-    Held,
-    Recipient,
-    RetryLater,
-    Unreachable,
-    batch_report,
-    enqueue,
-    release_held,
-)
-from bot.messages import Button, Reply
+from bot.delivery import Dispatcher, Held, Recipient, RetryLater, Unreachable
 from bot.ratelimit import Limits, RateLimiter
+from common.db.base import utcnow
+from common.messages import Button, Reply
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage, batch_report, enqueue, release_held
 
 
 class RecordingSender:

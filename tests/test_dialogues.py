@@ -10,12 +10,22 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App
-from bot.db.models import Conversation, MessageLog, User
-from bot.messages import Incoming, Kind
+from bot.features import FEATURES
+from common.messages import Incoming, Kind
 from content.loader import load_content
+from dialogues.core.models import Conversation, MessageLog, User
 from tests.conftest import Chat
+from tests.fake_nlu import RecordedNlu
 
-CONTENT = load_content()
+
+@pytest.fixture
+def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
+    """The real model's recorded answers (tests/fake_nlu.py): these tests are about the
+    dialogues; how the model understands is tests/test_nlu*.py's."""
+    return recorded_nlu
+
+
+CONTENT = load_content(sections=FEATURES.sections)
 
 
 def test_english_fee_question_answers_with_source_and_date(chat: Chat) -> None:

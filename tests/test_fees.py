@@ -10,15 +10,15 @@ import unicodedata
 import pytest
 
 from bot.bootstrap import App
-from bot.messages import MAX_PAYLOAD_BYTES
+from bot.features import FEATURES
+from common.messages import MAX_PAYLOAD_BYTES
 from content.loader import load_content
 from content.places import gazetteer
-from dialogues.engine import Dialogues
-from dialogues.registry import all_routers
-from dialogues.router import Router, Turn
+from dialogues.core.engine import Dialogues
+from dialogues.core.router import Router, Turn
 from tests.conftest import Chat
 
-CONTENT = load_content()
+CONTENT = load_content(sections=FEATURES.sections)
 PHONE_SCREEN = 850  # visible characters (Khmer vowel signs and subscripts not counted)
 
 # Typed the way people ask, and the first line an honest clerk would say under the newest
@@ -185,7 +185,7 @@ def test_the_report_flow_takes_over_the_button_once_it_exists(sqlite_app: App) -
         received.append(turn.incoming.payload or "")
         turn.say("report flow")
 
-    sqlite_app.dialogues = Dialogues(sqlite_app.dialogues.ctx, [*all_routers(), reports])
+    sqlite_app.dialogues = Dialogues(sqlite_app.dialogues.ctx, [*FEATURES.routers, reports])
     chat = Chat(sqlite_app)
     chat.send("how much is a family book?")
     assert "report:fee:family_book" in chat.payloads and "rights:family_book" not in chat.payloads

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
+from bot.features import FEATURES
+from common import formatting as fmt
 from content.loader import load_content
-from dialogues import formatting as fmt
 from tests.test_content_review import FRESH
 
-CONTENT = load_content()
+CONTENT = load_content(sections=FEATURES.sections)
 
 
 def test_quantities_are_grouped_the_cldr_way_in_each_language() -> None:
@@ -30,7 +31,7 @@ def test_hand_written_numbers_are_held_to_the_same_style() -> None:
 
 
 def test_no_service_answer_mixes_thousands_styles() -> None:
-    from dialogues.services import answer_text
+    from dialogues.services.handlers import answer_text
 
     for service in CONTENT.services.values():
         for aspect in service.facts:

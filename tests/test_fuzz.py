@@ -28,9 +28,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.bootstrap import App, bootstrap
-from bot.db.models import InboundUpdate, OutboxMessage
-from bot.messages import Incoming, Kind
+from bot.inbox.models import InboundUpdate
 from bot.server import build_runtime, build_web_app
+from common.messages import Incoming, Kind
+from dialogues.core.outbox import OutboxMessage
 from tests import live_server
 from tests.conftest import make_settings
 from tests.fake_graph import FakeGraph

@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models import InboundUpdate
-from bot.inbox import Claimed, Inbox
+from bot.inbox.models import InboundUpdate
+from bot.inbox.queue import Claimed, Inbox
+from common.db.base import utcnow
 
 
 @pytest.fixture

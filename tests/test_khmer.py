@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.khmer import (
+from common.khmer import (
     arabic_to_khmer_digits,
     has_words,
     khmer_to_arabic_digits,

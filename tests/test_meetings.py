@@ -14,14 +14,23 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App, bootstrap
-from bot.cli import main
-from bot.db.models import User
-from bot.db.models_meetings import CafAudit, CafCommune, Meeting, MeetingSubscription
-from bot.meetings import store
-from bot.permissions import chat_actor, operator
+from bot.cli.main import main
 from bot.settings import Settings
+from dialogues.core.models import CafAudit, CafCommune, User
+from dialogues.core.permissions import chat_actor, operator
+from dialogues.meetings import store
+from dialogues.meetings.models import Meeting, MeetingSubscription
 from tests.conftest import Chat, make_settings
+from tests.fake_nlu import RecordedNlu
 from tests.meetings_helpers import KK, OB, FakeClock, invite, make_user, new_meeting, pp
+
+
+@pytest.fixture
+def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
+    """The real model's recorded answers (tests/fake_nlu.py): these tests are about the
+    dialogues; how the model understands is tests/test_nlu*.py's."""
+    return recorded_nlu
+
 
 NOW = pp(2026, 11, 29, 9, 0)
 
@@ -142,7 +151,7 @@ def test_an_invite_works_once_and_a_revoked_one_not_at_all(mapp: App) -> None:
     assert "That code is not valid, was already used, or was revoked" in second.text
     other = invite(mapp, OB)
     with mapp.db.session() as session:
-        store.revoke(session, by="test", code=other)
+        store.revoke(session, by="test", now=mapp.clock.now(), code=other)
     second.send(f"/caf {other}")
     assert "was already used, or was revoked" in second.text
     second.send("/caf")
@@ -212,7 +221,7 @@ def test_a_caf_revoked_during_the_form_cannot_finish_it(mapp: App) -> None:
     chat.press("frm:skip")
     with mapp.db.session() as session:
         user = session.execute(select(User).where(User.channel_user_id == "caf-rev")).scalar_one()
-        store.revoke(session, by="test", user_id=user.id)
+        store.revoke(session, by="test", now=mapp.clock.now(), user_id=user.id)
     chat.press("frm:yes")
     assert "This is only for the Community Accountability Facilitator" in chat.text
     assert _meetings(mapp) == []
@@ -357,11 +366,11 @@ def test_cli_revokes_a_caf(app: App) -> None:
     user_id = make_user(app, "caf-x")
     code = invite(app, KK)
     with app.db.session() as session:
-        store.redeem_invite(session, session.get(User, user_id), code)
+        store.redeem_invite(session, session.get(User, user_id), code, now=app.clock.now())
     with app.db.session() as session:
         assert chat_actor(session, session.get(User, user_id)).may_act_on(KK)
         assert not chat_actor(session, session.get(User, user_id)).may_act_on(OB)
-        store.revoke(session, by="test", user_id=user_id)
+        store.revoke(session, by="test", now=app.clock.now(), user_id=user_id)
     with app.db.session() as session:
         user = session.get(User, user_id)
         assert user.role == "citizen" and not chat_actor(session, user).may_act_on(KK)
@@ -393,7 +402,7 @@ def test_an_admin_who_was_a_caf_goes_back_to_caf(app: App) -> None:
     officer = make_user(app, "caf-then-admin")
     code = invite(app, KK)
     with app.db.session() as session:
-        store.redeem_invite(session, session.get(User, officer), code)
+        store.redeem_invite(session, session.get(User, officer), code, now=app.clock.now())
     with app.db.session() as session:
         store.set_admin(session, by="test", user_id=officer)
     with app.db.session() as session:

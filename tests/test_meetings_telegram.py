@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import bootstrap
-from bot.db.models import OutboxMessage, User
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage
 from tests import fake_telegram
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram

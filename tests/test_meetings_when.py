@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.meetings.when import parse_when
+from common.when import parse_when
 from tests.meetings_helpers import PP, pp
 
 NOW = pp(2026, 11, 29, 20, 30)  # Sunday evening in Phnom Penh

@@ -22,31 +22,20 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.bootstrap import App, bootstrap
-from bot.channels import messenger
-from bot.channels.messenger import MessengerSettings, StandardWindow, events_of, to_incoming
-from bot.channels.messenger_client import (
-    MessengerClient,
-    clusters,
-    delivery_error,
-    render,
-    shorten,
-    split_text,
-    units,
-)
-from bot.channels.messenger_setup import build_profile, menu_items
-from bot.db.base import utcnow
-from bot.db.models import InboundUpdate, OutboxMessage, User
-from bot.delivery import (
-    Held,
-    Recipient,
-    Rejected,
-    RetryLater,
-    Unreachable,
-    batch_report,
-    enqueue,
-)
-from bot.messages import Button, Incoming, Kind, Reply
+from bot.channels.messenger.client import MessengerClient, delivery_error
+from bot.channels.messenger.inbound import events_of, to_incoming
+from bot.channels.messenger.outbound import MAX_TEXT, StandardWindow, render, shorten
+from bot.channels.messenger.settings import GET_STARTED, MessengerSettings
+from bot.channels.messenger.setup import build_profile, menu_items
+from bot.delivery import Held, Recipient, Rejected, RetryLater, Unreachable
+from bot.features import FEATURES
+from bot.inbox.models import InboundUpdate
 from bot.settings import SettingsError
+from common.db.base import utcnow
+from common.messages import Button, Incoming, Kind, Reply
+from common.splitting import clusters, split_text, units
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage, batch_report, enqueue
 from tests import fake_graph, live_server
 from tests.conftest import make_settings
 from tests.fake_graph import FakeGraph, cluster_problem
@@ -603,7 +592,7 @@ def test_a_message_meta_refuses_for_good_is_failed_with_the_reason(
 
 
 def test_graph_errors_map_to_what_the_dispatcher_does() -> None:
-    from bot.channels.messenger_client import GraphError
+    from bot.channels.messenger.client import GraphError
 
     def mapped(status: int, code: int | None = None, subcode: int | None = None) -> type:
         return type(delivery_error(GraphError(status, "x", code, subcode), 5.0))
@@ -733,17 +722,17 @@ def test_khmer_choices_become_quick_replies_or_a_numbered_menu() -> None:
 
 def test_text_is_split_on_sentences_and_never_inside_a_cluster() -> None:
     khmer = "សេវានេះឥតគិតថ្លៃ បើរាយការណ៍ក្នុងរយៈពេល ៣០ ថ្ងៃ។" * 80
-    parts = split_text(khmer)
+    parts = split_text(khmer, MAX_TEXT)
     assert len(parts) > 1 and all(units(p) <= 2000 and p.endswith("។") for p in parts)
     unbroken = "ស្ត្រី" * 900  # no space, no sentence end: cut between clusters
-    parts = split_text(unbroken)
+    parts = split_text(unbroken, MAX_TEXT)
     assert all(cluster_problem(p) is None and p.startswith("ស្ត្រី") for p in parts)
     assert "".join(parts) == unbroken
     english = "First paragraph. " * 60 + "\n\n" + "Second one. " * 100
-    first, *_ = split_text(english)
+    first, *_ = split_text(english, MAX_TEXT)
     assert first == ("First paragraph. " * 60).strip()
-    assert split_text("") == [] and split_text("short") == ["short"]
-    assert units("👍") == 2 and all(units(p) <= 2000 for p in split_text("👍" * 1500))
+    assert split_text("", MAX_TEXT) == [] and split_text("short", MAX_TEXT) == ["short"]
+    assert units("👍") == 2 and all(units(p) <= 2000 for p in split_text("👍" * 1500, MAX_TEXT))
 
 
 # ------------------------------------------------------------------ events
@@ -820,10 +809,10 @@ def test_setup_sets_get_started_greeting_and_menu_in_both_languages(
     result = subprocess.run([sys.executable, "-m", "bot.cli", "messenger", "setup"],
                             capture_output=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr.decode()
-    entries = ["menu", *(item.payload for item in menu_items())]
+    entries = ["menu", *(item.payload for item in menu_items(FEATURES))]
     assert f"persistent menu: default ({len(entries)} items)" in result.stdout.decode()
     profile = graph.profile
-    assert profile["get_started"] == {"payload": messenger.GET_STARTED}
+    assert profile["get_started"] == {"payload": GET_STARTED}
     greetings = {g["locale"]: g["text"] for g in profile["greeting"]}
     assert greetings["default"] == greetings["km_KH"] and "សួស្តី" in greetings["default"]
     assert greetings["en_US"].startswith("Hello!")
@@ -838,7 +827,7 @@ def test_setup_sets_get_started_greeting_and_menu_in_both_languages(
 
 
 def test_profile_menu_payloads_are_the_dialogues_menu(sqlite_app: App) -> None:
-    profile = build_profile(sqlite_app.content, menu_items())
+    profile = build_profile(sqlite_app.content, menu_items(FEATURES))
     payloads = [a["payload"] for a in profile["persistent_menu"][0]["call_to_actions"]]
-    assert payloads[0] == "menu" and set(payloads[1:]) == {i.payload for i in menu_items()}
+    assert payloads[0] == "menu" and set(payloads[1:]) == {i.payload for i in menu_items(FEATURES)}
 

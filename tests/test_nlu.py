@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from common.khmer import script_of
 from nlu.engine import HELDOUT
-from nlu.khmer import script_of
 
 CONTRACT_INTENTS = {
     "greet", "goodbye", "thank", "help", "affirm", "deny", "out_of_scope", "change_language",
@@ -176,3 +176,22 @@ def test_the_loader_removes_crf_temp_files_without_walking_the_heap(
     release_crf_temp_files(nlu.agent)
     assert all(model.modelfile.name is None or not Path(model.modelfile.name).exists()
                for model in named)
+
+
+def test_the_recorded_answers_of_the_dialogue_tests_are_the_models(nlu: Any) -> None:
+    """tests/fake_nlu.py replays these answers to the dialogue tests: each must still be what
+    the model says (same intent and entities, a confidence on the same side of every threshold
+    the dialogues act on), or those tests would pass on answers production no longer gives."""
+    from tests.fake_nlu import RECORD_ENV, band, load_answers
+
+    answers = load_answers()
+    assert answers, "tests/nlu_answers.json is empty or missing"
+    changed = []
+    for text, recorded in answers.items():
+        now = asyncio.run(nlu.parse(text)).to_json()
+        if (now["intent"]["name"] != recorded["intent"]["name"]
+                or now["entities"] != recorded["entities"]
+                or band(now["intent"]["confidence"]) != band(recorded["intent"]["confidence"])):
+            changed.append(f"{text!r}: recorded {recorded}, now {now}")
+    assert not changed, (f"the model's answers changed; record them again ({RECORD_ENV}=1 "
+                         "pytest <the modules using recorded_nlu>):\n  " + "\n  ".join(changed))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.messages import Understanding
+from common.messages import Understanding
 from nlu.remote import RemoteNlu
 
 ROOT = Path(__file__).resolve().parent.parent

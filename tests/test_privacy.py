@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bot.bootstrap import App, bootstrap
-from content.sections.surveys import surveys_of
+from content.surveys.section import surveys_of
 from tests import live_server, test_messenger, test_telegram
 from tests.conftest import make_settings
 from tests.fake_graph import FakeGraph

@@ -21,19 +21,23 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.bootstrap import Clock, bootstrap
-from bot.channels import messenger, telegram
+from bot.bootstrap import bootstrap
+from bot.channels.messenger import inbound as messenger
+from bot.channels.telegram import inbound as telegram
+from bot.dashboard.models import DashboardAccount, DashboardLoginLimit, DashboardSession
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models import Conversation, InboundUpdate, MessageLog, OutboxMessage, User
-from bot.db.models_dashboard import DashboardAccount, DashboardLoginLimit, DashboardSession
-from bot.db.models_meetings import CafCommune, MeetingSubscription
-from bot.delivery import Dispatcher, Recipient, Rejected, Unreachable, enqueue
-from bot.inbox import Claimed, Inbox
-from bot.messages import Button, Reply
+from bot.delivery import Dispatcher, Recipient, Rejected, Unreachable
+from bot.inbox.models import InboundUpdate
+from bot.inbox.queue import Claimed, Inbox
 from bot.retention import Purged, purge
+from bot.scheduling import scheduler_service
 from bot.settings import Retention, Settings, SettingsError
-from scheduler.service import SchedulerService
+from common.clock import SystemClock
+from common.db.base import utcnow
+from common.messages import Button, Reply
+from dialogues.core.models import CafCommune, Conversation, MessageLog, User
+from dialogues.core.outbox import OutboxMessage, enqueue
+from dialogues.meetings.models import MeetingSubscription
 from tests.conftest import make_settings, scratch_database
 from tests.fake_telegram import FakeTelegram
 
@@ -343,7 +347,7 @@ def test_the_purge_keeps_each_thing_as_long_as_its_period(db: Database) -> None:
 def test_db_purge_command(tmp_path: Path, database_url: str,
                           monkeypatch: pytest.MonkeyPatch,
                           capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     database = Database(database_url)
     database.migrate()
@@ -368,7 +372,7 @@ def test_db_purge_command(tmp_path: Path, database_url: str,
 def test_the_scheduler_purges_at_start_and_every_period(tmp_path: Path, database_url: str,
                                                         nlu: Any) -> None:
     app = bootstrap(make_settings(tmp_path, database_url, ISAFBOT_RETAIN_MESSAGE_LOG_DAYS="1"),
-                    nlu=nlu, clock=Clock())
+                    nlu=nlu, clock=SystemClock())
     try:
         with app.db.session() as session:
             user = User(channel="test", channel_user_id="u", language="en")
@@ -378,8 +382,8 @@ def test_the_scheduler_purges_at_start_and_every_period(tmp_path: Path, database
                                    created_at=utcnow() - timedelta(days=2)))
 
         async def run() -> None:
-            service = SchedulerService(app, sync_seconds=60, retry_seconds=0.1,
-                                       purge_seconds=0.3)
+            service = scheduler_service(app, retry_seconds=0.1,
+                                        every={"housekeeping": 60, "purge": 0.3})
             await service.start()
             try:
                 for _ in range(200):
@@ -416,7 +420,7 @@ def test_upgrading_clears_what_older_versions_kept(empty_url: str) -> None:
     from alembic import command
     from sqlalchemy import text
 
-    from bot.db.session import alembic_config
+    from common.db.session import alembic_config
 
     database = Database(empty_url)
     config = alembic_config(database)

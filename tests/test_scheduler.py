@@ -15,15 +15,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.bootstrap import App, Clock, bootstrap
-from bot.db.models import OutboxMessage
-from bot.db.models_meetings import MeetingReminder
-from bot.delivery import release_held
-from bot.meetings import store
-from bot.permissions import operator
+from bot.bootstrap import App, bootstrap
+from bot.scheduling import scheduler_service
 from bot.settings import Settings, SettingsError
+from common.clock import SystemClock
+from dialogues.core.outbox import OutboxMessage, release_held
+from dialogues.core.permissions import operator
+from dialogues.meetings import store
+from dialogues.meetings.models import MeetingReminder
+from dialogues.meetings.texts import MeetingTexts
 from scheduler import jobs
-from scheduler.service import SchedulerService
 from tests.conftest import make_settings
 from tests.meetings_helpers import (
     OB,
@@ -126,8 +127,8 @@ def test_a_reminder_job_run_twice_enqueues_once(sapp: App, clock: FakeClock,
     meeting_id = new_meeting(sapp, clock, START)
     clock.set(pp(2026, 12, 15, 12, 30))
     starts = START.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
-    assert jobs.remind(meeting_id, 120, starts) == 2
-    assert jobs.remind(meeting_id, 120, starts) is None
+    assert jobs.remind(driver.ctx, meeting_id, 120, starts) == 2
+    assert jobs.remind(driver.ctx, meeting_id, 120, starts) is None
     assert len(outbox(sapp)) == 2
     with sapp.db.session() as session:
         assert session.execute(select(MeetingReminder.recipients)).scalars().all() == [2]
@@ -143,9 +144,9 @@ def test_an_edit_reschedules_and_tells_those_already_reminded(sapp: App, clock: 
     late = make_user(sapp, "late-subscriber", subscribed=True)
     moved = pp(2026, 12, 20, 10, 0)
     with sapp.db.session() as session:
-        store.update_meeting(session, sapp.content, meeting_id, by=operator("test"),
-                             now=clock.now(),
-                             tz="Asia/Phnom_Penh", starts_at=moved, place="Wat Kouk Khleang")
+        store.update_meeting(session, MeetingTexts(sapp.content, "Asia/Phnom_Penh"), meeting_id,
+                             by=operator("test"), now=clock.now(), starts_at=moved,
+                             place="Wat Kouk Khleang")
     changes = outbox(sapp, "change:")
     assert {r.user_id for r in changes} == {people["en"], people["km"]}  # not `late`
     assert "Sunday 20 December 2026, 10:00" in next(
@@ -172,8 +173,8 @@ def test_a_cancellation_notifies_those_reminded_and_nothing_more_is_sent(
         session.execute(update(OutboxMessage).where(OutboxMessage.id == rows[0].id)
                         .values(status="sent"))
     with sapp.db.session() as session:
-        told = store.cancel_meeting(session, sapp.content, meeting_id, by=operator("test"),
-                                    now=clock.now(), tz="Asia/Phnom_Penh")
+        told = store.cancel_meeting(session, MeetingTexts(sapp.content, "Asia/Phnom_Penh"),
+                                    meeting_id, by=operator("test"), now=clock.now())
     assert told == 1
     statuses = {r.user_id: r.status for r in outbox(sapp, "rem:")}
     assert sorted(statuses.values()) == ["sent", "withdrawn"]
@@ -243,7 +244,7 @@ def test_the_real_scheduler_fires_a_due_reminder(tmp_path: Path, sqlite_url: str
                                                  nlu: Any) -> None:
     """APScheduler itself, on the real clock: a meeting 90 minutes from now has its 2-hour
     reminder due at once; the service's sync plans it and the scheduler runs it."""
-    app = bootstrap(make_settings(tmp_path, sqlite_url), nlu=nlu, clock=Clock())
+    app = bootstrap(make_settings(tmp_path, sqlite_url), nlu=nlu, clock=SystemClock())
     try:
         subscriber = make_user(app, "real", subscribed=True)
         new_meeting(app, FakeClock(datetime.now(timezone.utc)),
@@ -251,7 +252,8 @@ def test_the_real_scheduler_fires_a_due_reminder(tmp_path: Path, sqlite_url: str
         woken: list[int] = []
 
         async def run() -> list[OutboxMessage]:
-            service = SchedulerService(app, wake=lambda: woken.append(1), sync_seconds=0.5)
+            service = scheduler_service(app, wake=lambda: woken.append(1),
+                                        every={"housekeeping": 0.5})
             await service.start()
             try:
                 for _ in range(200):
@@ -276,8 +278,8 @@ def test_one_scheduler_per_postgresql_deployment(tmp_path: Path, postgres_url: s
     second_app = bootstrap(make_settings(tmp_path, postgres_url), nlu=nlu)
 
     async def run() -> None:
-        first = SchedulerService(first_app, retry_seconds=0.2, sync_seconds=60)
-        second = SchedulerService(second_app, retry_seconds=0.2, sync_seconds=60)
+        first = scheduler_service(first_app, retry_seconds=0.2, every={"housekeeping": 60})
+        second = scheduler_service(second_app, retry_seconds=0.2, every={"housekeeping": 60})
         await first.start()
         await _until(lambda: first.leading)
         await second.start()
@@ -309,9 +311,8 @@ def test_a_new_place_replaces_a_reminder_still_waiting_in_the_outbox(
     meeting_id = new_meeting(sapp, clock, START)
     driver.run_until(pp(2026, 12, 15, 12, 1))  # both reminders queued, none delivered yet
     with sapp.db.session() as session:
-        store.update_meeting(session, sapp.content, meeting_id, by=operator("test"),
-                             now=clock.now(),
-                             tz="Asia/Phnom_Penh", place="Wat Kouk Khleang")
+        store.update_meeting(session, MeetingTexts(sapp.content, "Asia/Phnom_Penh"), meeting_id,
+                             by=operator("test"), now=clock.now(), place="Wat Kouk Khleang")
     assert {r.status for r in outbox(sapp, "rem:")} == {"withdrawn"}
     notices = {r.user_id: r.reply["text"] for r in outbox(sapp, "change:")}
     assert set(notices) == {people["en"], people["km"]}

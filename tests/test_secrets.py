@@ -22,13 +22,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import bootstrap
-from bot.channels.messenger_client import MessengerClient
-from bot.db.models import InboundUpdate, OutboxMessage
-from bot.delivery import enqueue
-from bot.inbox import Claimed
-from bot.messages import Reply
+from bot.channels.messenger.client import MessengerClient
+from bot.inbox.models import InboundUpdate
+from bot.inbox.queue import Claimed
 from bot.server import build_runtime
 from bot.settings import Settings
+from common.messages import Reply
+from dialogues.core.outbox import OutboxMessage, enqueue
 from tests.conftest import ROOT, make_settings
 from tests.fake_graph import FakeGraph
 
@@ -113,7 +113,7 @@ def test_a_refused_graph_api_leaves_no_secret_in_the_outbox(tmp_path: Path, sqli
     app = bootstrap(settings, nlu=nlu)
     try:
         with app.db.session() as session:
-            from dialogues.engine import find_or_create_user
+            from dialogues.core.engine import find_or_create_user
 
             user = find_or_create_user(session, "messenger", "psid-9")
             user.last_inbound_at = app.clock.now().replace(tzinfo=None)
@@ -136,7 +136,7 @@ def test_a_refused_graph_api_leaves_no_secret_in_the_outbox(tmp_path: Path, sqli
 
 def test_messenger_setup_prints_no_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     for name, value in messenger_env(f"http://127.0.0.1:{_refused_port()}").items():
         monkeypatch.setenv(name, value)
@@ -181,7 +181,7 @@ def test_one_filter_redacts_every_secret_in_the_logs(tmp_path: Path, sqlite_url:
 
 
 def test_the_redactor_knows_the_deployments_secrets_and_the_usual_shapes() -> None:
-    from bot.redact import Redactor
+    from common.redact import Redactor
 
     redact = Redactor.from_env({"MESSENGER_PAGE_ACCESS_TOKEN": TOKEN,
                                 "MESSENGER_APP_SECRET": APP_SECRET,

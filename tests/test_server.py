@@ -19,9 +19,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import Database
-from bot.db.models import InboundUpdate, MessageLog, OutboxMessage
-from bot.leader import Leadership
+from bot.inbox.models import InboundUpdate
 from bot.logs import JsonLines, configure_logging
+from common.leader import Leadership
+from dialogues.core.models import MessageLog
+from dialogues.core.outbox import OutboxMessage
 from tests.conftest import make_settings
 from tests.fake_graph import FakeGraph
 from tests.test_messenger import APP_SECRET, TOKEN, batch, messenger_env, postback_event, sign
@@ -166,7 +168,7 @@ def test_the_leader_hears_other_workers_queue_replies(postgres_url: str) -> None
     leader's dispatcher sends at once instead of at its next poll."""
     from sqlalchemy import text
 
-    from bot.leader import OUTBOX_CHANNEL
+    from common.leader import OUTBOX_CHANNEL
 
     leader_db, worker_db = Database(postgres_url), Database(postgres_url)
     leader = Leadership(leader_db)
@@ -198,7 +200,7 @@ def test_sqlite_leader_polls(sqlite_url: str) -> None:
 
 
 def test_several_workers_refuse_telegram_polling(tmp_path: Path, sqlite_url: str) -> None:
-    from bot.server import serve_processes
+    from bot.serving import serve_processes
     from bot.settings import SettingsError
 
     settings = make_settings(tmp_path, sqlite_url, TELEGRAM_BOT_TOKEN="123456:ABCdef")

@@ -24,13 +24,14 @@ from sqlalchemy.engine import Engine
 
 from bot.bootstrap import App, bootstrap
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models import InboundUpdate, MessageLog
-from bot.db.session import DbTimeouts, database_unavailable
-from bot.messages import Understanding
+from bot.inbox.models import InboundUpdate
 from bot.server import build_web_app
 from bot.settings import Settings, SettingsError
-from bot.supervise import Backoff, Burst, Supervisor
+from common.db.base import utcnow
+from common.db.session import DbTimeouts, database_unavailable
+from common.messages import Understanding
+from common.supervise import Backoff, Burst, Supervisor
+from dialogues.core.models import MessageLog
 from nlu.engine import NluUnavailable
 from tests.conftest import Chat, make_settings
 from tests.fault_proxy import FaultProxy
@@ -89,7 +90,7 @@ async def test_workers_and_dispatcher_outlive_a_database_outage(
         await runtime.stop()
         app.close()
         outage.close()
-    failures = [r for r in caplog.records if r.name.startswith("bot.supervise.inbox-")
+    failures = [r for r in caplog.records if r.name.startswith("common.supervise.inbox-")
                 and r.levelno == logging.ERROR]
     assert 1 <= len(failures) <= 2, [r.getMessage() for r in failures]  # once per worker
     assert any("works again" in r.getMessage() for r in caplog.records)
@@ -489,7 +490,7 @@ def counted_rows(database_url: str) -> Iterator[Database]:
 
 
 def test_retry_waiting_lets_postponed_updates_go_at_once(counted_rows: Database) -> None:
-    from bot.inbox import Inbox
+    from bot.inbox.queue import Inbox
 
     inbox = Inbox(counted_rows)
     inbox.accept("test", "1", "test:a", {"n": 1})

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import App
-from bot.db.models_scorecard import SurveyComment, SurveyRating, SurveyResponse
-from bot.messages import Incoming, Kind, Reply
-from bot.scorecard.results import round_results
-from content.sections.surveys import surveys_of
-from dialogues.formatting import integer
+from common.formatting import integer
+from common.messages import Incoming, Kind, Reply
+from content.surveys.section import surveys_of
+from dialogues.scorecard.models import SurveyComment, SurveyRating, SurveyResponse
+from dialogues.scorecard.results import round_results
 from tests.scorecard_helpers import HC, HC_INDICATORS, open_for
 
 RESPONDENTS = 500

@@ -8,20 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from bot.features import FEATURES
+from common.khmer import is_khmer_char
 from content.loader import load_content
 from content.places import gazetteer
-from content.sections.surveys import (
+from content.surveys.section import (
     FACILITY_TYPES,
     PREFER_NOT,
     answer_key,
     surveys_of,
     typed_number,
 )
-from nlu.khmer import is_khmer_char
 from tests.conftest import edit_file
 from tests.test_content import _problems
 
-SURVEYS = surveys_of(load_content())
+SURVEYS = surveys_of(load_content(sections=FEATURES.sections))
 
 
 def test_three_surveys_with_bilingual_indicators_from_the_samples() -> None:

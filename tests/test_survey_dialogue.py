@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from bot.bootstrap import App, bootstrap
-from bot.db.models import Conversation, MessageLog, OutboxMessage, User
-from bot.db.models_meetings import CafCommune
-from bot.db.models_scorecard import ScoringRound
-from bot.messages import Kind
-from bot.scorecard.store import comment_author, respondent_key
+from common.messages import Kind
+from dialogues.core.models import CafCommune, Conversation, MessageLog, User
+from dialogues.core.outbox import OutboxMessage
+from dialogues.scorecard.models import ScoringRound
+from dialogues.scorecard.store import comment_author, respondent_key
 from tests.conftest import Chat, make_settings
+from tests.fake_nlu import RecordedNlu
 from tests.scorecard_helpers import (
     HC,
     HC_INDICATORS,
@@ -24,6 +26,13 @@ from tests.scorecard_helpers import (
     open_for,
     stored,
 )
+
+
+@pytest.fixture
+def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
+    """The real model's recorded answers (tests/fake_nlu.py): these tests are about the
+    dialogues; how the model understands is tests/test_nlu*.py's."""
+    return recorded_nlu
 
 
 def _start_english(chat: Chat) -> None:

@@ -13,12 +13,16 @@ from xml.etree import ElementTree
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.db import Database
-from bot.permissions import operator
-from bot.scorecard import store
-from bot.scorecard.export import instance_id, write_comments_csv, write_responses_csv
-from bot.scorecard.results import (
+from bot.features import FEATURES
+from content.loader import load_content
+from content.model import Content
+from content.surveys.section import surveys_of
+from dialogues.core.permissions import operator
+from dialogues.scorecard import store
+from dialogues.scorecard.export import instance_id, write_comments_csv, write_responses_csv
+from dialogues.scorecard.results import (
     MIN_GROUP,
     NO_ANSWER,
     breakdown,
@@ -26,12 +30,9 @@ from bot.scorecard.results import (
     indicator_stats,
     round_results,
 )
-from bot.scorecard.rounds import close_round, open_round
-from content.loader import load_content
-from content.model import Content
-from content.sections.surveys import surveys_of
+from dialogues.scorecard.rounds import close_round, open_round
 
-CONTENT = load_content()
+CONTENT = load_content(sections=FEATURES.sections)
 SURVEYS = surveys_of(CONTENT)
 SECRET = b"test-secret-key-0123456789"
 

@@ -9,18 +9,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.db import Database
-from bot.db.models import OutboxMessage, User
-from bot.db.models_scorecard import RoundSubscription, SurveyRating
-from bot.permissions import operator
-from bot.scorecard import store
-from bot.scorecard.results import round_results
-from bot.scorecard.rounds import RoundError, close_round, list_rounds, open_round, summary_text
+from bot.features import FEATURES
 from content.loader import load_content
-from content.sections.surveys import surveys_of
+from content.surveys.section import surveys_of
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage
+from dialogues.core.permissions import operator
+from dialogues.scorecard import store
+from dialogues.scorecard.models import RoundSubscription, SurveyRating
+from dialogues.scorecard.results import round_results
+from dialogues.scorecard.rounds import (
+    RoundError,
+    close_round,
+    list_rounds,
+    open_round,
+    summary_text,
+)
 
-CONTENT = load_content()
+CONTENT = load_content(sections=FEATURES.sections)
 SURVEYS = surveys_of(CONTENT)
 SECRET = b"test-secret-key-0123456789"
 

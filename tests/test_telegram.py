@@ -22,21 +22,17 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.bootstrap import App, bootstrap
-from bot.channels.messenger_client import units
-from bot.channels.telegram import (
-    Me,
-    TelegramSender,
-    TelegramSettings,
-    delivery_error,
-    render,
-    stored,
-    to_incoming,
-)
-from bot.db.models import InboundUpdate, OutboxMessage, User
-from bot.delivery import Recipient, Rejected, RetryLater, Unreachable, batch_report, enqueue
-from bot.messages import Button, Incoming, Kind, Reply
+from bot.channels.telegram.inbound import Me, stored, to_incoming
+from bot.channels.telegram.outbound import TelegramSender, delivery_error, render
+from bot.channels.telegram.settings import TelegramSettings
+from bot.delivery import Recipient, Rejected, RetryLater, Unreachable
+from bot.inbox.models import InboundUpdate
 from bot.ratelimit import RateLimiter
 from bot.settings import SettingsError
+from common.messages import Button, Incoming, Kind, Reply
+from common.splitting import units
+from dialogues.core.models import User
+from dialogues.core.outbox import OutboxMessage, batch_report, enqueue
 from tests import fake_telegram, live_server
 from tests.conftest import ROOT, make_settings
 from tests.fake_graph import cluster_problem
@@ -404,23 +400,42 @@ def test_updates_polled_while_the_database_is_down_are_fetched_again(
 def test_only_a_leading_process_polls(tg: FakeTelegram) -> None:
     """With processes electing a leader, a process that does not lead never calls getUpdates
     (Telegram would answer the second poller 409 Conflict)."""
-    from types import SimpleNamespace
-
-    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram.channel import TelegramChannel
+    from common.supervise import Backoff, Supervisor
 
     settings = TelegramSettings.from_env(telegram_env(tg, webhook=False))
     assert settings is not None
     stored_ids: list[str] = []
-    runtime = SimpleNamespace(leading=False, inbox=SimpleNamespace(wake=lambda: None),
-                              accept=lambda _c, external_id, *_: stored_ids.append(external_id)
-                              or True)
+
+    class Intake:
+        """The channel's view of a process that does not lead (yet)."""
+
+        leading = False
+        supervisor: Supervisor | None = None
+
+        def accept(self, _channel: str, external_id: str, *_: Any) -> bool:
+            stored_ids.append(external_id)
+            return True
+
+        def wake(self) -> None:
+            return None
+
+        def supervise(self, name: str, loop: Any, *, base_backoff: float) -> None:
+            self.supervisor = Supervisor(backoff=Backoff(base=base_backoff))
+            self.supervisor.spawn(name, loop)
+
+        async def retire(self, name: str) -> None:
+            assert self.supervisor is not None
+            await self.supervisor.retire(name)
+
+    intake = Intake()
 
     async def run() -> None:
         channel = TelegramChannel(settings)
-        await channel.start(runtime)  # type: ignore[arg-type]
+        await channel.start(intake)  # type: ignore[arg-type]
         await asyncio.sleep(1.5)
         assert "getUpdates" not in tg.methods() and "deleteWebhook" not in tg.methods()
-        runtime.leading = True  # elected
+        intake.leading = True  # elected
         update = tg.push(tg.text_update(42, "hello"))
         deadline = time.monotonic() + 30
         while not stored_ids and time.monotonic() < deadline:
@@ -705,8 +720,8 @@ def test_a_photo_takes_its_caption_or_is_followed_by_the_text(tg: FakeTelegram,
 
 def test_the_token_never_reaches_the_logs(tg: FakeTelegram,
                                           caplog: pytest.LogCaptureFixture) -> None:
-    from bot.channels.telegram import protect_token
-    from bot.redact import Redactor
+    from bot.channels.telegram.settings import protect_token
+    from common.redact import Redactor
 
     protect_token(Redactor.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}))
     caplog.set_level(logging.DEBUG, logger="httpx")
@@ -736,7 +751,7 @@ def test_a_reply_interrupted_by_a_429_resumes_where_it_stopped(tg: FakeTelegram)
 
 
 def test_short_labels_share_a_row_long_ones_do_not() -> None:
-    from bot.channels.telegram import keyboard
+    from bot.channels.telegram.outbound import keyboard
 
     labels = ["តម្លៃ", "រយៈពេល", "ទីកន្លែង", "លិខិតបញ្ជាក់ភាពនៅលីវ មេម៉ាយ ឬពោះម៉ាយ", "Fee", "Where",
               "Menu"]

@@ -11,13 +11,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.db.base import utcnow
-from bot.db.models import OutboxMessage, User
-from bot.db.models_meetings import CafCommune
-from bot.delivery import enqueue
-from bot.messages import Reply
-from bot.permissions import operator
-from bot.scorecard.rounds import open_round
+from common.db.base import utcnow
+from common.messages import Reply
+from dialogues.core.models import CafCommune, User
+from dialogues.core.outbox import OutboxMessage, enqueue
+from dialogues.core.permissions import operator
+from dialogues.scorecard.rounds import open_round
 from tests import fake_telegram
 from tests.fake_telegram import FakeTelegram
 from tests.test_telegram import USERNAME, LiveServer, buttons_of, live, tg, webhook_app  # noqa: F401 (its fixtures)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from bot.bootstrap import App
-from bot.messages import Button, Incoming, Kind, Reply, is_valid_payload
+from common.messages import Button, Incoming, Kind, Reply, is_valid_payload
 
 CHANNEL = "console"
 

@@ -1,7 +1,10 @@
 """The web dashboard for CAFs and NGO staff, and the public results pages.
 
-`routes(runtime)` is listed in `bot.server.ROUTE_MODULES`; the pages live in `web`, the scoped
-queries in `data`, accounts and sessions in `auth`, the CLI in `cli` (cheap to import).
+`routes(runtime)` is listed in `bot.server.ROUTE_MODULES`; `app` gathers the pages, one module
+each: `login` (login, logout, language), `results` (rounds, results, charts, CSV, publishing),
+`usage` (usage and deliveries), `meetings` (meetings and broadcasts), `public` (the public
+results pages); `board` is what they share, `views` the results as shown, `data` the scoped
+queries, `auth` accounts and sessions, `cli` the commands (cheap to import).
 """
 
 from __future__ import annotations
@@ -10,6 +13,6 @@ from typing import Any
 
 
 def routes(runtime: Any) -> list[Any]:
-    from bot.dashboard.web import routes as dashboard_routes
+    from bot.dashboard.app import routes as dashboard_routes
 
     return dashboard_routes(runtime)

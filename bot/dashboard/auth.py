@@ -30,15 +30,15 @@ from typing import Any
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.db import Database
-from bot.db.base import utcnow
-from bot.db.models_dashboard import (
+from bot.dashboard.models import (
     DashboardAccount,
     DashboardAccountCommune,
     DashboardLoginLimit,
     DashboardSession,
 )
-from bot.permissions import Actor
+from bot.db import Database
+from common.db.base import utcnow
+from dialogues.core.permissions import Actor
 
 ROLES = ("admin", "caf")
 SESSION_LIFETIME = timedelta(hours=12)
@@ -145,7 +145,8 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        """The account as bot.permissions sees it: the one check of who acts on which commune."""
+        """The account as dialogues.core.permissions sees it: the one check of who acts on
+        which commune."""
         return Actor(f"dashboard:{self.username}", self.role, self.communes)
 
     @property

@@ -3,7 +3,7 @@
 A CAF sees rounds of facilities in their communes only (facilities belong to communes in the
 survey content, so the scope is the list of those facility ids, applied in SQL), and usage and
 deliveries of users whose commune is theirs. Admins see everything. The results computations
-are `bot.scorecard.results`; nothing is recomputed here.
+are `dialogues.scorecard.results`; nothing is recomputed here.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.dashboard.auth import Principal
-from bot.db.models import MessageLog, OutboxMessage, User
-from bot.db.models_dashboard import PublishedRound
-from bot.db.models_meetings import Broadcast, Meeting, MeetingReminder, MeetingSubscription
-from bot.db.models_scorecard import ScoringRound, SurveyComment, SurveyResponse
-from bot.delivery import batch_report
-from content.sections.surveys import Surveys
+from bot.dashboard.models import PublishedRound
+from content.surveys.section import Surveys
+from dialogues.core.models import MessageLog, User
+from dialogues.core.outbox import OutboxMessage, batch_report
+from dialogues.meetings.models import Broadcast, Meeting, MeetingReminder, MeetingSubscription
+from dialogues.scorecard.models import ScoringRound, SurveyComment, SurveyResponse
 
 UNANSWERED = ("fallback", "out_of_scope", "fallback_long")  # handled_as values: not answered
 LOW_CONFIDENCE = 0.6
@@ -199,7 +199,7 @@ class Batch:
 
 
 def batches(session: Session, who: Principal, *, limit: int = 100) -> list[Batch]:
-    """Reminder and broadcast batches, newest first, with `bot.delivery.batch_report`'s
+    """Reminder and broadcast batches, newest first, with `dialogues.core.outbox.batch_report`'s
     counts. A CAF sees batches that reached users of their communes, and counts of those
     users only."""
     query = (select(OutboxMessage.batch, func.min(OutboxMessage.created_at))

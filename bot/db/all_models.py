@@ -1,11 +1,9 @@
-"""Imports every model module so that `Base.metadata` knows every table (for Alembic)."""
+"""Every feature's models, as the feature records (bot.features) list them, so that
+`Base.metadata` knows every table (for Alembic and the storage tests)."""
 
-from bot.db import (
-    models,  # noqa: F401
-    models_dashboard,  # noqa: F401
-    models_meetings,  # noqa: F401
-    models_scorecard,  # noqa: F401
-)
-from bot.db.base import Base
+from bot.features import FEATURES
+from common.db.base import Base
 
-__all__ = ["Base"]
+MODELS = FEATURES.models  # imported with the records: their tables are in Base.metadata
+
+__all__ = ["MODELS", "Base"]

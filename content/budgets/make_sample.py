@@ -23,8 +23,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent.parent))
 
+from common.formatting import number  # noqa: E402
 from content.places import gazetteer  # noqa: E402
-from dialogues.formatting import number  # noqa: E402
 
 YEARS = (2022, 2023)
 SOURCE = "isafbot_sample_2026"

@@ -3,7 +3,7 @@ when its temporary failures began (retry_since), so a send gives up after a hori
 rather than after a count of attempts
 
 Revision ID: 0009_supervision
-Revises: 0007_dashboard
+Revises: 0008_retention
 Create Date: 2026-12-03
 """
 

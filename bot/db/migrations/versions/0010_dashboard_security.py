@@ -1,7 +1,7 @@
 """dashboard security: accounts can be disabled; login limits as atomic counters
 
 Revision ID: 0010_dashboard_security
-Revises: 0007_dashboard
+Revises: 0009_supervision
 Create Date: 2026-12-03
 
 The failed-attempt rows (counted, then inserted: parallel attempts all passed the count) give

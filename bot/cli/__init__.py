@@ -1,0 +1,1 @@
+"""`isafbot`: the command line (`main`), and one module per feature's subcommands."""

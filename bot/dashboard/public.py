@@ -1,0 +1,85 @@
+"""The public results pages, without a login: the communes with published rounds, a commune's
+published rounds with their results, and their charts. Only closed rounds an admin published
+are shown; their results are computed once per publication (`PublishedResults`)."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.dashboard import data
+from bot.dashboard.board import Board, commune_name
+from bot.dashboard.results import PublishedResults, chart_response
+from bot.dashboard.views import results_view, round_row
+from content.places import gazetteer
+from dialogues.scorecard.results import RoundResults
+
+
+def routes(board: Board) -> list[BaseRoute]:
+    published = PublishedResults()
+    return [
+        Route("/results", partial(index, board)),
+        Route("/results/{commune:str}", partial(commune, board, published)),
+        Route("/results/{commune:str}/rounds/{round_id:int}/charts/{indicator:str}.png",
+              partial(chart, board, published)),
+    ]
+
+
+async def index(board: Board, request: Request) -> Response:
+    lang = board.lang(request)
+    surveys = board.surveys
+    codes = await board.read(lambda s: data.published_communes(s, surveys))
+    return board.render(request, "public_index.html",
+                        communes=[(code, commune_name(code, lang)) for code in codes])
+
+
+async def commune(board: Board, published: PublishedResults, request: Request) -> Response:
+    code = request.path_params["commune"]
+    lang = board.lang(request)
+    surveys = board.surveys
+    if gazetteer().get(code) is None:
+        return board.message(request, "not_found", 404)
+
+    def load(session: Session) -> list[dict[str, Any]]:
+        return [{**round_row(p.round, surveys, lang, True),
+                 "res": results_view(published.get(session, surveys, p), surveys, lang)}
+                for p in data.published_rounds_of(session, surveys, code)]
+
+    return board.render(request, "public.html", rounds=await board.read(load),
+                        commune=commune_name(code, lang), commune_code=code)
+
+
+async def chart(board: Board, published: PublishedResults, request: Request) -> Response:
+    code = request.path_params["commune"]
+    round_id = int(request.path_params["round_id"])
+    surveys = board.surveys
+
+    def load(session: Session) -> RoundResults | None:
+        found = next((p for p in data.published_rounds_of(session, surveys, code)
+                      if p.round.id == round_id), None)
+        return None if found is None else published.get(session, surveys, found)
+
+    results = await board.read(load)
+    if results is None:
+        return Response(status_code=404)
+    # Public figures, but an unpublished round must disappear at once: revalidate.
+    return await chart_response(board, request, results, cache="no-cache")
+
+
+def font_file() -> Path:
+    """Noto Sans Khmer from the fontpkg package the charts use (a variable font)."""
+    import fontpkg_noto_sans_khmer
+
+    files = Path(fontpkg_noto_sans_khmer.__file__).resolve().parent / "files"
+    return sorted(files.glob("NotoSansKhmer*.ttf"))[0]
+
+
+async def font(request: Request) -> Response:
+    return FileResponse(font_file(), media_type="font/ttf",
+                        headers={"Cache-Control": "public, max-age=86400"})

@@ -1,1 +1,0 @@
-"""Meetings, CAF roles, subscriptions, reminders and broadcasts (docs/meetings.md)."""

@@ -1,0 +1,1 @@
+"""Step-by-step forms (forms/*.yml) and their loader (`section`)."""

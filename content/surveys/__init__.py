@@ -1,0 +1,2 @@
+"""Scorecard surveys and facilities (surveys/*.yml, surveys/facilities/) and their loader
+(`section`)."""

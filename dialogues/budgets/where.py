@@ -1,0 +1,118 @@
+"""Which place and year a budget question means: the place named (namesakes resolved with
+buttons), else the one just discussed, else the user's commune; relative years ("last year")."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+from rapidfuzz import fuzz
+
+from common.khmer import is_khmer_char
+from common.messages import Button
+from content.budgets.section import (
+    FACILITY_SCOPES,
+)
+from content.places import Place, gazetteer
+from dialogues.budgets.explain import show
+from dialogues.budgets.pieces import (
+    PENDING,
+    PLACE_YEAR,
+    budgets_of,
+    lost,
+    place_arg,
+    recent_place,
+    year_arg,
+)
+from dialogues.core.places import need_commune
+from dialogues.core.router import Turn
+
+_LAST_YEAR = re.compile(r"\b(last|previous|past) year\b|\byear before\b|ឆ្នាំមុន|ឆ្នាំទៅ"
+                        r"|ឆ្នាំកន្លងទៅ", re.I)
+_THIS_YEAR = re.compile(r"\b(this|current) year\b|ឆ្នាំនេះ", re.I)
+_NEXT_YEAR = re.compile(r"\bnext year\b|ឆ្នាំក្រោយ", re.I)
+
+
+
+# ------------------------------------------------------------------ places
+
+def places_named(turn: Turn) -> list[Place]:
+    """The communes the question names: the NLU's place entity, kept only when the words the
+    user typed look like that name (the entity finder can mistake "money" for Mien)."""
+    if turn.understanding is None:
+        return []
+    for entity in turn.understanding.entities:
+        if entity.entity != "place":
+            continue
+        surface = turn.text[entity.start:entity.end].strip()
+        if surface and not _looks_like(surface, entity.value):
+            continue
+        places = gazetteer().by_english_name(entity.value)
+        if places:
+            covered = budgets_of(turn).communes
+            return sorted(places, key=lambda p: (p.code not in covered, p.province_en,
+                                                 p.district_en))
+    return []
+
+
+def _looks_like(surface: str, name: str) -> bool:
+    if any(map(is_khmer_char, surface)):
+        return True  # Khmer names are matched on spelling-tolerant keys by the gazetteer
+    if any(p.name_en == name for p in gazetteer().exact(surface)):
+        return True
+    return fuzz.ratio(surface.lower(), name.lower()) >= 75
+
+
+def ask_which_place(turn: Turn, places: list[Place], scope: str, year: int | None) -> None:
+    turn.state[PENDING] = {"scope": scope, "year": year}
+    buttons = [Button(p.label(turn.lang), f"bud:pick:{p.code}") for p in places[:8]]
+    turn.say(turn.t("budget_which_place", name=places[0].name(turn.lang)), buttons)
+
+
+def pick(turn: Turn, args: list[str]) -> None:
+    """`bud:pick:<code>`: one of the namesakes, for the question asked before."""
+    place = place_arg(args, 0)
+    pending = turn.state.pop(PENDING, None) or {}
+    if place is None:
+        lost(turn)
+        return
+    scope = pending.get("scope") if pending.get("scope") in FACILITY_SCOPES else "commune"
+    year = pending.get("year") if isinstance(pending.get("year"), int) else None
+    show(turn, place, str(scope), year)
+
+
+def mine(turn: Turn, args: list[str]) -> None:
+    """`bud:my:<scope>:<year|latest>`: the user's commune (pressed after it was asked)."""
+    scope = args[0] if args and args[0] in FACILITY_SCOPES else "commune"
+    year = year_arg(args, 1)
+    place = need_commune(turn, then=f"bud:my:{scope}:{year or 'latest'}")
+    if place is not None:
+        show(turn, place, scope, year)
+
+
+def commune_button(turn: Turn, args: list[str]) -> None:
+    """`bud:c:<code>:<year|latest>`."""
+    place = place_arg(args, 0)
+    if place is None:
+        lost(turn)
+        return
+    show(turn, place, "commune", year_arg(args, 1))
+
+
+def year_asked(turn: Turn, *, follow_up: bool) -> int | None:
+    """The year entity, or a relative year. Right after an answer about year Y, "and last
+    year?" means Y - 1 (what the user just saw), not the calendar's last year."""
+    value = turn.entity("year")
+    if value and value.isdigit():
+        return int(value)
+    local_year = turn.now.astimezone(ZoneInfo(turn.ctx.timezone)).year
+    shown = turn.state.get(PLACE_YEAR)
+    if _LAST_YEAR.search(turn.text):
+        if follow_up and recent_place(turn) and isinstance(shown, int):
+            return shown - 1
+        return local_year - 1
+    if _NEXT_YEAR.search(turn.text):
+        return local_year + 1
+    if _THIS_YEAR.search(turn.text):
+        return local_year
+    return None

@@ -1,0 +1,95 @@
+"""The user's commune: asked once, remembered (users.commune_code), changeable, shared by
+budgets, surveys and reminders.
+
+Other dialogues call `need_commune(turn, then="<payload>")`: when the commune is known it
+returns it; otherwise it asks, and once the user has answered (typing a name, or choosing among
+namesakes with buttons) the `then` payload is pressed to carry on where they were.
+"""
+
+from __future__ import annotations
+
+from common.messages import Button
+from content.places import Place, gazetteer
+from dialogues.core.router import Router, Turn
+
+router = Router("places")
+router.uses("ask_commune", "commune_ambiguous", "commune_not_found", "commune_set",
+            "change_commune", "menu_button")
+
+FLOW = "commune"
+MAX_CHOICES = 8
+
+
+def user_commune(turn: Turn) -> Place | None:
+    return gazetteer().get(turn.user.commune_code) if turn.user.commune_code else None
+
+
+def need_commune(turn: Turn, *, then: str) -> Place | None:
+    """The user's commune, or None after asking for it (then `then` is pressed later)."""
+    place = user_commune(turn)
+    if place is not None:
+        return place
+    ask_commune(turn, then=then)
+    return None
+
+
+def ask_commune(turn: Turn, *, then: str | None) -> None:
+    turn.start_flow(FLOW, then=then)
+    turn.say(turn.t("ask_commune"))
+
+
+def resolve_commune(turn: Turn, text: str, *, then: str | None) -> bool:
+    """Set the commune from a typed name. True when set; otherwise the user was asked again
+    (buttons for namesakes, or a polite "not found")."""
+    places = gazetteer().find(text)
+    if len(places) == 1:
+        set_commune(turn, places[0], then=then)
+        return True
+    if not places:
+        turn.start_flow(FLOW, then=then)
+        turn.say(turn.t("commune_not_found", name=text.strip()[:60]))
+        return False
+    turn.start_flow(FLOW, then=then)
+    buttons = [Button(p.label(turn.lang), f"commune:{p.code}") for p in places[:MAX_CHOICES]]
+    turn.say(turn.t("commune_ambiguous"), buttons)
+    return False
+
+
+def set_commune(turn: Turn, place: Place, *, then: str | None) -> None:
+    turn.user.commune_code = place.code
+    turn.end_flow()
+    turn.say(turn.t("commune_set", commune=place.label(turn.lang)),
+             [turn.button("change_commune", "commune:change")])
+    if then:
+        turn.press(then)
+
+
+@router.flow(FLOW)
+def on_commune_text(turn: Turn) -> bool:
+    """While we wait for a commune, a text is its name; other intents (menu, goodbye...) that
+    the NLU is sure about go through."""
+    flow = turn.flow() or {}
+    if turn.intent in ("help", "goodbye", "unsubscribe", "change_language") and \
+            turn.understanding and turn.understanding.confidence >= 0.8:
+        turn.end_flow()
+        return False
+    if not turn.text.strip():
+        return False
+    name = turn.entity("place") or turn.text
+    resolve_commune(turn, name, then=flow.get("then"))
+    return True
+
+
+@router.payload("commune")
+def commune_button(turn: Turn) -> None:
+    """`commune:<code>` chooses among namesakes; `commune:change` asks again."""
+    value = (turn.incoming.payload or "").partition(":")[2]
+    flow = turn.flow() or {}
+    if value == "change":
+        ask_commune(turn, then=None)
+        return
+    place = gazetteer().get(value)
+    if place is None:
+        ask_commune(turn, then=flow.get("then"))
+        return
+    set_commune(turn, place, then=flow.get("then"))

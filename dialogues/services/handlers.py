@@ -1,0 +1,283 @@
+"""Commune services: which documents, what fee, how long, where.
+
+Every answer names its sources and the date the fact was last checked. A fact whose newest
+source is older than the configured age (content/review.py) carries a warning that says how old
+it is, whatever the aspect. A fee answer opens with what the citizen should expect to pay under
+the newest official word, and always carries the rights block (content/rights.yml) with a button
+to report being overcharged. History and disagreeing sources are one button away ("More").
+
+The answers are built by pure functions of the content (`fact_message`, `fee_extras`), so that
+`isafbot content check` audits exactly what a citizen would read (`audit`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from common import formatting as fmt
+from common.messages import Button
+from content.loader import Problem
+from content.model import ASPECTS, Content, Fact, FeeOption, Service
+from content.review import newest_source
+from dialogues.core.provenance import Freshness, freshness, published, source_line, source_names
+from dialogues.core.router import Router, Turn
+
+router = Router("services")
+router.menu_item("menu_services", "svcs", order=10)
+router.uses(
+    "which_service", "services_list", "service_unknown", "service_summary", "source_line",
+    "source_line_stale", "published_earliest", "stale_warning", "check_fee", "check_other",
+    "office_one_window", "office_commune_police", "office_administrative_police",
+    "aspect_documents", "aspect_fee", "aspect_duration", "aspect_place", "aspect_validity",
+    "button_documents", "button_fee", "button_duration", "button_place", "button_validity",
+    "button_more", "button_more_aspect", "more_sources", "more_source_item", "more_checked",
+    "fee_headline",
+    "fee_free", "fee_free_condition", "fee_amount_condition", "working_days",
+    "working_days_at_most", "days", "days_at_most", "months", "other_services", "menu_button",
+    "rights_button", "rights_based_on", "rights_report_soon",
+)
+
+LAST_SERVICE = "last_service"
+LAST_SERVICE_AT = "last_service_at"
+_ASPECT_ORDER = (*ASPECTS, "validity")
+REPORT_PREFIX = "report"  # the overcharging report flow (its own issue) takes these buttons
+RIGHTS_PREFIX = "rights"  # until then: how to complain
+
+
+@router.intent("ask_service")
+def ask_service(turn: Turn) -> None:
+    aspects = [a for a in dict.fromkeys(turn.understanding.all("aspect"))  # type: ignore[union-attr]
+               if a in ASPECTS]
+    service_id = turn.entity("service") or _recent_service(turn)
+    if service_id is None or service_id not in turn.content.services:
+        _ask_which(turn, aspects)
+        return
+    answer(turn, turn.content.services[service_id], aspects)
+
+
+@router.intent("list_services")
+@router.payload("svcs")
+def list_services(turn: Turn) -> None:
+    _ask_which(turn, [], key="services_list")
+
+
+@router.payload("svc")
+def service_button(turn: Turn) -> None:
+    """`svc:<service>` (overview), `svc:<service>:<aspect>`, `svc:<service>:<aspect>:more`."""
+    _, service_id, aspect, more = ((turn.incoming.payload or "") + ":::").split(":")[:4]
+    service = turn.content.services.get(service_id)
+    if service is None:
+        _ask_which(turn, [], key="service_unknown")
+        return
+    if more == "more" and service.fact(aspect):
+        more_about(turn, service, service.facts[aspect])
+        return
+    pending = turn.state.pop("pending_aspects", [])
+    aspects = [aspect] if aspect in _ASPECT_ORDER else [a for a in pending if a in ASPECTS]
+    answer(turn, service, aspects)
+
+
+@router.payload(RIGHTS_PREFIX)
+def rights_button(turn: Turn) -> None:
+    """`rights:<service>`: how to complain about being overcharged (the report flow takes over
+    once it exists: older buttons are forwarded to it)."""
+    service_id = (turn.incoming.payload or "").partition(":")[2]
+    if turn.dialogues.handles(_report_payload(service_id)):
+        turn.press(_report_payload(service_id))
+        return
+    content, lang = turn.content, turn.lang
+    rights = content.rights
+    assert rights is not None  # the loader requires content/rights.yml
+    text = "\n".join([rights.complain(lang), content.message("rights_report_soon", lang),
+                      _rights_sources(content, lang)])
+    buttons = [turn.button("button_fee", f"svc:{service_id}:fee")] \
+        if service_id in content.services else []
+    turn.say(text, [*buttons, turn.button("other_services", "svcs"),
+                    turn.button("menu_button", "menu")])
+
+
+def answer(turn: Turn, service: Service, aspects: list[str]) -> None:
+    """Answer the aspects asked (all of them, in the order asked), then offer the rest.
+    Without an aspect: what the service is and what to bring, the commonest question."""
+    turn.state[LAST_SERVICE] = service.id
+    turn.state[LAST_SERVICE_AT] = turn.now.isoformat()
+    shown = [a for a in (aspects or ["documents"]) if service.fact(a)]
+    text = answer_text(turn.content, service, aspects, turn.lang, freshness(turn))
+    buttons = [_more_button(turn, service, a, len(shown)) for a in shown
+               if service.facts[a].details]
+    if "fee" in shown:
+        buttons.append(turn.button("rights_button", overcharged_payload(turn, service.id)))
+    buttons += [Button(turn.t(f"button_{a}"), f"svc:{service.id}:{a}") for a in _ASPECT_ORDER
+                if a not in shown and service.fact(a)]
+    buttons += [turn.button("other_services", "svcs"), turn.button("menu_button", "menu")]
+    turn.say(text, buttons)
+
+
+def more_about(turn: Turn, service: Service, fact: Fact) -> None:
+    """The details of one fact: history, sources that disagree, every source in full."""
+    content, lang = turn.content, turn.lang
+    lines = [turn.t(f"aspect_{fact.aspect}", service=service.name(lang))]
+    if fact.details:
+        lines.append(fact.details(lang))
+    lines.append(turn.t("more_sources"))
+    for source in (content.sources[s] for s in fact.sources):
+        lines.append(turn.t("more_source_item", title=source.title(lang),
+                            published=published(content, source, lang),
+                            url=f" {source.url}" if source.url else ""))
+    lines.append(turn.t("more_checked", checked=fmt.day(fact.checked, lang)))
+    buttons = [Button(turn.t(f"button_{a}"), f"svc:{service.id}:{a}") for a in _ASPECT_ORDER
+               if service.fact(a)]
+    if fact.aspect == "fee":
+        buttons.insert(0, turn.button("rights_button", overcharged_payload(turn, service.id)))
+    turn.say("\n".join(lines), [*buttons, turn.button("other_services", "svcs"),
+                                turn.button("menu_button", "menu")])
+
+
+def overcharged_payload(turn: Turn, service_id: str) -> str:
+    """The report flow's payload once a router handles it; `rights:<service>` until then."""
+    report = _report_payload(service_id)
+    return report if turn.dialogues.handles(report) else f"{RIGHTS_PREFIX}:{service_id}"
+
+
+def _report_payload(service_id: str) -> str:
+    return f"{REPORT_PREFIX}:fee:{service_id}"
+
+
+def _more_button(turn: Turn, service: Service, aspect: str, shown: int) -> Button:
+    label = turn.t("button_more") if shown == 1 else \
+        turn.t("button_more_aspect", aspect=turn.t(f"button_{aspect}"))
+    return Button(label, f"svc:{service.id}:{aspect}:more")
+
+
+# ------------------------------------------------------------------ answers (pure)
+
+def answer_text(content: Content, service: Service, aspects: list[str], lang: str,
+                fresh: Freshness) -> str:
+    """The answer to the aspects asked (the summary and documents when none), with the rights
+    block after a fee."""
+    shown = [a for a in (aspects or ["documents"]) if service.fact(a)]
+    parts = [] if aspects else [content.message("service_summary", lang,
+                                                 service=service.name(lang),
+                                                 summary=service.summary(lang))]
+    parts += [fact_message(content, service, service.facts[a], lang, fresh) for a in shown]
+    if "fee" in shown and content.rights:
+        parts.append(content.rights.block(lang))
+    return "\n\n".join(parts)
+
+
+def fact_message(content: Content, service: Service, fact: Fact, lang: str,
+                 fresh: Freshness) -> str:
+    """One fact as a short paragraph: what it is, the short note, the warning when the fact is
+    stale (or known to be outdated), and its source line."""
+    name = service.name(lang)
+    if fact.aspect == "fee":
+        first, *rest = fact.fee_options
+        lines = [content.message("fee_headline", lang, service=name,
+                                 fee=fee_text(content, first, lang))]
+        lines += [f"• {fee_text(content, option, lang)}" for option in rest]
+    else:
+        lines = [content.message(f"aspect_{fact.aspect}", lang, service=name)]
+        if fact.aspect == "documents":
+            lines += [f"• {item(lang)}" for item in fact.items]
+        else:
+            lines.append(_measure(content, fact, lang))
+    if fact.note:
+        lines.append(fact.note(lang))
+    warning = stale_warning(content, service, fact, lang, fresh)
+    if warning:
+        lines.append(warning)
+    lines.append(source_line(content, fact.sources, fact.checked, lang))
+    return "\n".join(lines)
+
+
+def stale_warning(content: Content, service: Service, fact: Fact, lang: str,
+                  fresh: Freshness) -> str | None:
+    """"⚠️ Our newest source is from 2015 ...", for a stale fact or one marked outdated."""
+    if not fresh.warns(content, fact):
+        return None
+    newest = newest_source(content, fact.sources)
+    office = content.message(f"office_{service.office}", lang)
+    check = content.message("check_fee", lang) if fact.aspect == "fee" else \
+        content.message("check_other", lang, office=office)
+    return content.message("stale_warning", lang, year=published(content, newest, lang),
+                           check=check)
+
+
+def fee_text(content: Content, option: FeeOption, lang: str) -> str:
+    condition = option.condition(lang) if option.condition else None
+    if option.amount_riel == 0:
+        return content.message("fee_free_condition", lang, condition=condition) if condition \
+            else content.message("fee_free", lang)
+    money = fmt.riel(option.amount_riel, lang)
+    return content.message("fee_amount_condition", lang, amount=money, condition=condition) \
+        if condition else money
+
+
+def _measure(content: Content, fact: Fact, lang: str) -> str:
+    for key, value in (("working_days", fact.working_days), ("days", fact.days)):
+        if value:
+            key = f"{key}_at_most" if fact.at_most else key
+            return content.message(key, lang, n=fmt.integer(value, lang))
+    if fact.months:
+        return content.message("months", lang, n=fmt.integer(fact.months, lang))
+    return fact.text(lang) if fact.text else ""
+
+
+def _rights_sources(content: Content, lang: str) -> str:
+    rights = content.rights
+    assert rights is not None
+    return content.message("rights_based_on", lang,
+                           sources=source_names(content, rights.sources, lang),
+                           checked=fmt.day(rights.checked, lang))
+
+
+# ------------------------------------------------------------------ audit
+
+def audit(content: Content, today: date, stale_after_years: float) -> list[Problem]:
+    """What `isafbot content check` verifies in the answers themselves, in both languages:
+    every fee answer carries the rights block, and every answer showing a stale fact carries
+    its warning, naming the year of the newest source."""
+    fresh = Freshness(today, stale_after_years)
+    problems: list[Problem] = []
+    for service in content.services.values():
+        where = f"content/services/{service.id}.yml"
+        for aspect, fact in service.facts.items():
+            for lang in ("km", "en"):
+                text = answer_text(content, service, [aspect], lang, fresh)
+                if aspect == "fee" and not (content.rights and
+                                            content.rights.block(lang) in text):
+                    problems.append(Problem(where, service.id, "facts.fee",
+                                            f"the {lang} fee answer has no rights block"))
+                if fresh.warns(content, fact):
+                    newest = newest_source(content, fact.sources)
+                    year = fmt.digits(newest.year, lang)
+                    warning = stale_warning(content, service, fact, lang, fresh) or ""
+                    if not warning or warning not in text or year not in warning:
+                        problems.append(Problem(
+                            where, service.id, f"facts.{aspect}",
+                            f"the {lang} answer would show this stale fact (newest source "
+                            f"{newest.published}) without its warning: the stale_warning "
+                            "message must say the source's {year}"))
+    return problems
+
+
+# ------------------------------------------------------------------ which service
+
+def _ask_which(turn: Turn, aspects: list[str], key: str = "which_service") -> None:
+    """Buttons for every service; the aspect asked is remembered for the choice."""
+    if aspects:
+        turn.state["pending_aspects"] = aspects
+    services = sorted(turn.content.services.values(), key=lambda s: s.name(turn.lang))
+    turn.say(turn.t(key), [Button(s.name(turn.lang), f"svc:{s.id}") for s in services])
+
+
+def _recent_service(turn: Turn) -> str | None:
+    """The service of the last answer, if it was recent enough to be what "it" means."""
+    service_id, at = turn.state.get(LAST_SERVICE), turn.state.get(LAST_SERVICE_AT)
+    if not service_id or not at:
+        return None
+    try:
+        elapsed = turn.now - datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return None
+    return str(service_id) if elapsed.total_seconds() <= turn.ctx.followup_minutes * 60 else None
