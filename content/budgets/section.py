@@ -20,8 +20,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from content.budgets.model import (
     Budgets,
     Category,
@@ -393,16 +391,6 @@ def _load_facilities(scope: str, raw_commune: dict[str, Any], commune: _Commune,
     return sample_seen
 
 
-def read_data(check: Checker, path: Path) -> Any:
-    """As `Checker.read_yaml`, with libyaml's C parser when present: data files are large
-    (the pure-Python parser takes about a second for the bundled sample file alone)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except (FileNotFoundError, UnicodeDecodeError, yaml.YAMLError):
-        return check.read_yaml(path)  # the same error, reported the usual way
-
-
 def data_files(root: Path) -> list[Path]:
     return sorted((root / "budgets" / "data").glob("*.yml"))
 
@@ -420,7 +408,7 @@ def load_budgets(check: Checker, sources: dict[str, Source], *,
     files: dict[str, DataFile] = {}
     paths = list(dict.fromkeys([*data_files(root), *replace]))
     for path in paths:
-        raw = replace[path] if path in replace else read_data(check, path)
+        raw = replace[path] if path in replace else check.read_yaml(path)
         loaded = load_data_file(raw, path, check, sources, categories, communes)
         if loaded:
             files[loaded.path] = loaded
