@@ -217,17 +217,25 @@ def get_meeting(session: Session, meeting_id: int, *, lock: bool = False) -> Mee
     return meeting
 
 
+def _changeable(session: Session, meeting_id: int, by: Actor, now: datetime, *,
+                cancelled: str) -> Meeting:
+    """The meeting, locked, once `by` may act on its commune and it is still ahead and
+    scheduled (`cancelled`: what to say when it is not)."""
+    meeting = get_meeting(session, meeting_id, lock=True)
+    by.require(meeting.commune_code)
+    if meeting.status != "scheduled":
+        raise MeetingError(cancelled)
+    if meeting.starts_at <= naive_utc(now):
+        raise MeetingError("the meeting has already started")
+    return meeting
+
+
 def update_meeting(session: Session, notices: Notices, meeting_id: int, *, by: Actor,
                    now: datetime, starts_at: datetime | None = None,
                    place: str | None = None) -> Meeting:
     """Move or relocate a meeting. Those already reminded are told of the change; the
     scheduler reschedules the reminders (the new start time makes new reminder keys)."""
-    meeting = get_meeting(session, meeting_id, lock=True)
-    by.require(meeting.commune_code)
-    if meeting.status != "scheduled":
-        raise MeetingError("the meeting was cancelled")
-    if meeting.starts_at <= naive_utc(now):
-        raise MeetingError("the meeting has already started")
+    meeting = _changeable(session, meeting_id, by, now, cancelled="the meeting was cancelled")
     changes: dict[str, str] = {}
     if starts_at is not None:
         if starts_at <= now:
@@ -251,12 +259,8 @@ def cancel_meeting(session: Session, notices: Notices, meeting_id: int, *, by: A
                    now: datetime) -> int:
     """Cancel; reminders not sent yet are withdrawn and those already reminded are told.
     Returns how many people are told."""
-    meeting = get_meeting(session, meeting_id, lock=True)
-    by.require(meeting.commune_code)
-    if meeting.status != "scheduled":
-        raise MeetingError("the meeting was already cancelled")
-    if meeting.starts_at <= naive_utc(now):
-        raise MeetingError("the meeting has already started")
+    meeting = _changeable(session, meeting_id, by, now,
+                          cancelled="the meeting was already cancelled")
     meeting.status = "cancelled"
     meeting.updated_at = naive_utc(now)
     audit(session, by.name, "meeting.cancel", meeting.commune_code, meeting=meeting.id)
