@@ -24,8 +24,10 @@ from bot.cli import budgets as budgets_cli
 from bot.cli import core as core_cli
 from bot.cli import dashboard as dashboard_cli
 from bot.cli import meetings as meetings_cli
+from bot.cli import nlu as nlu_cli
 from bot.cli import scorecard as scorecard_cli
 from bot.dashboard import models as dashboard_models
+from bot.dashboard import review_models
 from bot.dashboard import routes as dashboard_routes
 from bot.inbox import models as inbox_models
 from content.budgets.section import SECTION as BUDGETS
@@ -156,6 +158,7 @@ FEATURES = Features((
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),
     Feature("dashboard", models=(dashboard_models,), commands=(dashboard_cli.register_cli,),
             pages=(dashboard_routes,)),
+    Feature("nlu_review", models=(review_models,), commands=(nlu_cli.register_cli,)),
     Feature("messenger", commands=(messenger_setup.register_cli,),
             channels=(messenger.channel_from_settings,)),
     Feature("telegram", commands=(telegram_setup.register_cli,),

@@ -128,3 +128,32 @@ def protect(redactor: Redactor, handlers: Iterable[logging.Handler] = (),
 
 # Libraries that log request URLs (at DEBUG or INFO).
 URL_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "telegram.Bot", "telegram.ext")
+
+
+# ------------------------------------------------------------------ personal data in texts
+
+# What a person may type about themselves or others that must not leave the message log for
+# anything kept longer (the NLU's reviewed examples): phone numbers (Cambodian 0xx xxx xxx(x)
+# and +855 forms, Arabic or Khmer digits, with spaces, dots or dashes), other long numbers (ID
+# card, ID-Poor and bank numbers: 9 digits or more), e-mail addresses, @usernames and links.
+# Years (4 digits) and amounts (`50000`, `1,000,000`) are kept: the NLU learns from them.
+_DIGIT = "[0-9០-៩]"
+_PERSONAL: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), "<email>"),
+    (re.compile(r"(?i)\b(?:https?://|www\.|t\.me/)\S+"), "<link>"),
+    (re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,}"), "<username>"),
+    (re.compile(rf"(?:\+|\b00)(?:855|៨៥៥)[\s.-]?\(?{_DIGIT}{{1,3}}\)?(?:[\s.-]?{_DIGIT}){{5,9}}"
+                rf"(?!{_DIGIT})"), "<phone>"),
+    (re.compile(rf"(?<![0-9០-៩,.])[0០]{_DIGIT}{{1,2}}(?:[\s.-]?{_DIGIT}){{6,8}}(?!{_DIGIT})"),
+     "<phone>"),
+    (re.compile(rf"(?<![0-9០-៩,.]){_DIGIT}{{9,}}(?![0-9០-៩])"), "<number>"),
+)
+
+
+def redact_personal(text: str) -> str:
+    """The text with phone numbers, long numbers, e-mail addresses, @usernames and links
+    replaced by `<phone>`, `<number>`, `<email>`, `<username>`, `<link>` (for texts kept
+    apart from the person who wrote them, such as the NLU's reviewed examples)."""
+    for pattern, replacement in _PERSONAL:
+        text = pattern.sub(replacement, text)
+    return text
