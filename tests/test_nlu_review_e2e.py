@@ -1,0 +1,160 @@
+"""The learning loop end to end, with the real model, the real web server and Debian's chromium
+driven by Playwright: a question the current model sends to out_of_scope is asked on the
+console, appears on the review page (a survey's texts never do), an admin marks its entity and
+intent in the browser (a CAF is refused), `isafbot nlu export-reviewed` writes it into a copy of
+the training data, training makes a new model (once: 1-4 minutes), and that model and the bot
+running on it understand the question. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.bootstrap import App, bootstrap
+from bot.cli.main import main
+from bot.dashboard.data import LOW_CONFIDENCE, UNANSWERED
+from dialogues.core.models import MessageLog
+from nlu import reviewed
+from nlu.engine import TRAINING_DATA, LocalNlu, model_path, train
+from tests.conftest import ROOT, Chat, make_settings
+from tests.dashboard_helpers import PASSWORD, add_accounts
+from tests.live_server import LiveServer
+from tests.scorecard_helpers import open_for
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+QUESTION = "Our baby arrived on Monday"
+TEXT = "our baby arrived on monday"
+MARKED = 'our [baby arrived]{"entity": "service", "value": "birth_certificate"} on monday'
+SURVEY_SECRET = "the nurse sokha shouted at my mother"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def _handled(app: App, text: str) -> tuple[str | None, float | None]:
+    with app.db.session() as session:
+        return session.execute(select(MessageLog.handled_as, MessageLog.confidence).where(
+            MessageLog.direction == "in", MessageLog.text == text)
+            .order_by(MessageLog.id.desc())).first()  # type: ignore[return-value]
+
+
+def _ask(app: App) -> None:
+    """The question on the console (not understood today), and a survey answer typed by
+    someone else (private: never to be listed)."""
+    assert not reviewed.is_heldout(TEXT)  # else the export would keep it out of training
+    Chat(app, user="parent").send(QUESTION)
+    handled, confidence = _handled(app, QUESTION)
+    assert handled in UNANSWERED or (confidence or 1) < LOW_CONFIDENCE, (handled, confidence)
+    open_for(app)
+    rater = Chat(app, user="rater")
+    rater.send("i want to rate the health centre in Kouk Khleang")
+    rater.press("svy:yes:consent")
+    rater.send(SURVEY_SECRET)
+
+
+def _review_in_the_browser(browser: Any, base: str) -> None:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/dashboard/login?lang=en")
+        page.fill("#username", "caf")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/dashboard/")
+        refused = page.goto(f"{base}/dashboard/review")
+        assert refused is not None and refused.status == 403
+        assert page.locator("a[href='/dashboard/review']").count() == 0
+    finally:
+        context.close()
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/dashboard/login?lang=en")
+        page.fill("#username", "admin")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/dashboard/")
+        page.click("a[href='/dashboard/review']")
+        assert SURVEY_SECRET not in page.content()
+        item = page.locator(f"form.review:has(input[name=question][value='{TEXT}'])")
+        assert item.count() == 1
+        _shot(page, "review-en")
+        item.locator("input[name=words]").fill("baby arrived")
+        item.locator("select[name=entity]").select_option("service")
+        item.locator("input[name=value]").fill("birth_certificate")
+        item.locator("button[value=mark]").click()
+        item = page.locator(f"form.review:has(input[name=question][value='{TEXT}'])")
+        assert item.locator("textarea[name=annotated]").input_value() == MARKED
+        item.locator("select[name=intent]").select_option("ask_service")
+        _shot(page, "review-marked-en")
+        item.locator("button[value=save]").click()
+        page.wait_for_url(f"{base}/dashboard/review")
+        assert page.locator(f"form.review:has(input[name=question][value='{TEXT}'])"
+                            ).count() == 0
+        assert "birth_certificate" in page.locator("table").inner_text()
+        page.goto(f"{base}/dashboard/review?lang=km")
+        _shot(page, "review-done-km")
+    finally:
+        context.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def _export(app: App, data: Path, heldout: Path) -> None:
+    shutil.copytree(TRAINING_DATA, data)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["nlu", "export-reviewed", "--db", app.settings.database_url,
+                     "--out", str(data / "reviewed.yml"), "--heldout", str(heldout)]) == 0
+    assert f"    - {MARKED}\n" in (data / "reviewed.yml").read_text(encoding="utf-8")
+    assert TEXT not in heldout.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_question_reviewed_in_the_browser_is_understood_after_retraining(
+        browser: Any, tmp_path: Path, nlu: Any, quick_passwords: None) -> None:
+    app = bootstrap(make_settings(tmp_path, f"sqlite:///{tmp_path / 'bot.db'}"), nlu=nlu)
+    try:
+        add_accounts(app)
+        _ask(app)
+        with LiveServer(app, workers=1) as live:
+            _review_in_the_browser(browser, live.url)
+        data, heldout = tmp_path / "data", tmp_path / "heldout" / "reviewed.yml"
+        _export(app, data, heldout)
+    finally:
+        app.close()
+    models = tmp_path / "models"
+    assert model_path(models, data=data).name != model_path(models).name  # a new hash
+    trained, _ = train(models, data=data)
+    learnt = LocalNlu.load(trained)
+    understood = asyncio.run(learnt.parse(QUESTION))
+    assert understood.intent == "ask_service", understood
+    assert understood.first("service") == "birth_certificate", understood
+    again = bootstrap(make_settings(tmp_path / "again", f"sqlite:///{tmp_path / 'again.db'}"),
+                      nlu=learnt)
+    try:
+        Chat(again, user="parent").send(QUESTION)
+        assert _handled(again, QUESTION)[0] == "ask_service"
+    finally:
+        again.close()
