@@ -25,7 +25,7 @@ OPEN_ENTITIES = ("place", "year")  # values from the gazetteer, or 4 digits: not
 _INTENT = re.compile(r"^- intent:\s*([A-Za-z0-9_]+)\s*$", re.MULTILINE)
 _SYNONYM = re.compile(r"^- synonym:\s*([A-Za-z0-9_]+)\s*$", re.MULTILINE)
 _ANNOTATION = re.compile(r"\[([^\]\n]+)\](\{[^}\n]+\}|\([^)\n]+\))")
-_YEAR = re.compile(r"^\d{4}$")
+_YEAR = re.compile(r"^(19|20)\d\d$")
 
 
 def _sources(data: Path) -> list[Path]:

@@ -94,7 +94,9 @@ def test_a_review_is_checked_against_the_question_and_the_contract() -> None:
          "is not JSON"),
         ("[" + WEDDING_TEXT, WEDDING_TEXT, "unbalanced"),
         (WEDDING_MARKED.replace("[wedding]", "[wed]").replace("}, call", "}ding, call"),
-         WEDDING_TEXT, "cuts a word"),
+         WEDDING_TEXT, "does not start and end where words do"),
+        ("ថវិកា[ឃុ]{\"entity\": \"budget_scope\", \"value\": \"commune\"}ំ", "ថវិកាឃុំ",
+         "the words are: ថវិកា | ឃុំ"),
         ('budget of [kouk khleang]{"entity": "place", "value": "Atlantis"}', budget,
          "gazetteer"),
     ]

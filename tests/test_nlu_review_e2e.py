@@ -7,11 +7,11 @@ running on it understand the question. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from bot.cli.main import main
 from bot.dashboard.data import LOW_CONFIDENCE, UNANSWERED
 from dialogues.core.models import MessageLog
 from nlu import reviewed
-from nlu.engine import TRAINING_DATA, LocalNlu, model_path, train
+from nlu.engine import TRAINING_DATA, LocalNlu, model_path, parse_sync, train
 from tests.conftest import ROOT, Chat, make_settings
 from tests.dashboard_helpers import PASSWORD, add_accounts
 from tests.live_server import LiveServer
@@ -48,6 +48,13 @@ def browser() -> Iterator[Any]:
                                               args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+def _in_thread(work: Callable[[], Any]) -> Any:
+    """Playwright's sync API runs an event loop in this thread: the chat (asyncio.run) runs
+    in another."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
 
 
 def _handled(app: App, text: str) -> tuple[str | None, float | None]:
@@ -137,7 +144,7 @@ def test_a_question_reviewed_in_the_browser_is_understood_after_retraining(
     app = bootstrap(make_settings(tmp_path, f"sqlite:///{tmp_path / 'bot.db'}"), nlu=nlu)
     try:
         add_accounts(app)
-        _ask(app)
+        _in_thread(lambda: _ask(app))
         with LiveServer(app, workers=1) as live:
             _review_in_the_browser(browser, live.url)
         data, heldout = tmp_path / "data", tmp_path / "heldout" / "reviewed.yml"
@@ -148,13 +155,13 @@ def test_a_question_reviewed_in_the_browser_is_understood_after_retraining(
     assert model_path(models, data=data).name != model_path(models).name  # a new hash
     trained, _ = train(models, data=data)
     learnt = LocalNlu.load(trained)
-    understood = asyncio.run(learnt.parse(QUESTION))
+    understood = parse_sync(learnt, QUESTION)
     assert understood.intent == "ask_service", understood
     assert understood.first("service") == "birth_certificate", understood
     again = bootstrap(make_settings(tmp_path / "again", f"sqlite:///{tmp_path / 'again.db'}"),
                       nlu=learnt)
     try:
-        Chat(again, user="parent").send(QUESTION)
+        _in_thread(lambda: Chat(again, user="parent").send(QUESTION))
         assert _handled(again, QUESTION)[0] == "ask_service"
     finally:
         again.close()
