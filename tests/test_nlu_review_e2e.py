@@ -104,7 +104,7 @@ def _review_in_the_browser(browser: Any, base: str) -> None:
         assert SURVEY_SECRET not in page.content()
         item = page.locator(f"form.review:has(input[name=question][value='{TEXT}'])")
         assert item.count() == 1
-        _shot(page, "review-en")
+        _shot(page, "review-km")
         item.locator("input[name=words]").fill("baby arrived")
         item.locator("select[name=entity]").select_option("service")
         item.locator("input[name=value]").fill("birth_certificate")
@@ -112,14 +112,14 @@ def _review_in_the_browser(browser: Any, base: str) -> None:
         item = page.locator(f"form.review:has(input[name=question][value='{TEXT}'])")
         assert item.locator("textarea[name=annotated]").input_value() == MARKED
         item.locator("select[name=intent]").select_option("ask_service")
-        _shot(page, "review-marked-en")
+        _shot(page, "review-marked-km")
         item.locator("button[value=save]").click()
         page.wait_for_url(f"{base}/dashboard/review")
         assert page.locator(f"form.review:has(input[name=question][value='{TEXT}'])"
                             ).count() == 0
         assert "birth_certificate" in page.locator("table").inner_text()
-        page.goto(f"{base}/dashboard/review?lang=km")
-        _shot(page, "review-done-km")
+        page.goto(f"{base}/dashboard/review?lang=en")
+        _shot(page, "review-done-en")
     finally:
         context.close()
 
