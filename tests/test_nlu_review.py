@@ -185,7 +185,10 @@ SEEDED = [
     # an answer inside a (non-private) form: not a question
     ("a", "in", "kouk khleang hall at the pagoda", None, 0.2, "flow:form", None),
     ("b", "in", "x" * 300, None, 0.1, "fallback", None),  # not a question
+    ("b", "in", "កូនខ្ញុំទើបកើត លេខ ០១២ ៣៤៥ ៦៧៨", "out_of_scope", 0.7, "out_of_scope", None),
 ]
+KHMER_FIELD = 'name="question" value="កូនខ្ញុំទើបកើត លេខ &lt;phone&gt;"'
+
 
 
 def _client(app: App) -> TestClient:
@@ -200,8 +203,9 @@ def test_admins_review_grouped_questions_and_private_texts_never_appear(board: A
         assert page.status_code == 200 and "Review questions" in page.text
         assert page.text.count(WEDDING_FIELD) == 1
         assert re.search(r"Times 3\b", page.text)  # three askings, one group
+        assert KHMER_FIELD in page.text
         for never in ("012 345 678", "097", "999 888", "clerk", "5000", "pagoda", "xxxxx",
-                      "how much is a birth certificate"):
+                      "how much is a birth certificate", "០១២"):
             assert never not in page.text, never
         for intent in contract.intents():
             assert f'<option value="{intent}"' in page.text
@@ -219,7 +223,7 @@ def test_admins_review_grouped_questions_and_private_texts_never_appear(board: A
                            follow_redirects=False).status_code == 303
         after = client.get("/dashboard/review?lang=en").text
         assert WEDDING_FIELD not in after
-        assert "marriage_certificate" in after and "No questions to review." in after
+        assert "marriage_certificate" in after and KHMER_FIELD in after
         with board.db.session() as session:
             row = session.execute(select(NluReviewed)).scalar_one()
         assert (row.intent, row.annotated, row.status) == ("ask_service", WEDDING_MARKED,
@@ -290,13 +294,21 @@ def test_export_command_writes_both_files(board: App, tmp_path: Path) -> None:
     assert re.search(r"(\d+) reviewed examples for training .* (\d+) held out", printed.getvalue())
 
 
-def test_dismissed_questions_are_forgotten_with_the_message_log(board: App) -> None:
+def test_questions_to_review_go_with_the_message_log_and_dismissed_ones_after_it(
+        board: App) -> None:
     from bot.dashboard import review_data
 
+    _log(board, SEEDED)
+    since = utcnow() - timedelta(days=Retention().message_log_days)
+    with board.db.read_session() as session:
+        assert len(review_data.pending(session, since=since)) == 2
+    later = utcnow() + timedelta(days=Retention().message_log_days + 1)
+    purge(board.db, Retention(), later)
+    with board.db.read_session() as session:
+        assert review_data.pending(session, since=since) == []
     with board.db.session() as session:
         review_data.save(session, "meaningless", None, "dashboard:admin")
         review_data.save(session, "hello", reviewed.Example("greet", "hello"), "dashboard:admin")
-    later = utcnow() + timedelta(days=Retention().message_log_days + 1)
     assert purge(board.db, Retention(), later).dismissed_reviews_deleted == 1
     with board.db.session() as session:
         assert session.execute(select(NluReviewed.status)).scalars().all() == ["example"]
