@@ -2,7 +2,8 @@
 
 `routes(runtime)` is listed in `bot.server.ROUTE_MODULES`; `app` gathers the pages, one module
 each: `login` (login, logout, language), `results` (rounds, results, charts, CSV, publishing),
-`usage` (usage and deliveries), `meetings` (meetings and broadcasts), `public` (the public
+`usage` (usage and deliveries), `meetings` (meetings and broadcasts), `review` (the NLU's
+review of unanswered questions, with `review_data` and `review_models`), `public` (the public
 results pages); `board` is what they share, `views` the results as shown, `data` the scoped
 queries, `auth` accounts and sessions, `cli` the commands (cheap to import).
 """
