@@ -19,16 +19,18 @@ import yaml
 from sqlalchemy import inspect, select
 from starlette.testclient import TestClient
 
-from bot.bootstrap import App
+from bot.bootstrap import App, bootstrap
 from bot.cli.main import main
 from bot.dashboard.review_models import NluReviewed
 from bot.retention import purge
 from bot.server import build_runtime, build_web_app
 from bot.settings import Retention
 from common.db.base import utcnow
+from common.messages import Entity, Understanding
 from common.redact import redact_personal
 from dialogues.core.models import MessageLog, User
 from nlu import contract, reviewed
+from tests.conftest import Chat, make_settings
 from tests.dashboard_helpers import HC_COMMUNE, csrf_of, login
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -312,3 +314,37 @@ def test_questions_to_review_go_with_the_message_log_and_dismissed_ones_after_it
     assert purge(board.db, Retention(), later).dismissed_reviews_deleted == 1
     with board.db.session() as session:
         assert session.execute(select(NluReviewed.status)).scalars().all() == ["example"]
+
+
+class ScriptedNlu:
+    """Answers as the model might: a rating wish understood with low confidence (the bot
+    still acts on it, the facility being named), anything else not understood."""
+
+    RATE = "pls rate kouk khleang health centre"
+
+    async def parse(self, text: str) -> Understanding:
+        if text == self.RATE:
+            return Understanding(text, "rate_service", 0.5, (
+                Entity("facility_type", "health_centre"), Entity("place", "Kouk Khleang")))
+        return Understanding(text, None, 0.0)
+
+
+def test_the_message_that_starts_a_survey_and_its_answers_are_never_listed(
+        tmp_path: Path, database_url: str) -> None:
+    from bot.dashboard import review_data
+    from tests.scorecard_helpers import open_for
+
+    app = bootstrap(make_settings(tmp_path, database_url), nlu=ScriptedNlu())  # type: ignore[arg-type]
+    try:
+        open_for(app)
+        rater = Chat(app, user="rater")
+        rater.send(ScriptedNlu.RATE)
+        assert "11 short questions" in rater.text  # the survey (a private flow) started
+        rater.press("svy:yes:consent")
+        rater.send("the nurse sokha shouted at my mother")
+        Chat(app, user="asker").send("Is it raining in Kep")
+        with app.db.read_session() as session:
+            listed = review_data.pending(session, since=utcnow() - timedelta(days=1))
+        assert [q.text for q in listed] == ["is it raining in kep"]
+    finally:
+        app.close()
