@@ -281,18 +281,22 @@ def test_export_command_writes_both_files(board: App, tmp_path: Path) -> None:
             review_data.save(session, reviewed.parse(example.annotated)[0], example,
                              "dashboard:admin")
         review_data.save(session, "meaningless", None, "dashboard:admin")
+        review_data.save(session, "get a passport", reviewed.Example(
+            "ask_service", '[passport]{"entity": "service", "value": "passport"}'),
+            "dashboard:admin")  # as if the contract had lost a value since
     out, heldout = tmp_path / "data" / "reviewed.yml", tmp_path / "heldout" / "reviewed.yml"
     args = ["nlu", "export-reviewed", "--db", board.settings.database_url, "--out", str(out),
             "--heldout", str(heldout)]
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    printed, warned = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(warned):
         assert main(args) == 0
+    assert "left out" in warned.getvalue() and "passport" in warned.getvalue()
     first = out.read_bytes(), heldout.read_bytes()
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         assert main(args) == 0
     assert (out.read_bytes(), heldout.read_bytes()) == first
     texts = out.read_text(encoding="utf-8") + heldout.read_text(encoding="utf-8")
-    assert texts.count("    - ") == 30 and "meaningless" not in texts
+    assert texts.count("    - ") == 30 and "meaningless" not in texts and "passport" not in texts
     assert re.search(r"(\d+) reviewed examples for training .* (\d+) held out", printed.getvalue())
 
 
