@@ -11,6 +11,7 @@ comes back with the markup filled in.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -45,19 +46,30 @@ async def review(board: Board, request: Request, who: Principal) -> Response:
     action = form.get("action", "save")
     if not question or action not in ACTIONS:
         return await _page(board, request, who, status=400)
-    try:
-        draft = _draft(form, question)
-        if action == "mark":
-            return await _page(board, request, who, drafts={question: draft})
-        example = None if action == "dismiss" else reviewed.check(
-            question if action == "out_of_scope" else draft["annotated"], question,
-            "out_of_scope" if action == "out_of_scope" else draft["intent"])
+    try:  # on a thread: the first check loads the Khmer word segmenter
+        draft, example = await asyncio.to_thread(_decide, form, question, action)
     except reviewed.AnnotationError as error:
         draft = {"intent": form.get("intent", ""), "annotated": form.get("annotated", ""),
                  "error": str(error)}
         return await _page(board, request, who, drafts={question: draft}, status=400)
+    if action == "mark":
+        return await _page(board, request, who, drafts={question: draft})
     await board.write(lambda s: review_data.save(s, question, example, who.actor.name))
     return RedirectResponse("/dashboard/review", status_code=303)
+
+
+def _decide(form: dict[str, str], question: str, action: str
+            ) -> tuple[dict[str, str], reviewed.Example | None]:
+    """The item's form as it goes back to the page, and the example to store (None for a
+    dismissed question, or while only marking)."""
+    if action == "dismiss":
+        return {}, None
+    if action == "out_of_scope":
+        return {}, reviewed.check(question, question, "out_of_scope")
+    draft = _draft(form, question)
+    if action == "mark":
+        return draft, None
+    return draft, reviewed.check(draft["annotated"], question, draft["intent"])
 
 
 def _draft(form: dict[str, str], question: str) -> dict[str, str]:
