@@ -86,7 +86,7 @@ def test_the_whole_cycle_on_the_console(app: App) -> None:
                         [texts["the centre opens late in the mornings"]], by=operator("caf"))
         proposals.moderate(session, app.content, call_id, first, "approved", by=operator("caf"))
         tally = proposals.tally(session, call_id)
-        assert [(t.proposal.id, t.supporters) for t in tally][0] == (first, 2)
+        assert (tally[0].proposal.id, tally[0].supporters) == (first, 2)
         custom = proposals.add_custom_indicator(
             session, app.content, call_id, label_km="បើកទ្វារទាន់ម៉ោងពេលព្រឹក",
             label_en="Opens on time in the morning", proposal_id=first, supporters=2,
