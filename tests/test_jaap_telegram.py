@@ -7,15 +7,11 @@ status change."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.bootstrap import bootstrap
 from content.surveys.section import surveys_of
 from dialogues.core.permissions import operator
 from dialogues.scorecard import store
@@ -23,11 +19,11 @@ from dialogues.scorecard.jaap import proposals
 from dialogues.scorecard.jaap.models import JaapAction, Proposal, ProposalCall
 from dialogues.scorecard.jaap.store import round_indicators
 from dialogues.scorecard.models import ScoringRound
-from tests.conftest import make_settings
 from tests.fake_nlu import RecordedNlu
 from tests.fake_telegram import FakeTelegram
 from tests.meetings_helpers import KK, invite
-from tests.test_telegram import TOKEN, USERNAME, LiveServer, telegram_env
+from tests.test_meetings_telegram import _said, live, tg
+from tests.test_telegram import LiveServer
 
 HC = "hc_120809"
 CAF, CITIZEN = 7_200_009, 7_200_001
@@ -39,26 +35,7 @@ def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
     return recorded_nlu
 
 
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram(TOKEN, username=USERNAME) as fake:
-        yield fake
-
-
-@pytest.fixture
-def live(tmp_path: Path, database_url: str, nlu: Any, tg: FakeTelegram) -> Iterator[LiveServer]:
-    app = bootstrap(make_settings(tmp_path, database_url, **telegram_env(tg, webhook=True)),
-                    nlu=nlu)
-    try:
-        with LiveServer(app, tg) as server:
-            tg.wait_for(lambda: "getMe" in tg.methods())
-            yield server
-    finally:
-        app.close()
-
-
-def _said(tg: FakeTelegram, chat: int) -> str:
-    return "\n".join(tg.texts(chat))
+__all__ = ["live", "tg"]  # the fixtures of tests/test_meetings_telegram.py
 
 
 def _buttons(tg: FakeTelegram, chat: int) -> list[tuple[str, str]]:
