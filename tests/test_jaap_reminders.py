@@ -132,3 +132,21 @@ def test_without_a_plan_requests_go_after_90_days(sapp: App, clock: FakeClock) -
     run_announce(sapp, clock)
     with sapp.db.session() as session:
         assert session.execute(select(RoundSubscription)).first() is None
+
+
+def test_a_new_note_without_a_new_status_is_not_announced(sapp: App, clock: FakeClock) -> None:
+    round_id, action_id = _action(sapp, clock)
+    make_user(sapp, "sub", subscribed=True)
+    with sapp.db.session() as session:
+        plan.share_plan(session, sapp.content, round_id, by=operator("t"))
+    run_announce(sapp, clock)
+    with sapp.db.session() as session:
+        plan.set_status(session, sapp.content, action_id, "planned", note="waiting for funds",
+                        by=operator("t"))
+    run_announce(sapp, clock)
+    assert queued(sapp, "jaap-status") == []
+    with sapp.db.session() as session:
+        plan.set_status(session, sapp.content, action_id, "in_progress", note=None,
+                        by=operator("t"))
+    run_announce(sapp, clock)
+    assert len(queued(sapp, "jaap-status")) == 1

@@ -157,13 +157,15 @@ def set_status(session: Session, content: Content, action_id: int, status: str, 
     row = checked_action(session, content, action_id, by)
     now = utcnow()
     cleaned = _clean(note, MAX_NOTE_CHARS)
+    same = row.status == status  # a new note only: citizens are not told (they never see notes)
     row.status, row.updated_at = status, now
     if cleaned:
         row.progress_note = cleaned
     if photo:
         row.photo = photo
     change = JaapStatusChange(action_id=row.id, status=status, note=cleaned,
-                              changed_by=by.name[:64], changed_at=now)
+                              changed_by=by.name[:64], changed_at=now,
+                              announced=0 if same else None)
     session.add(change)
     session.flush()
     _mark_finished(session, int(row.round_id), now)
