@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli.printing import add_poster_parser
 from bot.cli.support import cli_actor, fail, opened
 
 if TYPE_CHECKING:
@@ -240,6 +241,7 @@ def register_cli(sub: Any) -> None:
 
     for parser in (opening, closing):
         parser.add_argument("--by", help="who does it (default: cli:<your login>)")
+    poster = add_poster_parser(rounds_sub)
 
     results = sub.add_parser("results", help="results of a scoring round")
     results.add_argument("--facility", required=True, help="facility id")
@@ -257,5 +259,5 @@ def register_cli(sub: Any) -> None:
     facilities.add_argument("--type", choices=("health_centre", "school", "commune_office"))
     facilities.set_defaults(func=cmd_facilities)
 
-    for parser in (opening, closing, listing, results, facilities):
+    for parser in (opening, closing, listing, poster, results, facilities):
         parser.add_argument("--db", help="database URL (default: ISAFBOT_DATABASE_URL or var/)")

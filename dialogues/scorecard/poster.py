@@ -11,6 +11,7 @@ otherwise people would scan it and be told there is nothing to rate.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -30,6 +31,8 @@ from dialogues.scorecard.survey.walk import start_payload
 
 LANGS = {"km": ("km",), "en": ("en",), "both": ("km", "en")}
 BAND = "#0b7285"
+_TELEGRAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_PAGE_NAME = re.compile(r"[A-Za-z0-9.\-]{1,64}")
 PRIVACY_KEYS = ("print_poster_privacy_who", "print_poster_privacy_names",
                 "print_poster_privacy_kept")
 
@@ -86,6 +89,11 @@ def poster_for(session: Session, content: Content, facility_id: str, links: Chat
     payload = start_payload(facility_id)
     if payload is None:
         raise PosterError(f"the facility id {facility_id!r} cannot be put in a link")
+    if links.telegram_username and not _TELEGRAM_NAME.fullmatch(
+            links.telegram_username.lstrip("@")):
+        raise PosterError(f"{links.telegram_username!r} is not a Telegram bot username")
+    if links.messenger_page and not _PAGE_NAME.fullmatch(links.messenger_page):
+        raise PosterError(f"{links.messenger_page!r} is not a Facebook page name or id")
     found = links.links(payload)
     if not found:
         raise PosterError("no chat link to print: set TELEGRAM_BOT_USERNAME (the bot's "
@@ -159,7 +167,7 @@ def _each(sheet: pages.Sheet, content: Content, langs: tuple[str, ...], key: str
 
 def _codes(sheet: pages.Sheet, poster: Poster, scale: float) -> None:
     """The QR codes side by side; a single one is larger."""
-    size = pages.mm((85 if len(poster.links) == 1 else 68) * scale)
+    size = pages.mm((75 if len(poster.links) == 1 else 68) * scale)
     sheet.images([(qr_image(link, size), (platform, link.removeprefix("https://")))
                   for platform, link in poster.links], caption_size=13 * scale)
 
