@@ -47,9 +47,12 @@ class Column:
 class Sheet:
     """Pages filled from top to bottom; `y` is where the next thing goes."""
 
-    def __init__(self, *, margin_mm: float = 14.0, dpi: int = DPI) -> None:
+    def __init__(self, *, margin_mm: float = 14.0, dpi: int = DPI,
+                 landscape: bool = False) -> None:
         self.dpi = dpi
         self.width, self.height = mm(A4_MM[0], dpi), mm(A4_MM[1], dpi)
+        if landscape:
+            self.width, self.height = self.height, self.width
         self.margin = mm(margin_mm, dpi)
         self.pages: list[Image.Image] = []
         self.draw: ImageDraw.ImageDraw

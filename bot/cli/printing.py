@@ -45,3 +45,30 @@ def add_poster_parser(rounds_sub: Any) -> argparse.ArgumentParser:
                         "MESSENGER_PAGE_NAME)")
     poster.set_defaults(func=cmd_rounds_poster)
     return poster
+
+
+def add_printable_options(results: argparse.ArgumentParser) -> None:
+    results.add_argument("--xlsx", help="write the round's workbook (indicators, medians, the "
+                         "five faces, results by group, suggested actions, JAAP) to this .xlsx")
+    results.add_argument("--jaap-pdf", help="write the round's JAAP (agreed actions) as an A4 "
+                         "PDF for the meeting's wall to this file")
+    results.add_argument("--pdf-lang", choices=("both", "km", "en"), default="both",
+                         help="languages of the --jaap-pdf (default: Khmer and English)")
+
+
+def write_printables(args: argparse.Namespace, session: Any, content: Any, row: Any) -> int:
+    """The workbook and the JAAP's PDF of a closed round, as asked."""
+    if args.xlsx:
+        from dialogues.scorecard.workbook import round_workbook, write_workbook
+
+        sheets = round_workbook(session, content, row.id, args.lang)
+        write_workbook(sheets, Path(args.xlsx))
+        print(f"wrote the workbook of round {row.id} ({len(sheets)} sheets) to {args.xlsx}")
+    if args.jaap_pdf:
+        from dialogues.scorecard.jaap_print import plan_of, write_plan_pdf
+
+        plan = plan_of(session, content, row.id)
+        count = write_plan_pdf(content, plan, Path(args.jaap_pdf), args.pdf_lang)
+        print(f"wrote the JAAP of round {row.id} ({len(plan.actions)} action(s), {count} "
+              f"page(s)) to {args.jaap_pdf}")
+    return 0

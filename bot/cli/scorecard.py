@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.printing import add_poster_parser
+from bot.cli.printing import add_poster_parser, add_printable_options, write_printables
 from bot.cli.support import cli_actor, fail, opened
 
 if TYPE_CHECKING:
@@ -131,9 +131,9 @@ def cmd_results(args: argparse.Namespace) -> int:
         if row.closed_at is None:
             # Figures of an open round, compared before and after someone answers, would
             # show that person's answers: its count only, like the dashboard.
-            if args.csv or args.comments:
-                return fail(f"round {round_id} is still open: its answers and comments can be "
-                            "exported once it is closed (isafbot rounds close)")
+            if args.csv or args.comments or args.xlsx or args.jaap_pdf:
+                return fail(f"round {round_id} is still open: its answers, comments and "
+                            "workbook can be exported once it is closed (isafbot rounds close)")
             responses = session.execute(select(func.count()).select_from(SurveyResponse).where(
                 SurveyResponse.round_id == round_id)).scalar_one()
             label = f" \"{row.label}\"" if row.label else ""
@@ -142,7 +142,8 @@ def cmd_results(args: argparse.Namespace) -> int:
                   "far; the results are shown once it is closed (isafbot rounds close)")
         else:
             print(format_results(round_results(session, surveys, round_id), args.lang))
-        return _write_exports(args, session, surveys, row)
+        return _write_exports(args, session, surveys, row) or \
+            write_printables(args, session, content, row)
 
 
 def _write_exports(args: argparse.Namespace, session: Any, surveys: Any, row: Any) -> int:
@@ -251,7 +252,8 @@ def register_cli(sub: Any) -> None:
     results.add_argument("--xlsform", help="write the survey's KoboToolbox form (.xlsx) that "
                          "takes the --csv rows")
     results.add_argument("--lang", choices=("en", "km"), default="en",
-                         help="language of indicator names")
+                         help="language of indicator names (and of the --xlsx workbook)")
+    add_printable_options(results)
     results.set_defaults(func=cmd_results)
 
     facilities = sub.add_parser("facilities", help="facilities that can be rated, by commune")
