@@ -43,8 +43,10 @@ from dialogues.meetings import handlers as meetings_chat
 from dialogues.meetings import models as meetings_models
 from dialogues.scorecard import models as scorecard_models
 from dialogues.scorecard import rounds_chat, survey
+from dialogues.scorecard.jaap import chat_plan, chat_propose
 from dialogues.scorecard.jaap import models as jaap_models
 from dialogues.services import handlers as services_chat
+from scheduler import jaap as jaap_job
 from scheduler.jobs import Periodic, purge
 from scheduler.reminders import housekeeping
 
@@ -150,8 +152,10 @@ FEATURES = Features((
     Feature("services", routers=(services_chat.router,)),
     Feature("budgets", routers=(budget_chat.router,), sections=(BUDGETS, QUIZZES),
             commands=(budgets_cli.register_cli,)),
-    Feature("scorecard", routers=(survey.router, rounds_chat.router), sections=(SURVEYS,),
-            models=(scorecard_models, jaap_models), commands=(scorecard_cli.register_cli,)),
+    Feature("scorecard", routers=(survey.router, rounds_chat.router, chat_propose.router,
+                                  chat_plan.router), sections=(SURVEYS,),
+            models=(scorecard_models, jaap_models), commands=(scorecard_cli.register_cli,),
+            jobs=(Periodic("jaap", jaap_job.announce, every=30.0, quiet=True),)),
     Feature("meetings", routers=(meetings_chat.router,), models=(meetings_models,),
             commands=(meetings_cli.register_cli,),
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),

@@ -31,7 +31,7 @@ router.uses("rounds_not_allowed", "rounds_list", "rounds_open_button", "rounds_c
 PREFIX = "rnd"
 
 
-def _allowed(turn: Turn) -> Actor | None:
+def allowed_actor(turn: Turn) -> Actor | None:
     """The actor when they are a CAF with communes or an admin; else they are told why."""
     actor = turn.actor()
     if actor.is_admin or (actor.is_staff and actor.communes):
@@ -44,7 +44,7 @@ def _allowed(turn: Turn) -> Actor | None:
 @router.command("rounds")
 @router.deep_link("rounds")
 def rounds_command(turn: Turn) -> None:
-    actor = _allowed(turn)
+    actor = allowed_actor(turn)
     if actor is not None:
         show_rounds(turn, actor)
 
@@ -85,7 +85,7 @@ def show_rounds(turn: Turn, actor: Actor) -> None:
 @router.payload(PREFIX)
 def rounds_button(turn: Turn) -> None:
     """`rnd` | `rnd:open:<facility>` | `rnd:close:<round>[:yes]` | `rnd:results:<round>`."""
-    actor = _allowed(turn)
+    actor = allowed_actor(turn)
     if actor is None:
         return
     parts = (turn.incoming.payload or "").split(":")

@@ -33,7 +33,8 @@ router = Router("forms", private=lambda turn: "meet")  # CAF forms: private chat
 router.uses("form_cancel_button", "form_back_button", "form_skip_button", "form_yes_button",
             "form_cancelled", "form_stale", "form_press_button", "form_too_long", "form_empty",
             "form_when_unreadable", "form_when_no_date", "form_when_no_time",
-            "form_when_bad_date", "form_when_past", "form_when_understood")
+            "form_when_bad_date", "form_when_past", "form_when_understood",
+            "form_day_unreadable", "form_day_bad_date", "form_day_past", "form_day_understood")
 
 FLOW = "form"
 PREFIX = "frm"
@@ -150,6 +151,8 @@ def on_text(turn: Turn) -> bool:
         _typed_text(turn, form, flow, step, text)
     elif step.type == "datetime":
         _typed_when(turn, form, flow, step, text)
+    elif step.type == "date":
+        _typed_day(turn, form, flow, step, text)
     else:  # a choice, place or confirmation: buttons only
         turn.say(turn.t("form_press_button"))
         _ask(turn)
@@ -175,6 +178,17 @@ def _typed_when(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> 
         turn.say(turn.t(f"form_when_{read.problem}", **values), _controls(turn, flow, step))
         return
     turn.say(turn.t("form_when_understood", when=fmt.moment(read.value, turn.lang)))
+    _advance(turn, form, flow, step, read.value.isoformat())
+
+
+def _typed_day(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> None:
+    read = kinds.read_date(text, turn.now.astimezone(ZoneInfo(turn.ctx.timezone)).date())
+    if not read.ok:
+        at = read.values.get("at")
+        values = {"day": fmt.day(at, turn.lang)} if at else {}
+        turn.say(turn.t(f"form_day_{read.problem}", **values), _controls(turn, flow, step))
+        return
+    turn.say(turn.t("form_day_understood", day=fmt.day(read.value, turn.lang)))
     _advance(turn, form, flow, step, read.value.isoformat())
 
 

@@ -168,14 +168,16 @@ class JaapReminder(Base):
 
 
 class RoundPlan(Base):
-    """The state of a round's plan for closing the loop: when the summary and the agreed actions
-    were sent to respondents and subscribers. The round's subscriptions are kept until the plan
-    is finished (every action done or dropped) or `KEEP_SUBSCRIPTIONS_DAYS` after close."""
+    """The state of a round's plan for closing the loop: when a CAF shared the agreed plan, when
+    the scheduler queued the summary (to the commune's subscribers) and the plan, and when every
+    action was done or dropped. The round's subscriptions are kept until the plan is finished
+    and announced, or a limit after close (scheduler/jaap.py, docs/privacy.md)."""
 
     __tablename__ = "round_plans"
 
     round_id = Column(Integer, ForeignKey("scoring_rounds.id", ondelete="CASCADE"),
                       primary_key=True)
+    shared_at = Column(DateTime, nullable=True)
     summary_sent_at = Column(DateTime, nullable=True)
     actions_sent_at = Column(DateTime, nullable=True)
     finished_at = Column(DateTime, nullable=True)

@@ -19,6 +19,7 @@ from content.surveys.section import Facility, Survey, Surveys, surveys_of
 from dialogues.core.router import Router, Turn
 from dialogues.core.steps.buttons import payload, sign
 from dialogues.scorecard import store
+from dialogues.scorecard.jaap.store import round_survey
 from dialogues.scorecard.store import IN_PROGRESS, ResponseState
 
 FLOW = "survey"
@@ -131,7 +132,7 @@ class Walk:
         self.turn = turn
         self.surveys = surveys
         self.facility = facility
-        self.survey = surveys.survey_for(facility)
+        self.survey = _round_survey(turn, surveys, facility, round_id)
         self.round_id = round_id
         self.nonce = nonce
         self.respondent = respondent(turn)
@@ -211,6 +212,14 @@ class Walk:
         """A signed answer button: `svy:a:<step>:<tag>`."""
         tag = sign(self.turn.ctx.secret_key, self.nonce, step, value)
         return Button(label, payload(PREFIX, "a", step, tag))
+
+
+def _round_survey(turn: Turn, surveys: Surveys, facility: Facility, round_id: int) -> Survey:
+    """The survey the round asks: the facility's, with the custom indicators the CAF added from
+    citizens' proposals after the standard ones (dialogues/scorecard/jaap)."""
+    row = store.round_row(turn.session, round_id)
+    found = round_survey(turn.session, surveys, row) if row is not None else None
+    return found or surveys.survey_for(facility)
 
 
 def respondent(turn: Turn) -> str:

@@ -117,6 +117,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_jaap_reminders_action_id'), 'jaap_reminders', ['action_id'], unique=False)
     op.create_table('round_plans',
     sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('shared_at', sa.DateTime(), nullable=True),
     sa.Column('summary_sent_at', sa.DateTime(), nullable=True),
     sa.Column('actions_sent_at', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
