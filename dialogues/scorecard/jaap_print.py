@@ -81,9 +81,9 @@ def _cells(content: Content, plan: Plan, action: PlanAction, number: int,
     return [fmt.digits(number, langs[0]), action.what,
             " / ".join(indicator.get(lang, str(action.indicator)) for lang in langs)
             if action.indicator else "",
-            _both(content, f"print_responsible_{action.responsible}", langs),
+            _both(content, f"jaap_responsible_{action.responsible}", langs),
             " / ".join(fmt.day(action.due, lang) for lang in langs),
-            _both(content, f"print_status_{action.status}", langs), action.note or ""]
+            _both(content, f"jaap_status_{action.status}", langs), action.note or ""]
 
 
 def draw_plan(content: Content, plan: Plan, langs: tuple[str, ...],

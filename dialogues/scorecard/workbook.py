@@ -174,8 +174,8 @@ def jaap_rows(words: Words, survey: Survey | None,
     for number, action in enumerate(actions, start=1):
         rows.append([number, action.what,
                      _name(survey, str(action.indicator), words.lang) if action.indicator
-                     else "", words(f"print_responsible_{action.responsible}"), action.due_date,
-                     words(f"print_status_{action.status}"), action.progress_note])
+                     else "", words(f"jaap_responsible_{action.responsible}"), action.due_date,
+                     words(f"jaap_status_{action.status}"), action.progress_note])
     return rows
 
 
