@@ -75,7 +75,7 @@ def _both(content: Content, key: str, langs: tuple[str, ...]) -> str:
     return " / ".join(content.message(key, lang) for lang in langs)
 
 
-def _cells(content: Content, plan: Plan, action: PlanAction, number: int,
+def action_cells(content: Content, plan: Plan, action: PlanAction, number: int,
            langs: tuple[str, ...]) -> list[str]:
     indicator = plan.indicators.get(action.indicator or "", {})
     return [fmt.digits(number, langs[0]), action.what,
@@ -108,7 +108,7 @@ def draw_plan(content: Content, plan: Plan, langs: tuple[str, ...],
             return sheet.pages
         columns = [pages.Column(_both(content, f"print_col_{name}", langs), share)
                    for name, share in COLUMNS]
-        sheet.table(columns, [_cells(content, plan, action, number, langs)
+        sheet.table(columns, [action_cells(content, plan, action, number, langs)
                               for number, action in enumerate(plan.actions, start=1)],
                     size=10 if len(langs) == 1 else 9)
         return sheet.pages
