@@ -142,7 +142,8 @@ class Sheet:
     def _cells(self, cells: list[str], widths: list[int], pixels: int,
                bold: bool = False) -> list[list[str]]:
         pad = mm(1.5, self.dpi)
-        return [wrap(cell, pixels, width - 2 * pad, bold) for cell, width in zip(cells, widths)]
+        return [wrap(cell, pixels, width - 2 * pad, bold)
+                for cell, width in zip(cells, widths, strict=True)]
 
     def _height(self, cells: list[str], widths: list[int], pixels: int,
                 bold: bool = False) -> int:
@@ -155,7 +156,7 @@ class Sheet:
         height = self._height(cells, widths, pixels, bold)
         self.room(height)
         x = self.margin
-        for lines, width in zip(self._cells(cells, widths, pixels, bold), widths):
+        for lines, width in zip(self._cells(cells, widths, pixels, bold), widths, strict=True):
             for number, line in enumerate(lines):
                 self.draw.text((x + pad, self.y + pad + number * line_height(pixels)), line,
                                font=font(pixels, bold), fill=INK, anchor="la")

@@ -199,7 +199,7 @@ def _pages(pdf: bytes) -> list[tuple[float, float]]:
 
 
 def test_the_plan_prints_on_a4_landscape_pages(db: Database, tmp_path: Path) -> None:
-    round_id, custom_id = _fill(db)
+    round_id, _ = _fill(db)
     with db.read_session() as session:
         plan = plan_of(session, CONTENT, round_id)
     assert [a.what for a in plan.actions] == ["Post the official fees at the door",
