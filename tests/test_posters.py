@@ -13,13 +13,14 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageFont, features
 
 from bot.bootstrap import App
 from bot.channels.messenger.inbound import to_incoming
 from bot.cli.main import main
 from bot.db import Database
 from bot.features import FEATURES
+from common.charts import font
 from content.loader import load_content
 from dialogues.scorecard.poster import ChatLinks, PosterError, poster_for, write_poster
 from tests.conftest import Chat
@@ -65,6 +66,16 @@ def test_the_qr_codes_decode_to_the_deep_links(app: App, tmp_path: Path, lang: s
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page\n") == 1
     assert _media_box(data) == pytest.approx((595.28, 841.89), abs=1)  # A4 in points
+
+
+def test_khmer_is_shaped_with_raqm() -> None:
+    """Pillow draws Khmer correctly only with raqm: without it subscript consonants stand in
+    the line (../shared/reference/khmer-shaping.png). The poster's fonts ask for it."""
+    assert features.check_feature("raqm")
+    assert font(40, True).layout_engine == ImageFont.Layout.RAQM
+    basic = ImageFont.truetype(font(40).path, 40, layout_engine=ImageFont.Layout.BASIC)
+    title = "សូមវាយតម្លៃសេវានេះ"  # the coeng of ម្លៃ stacks under the base with raqm only
+    assert font(40).getlength(title) < basic.getlength(title)
 
 
 def test_one_channel_gives_one_larger_code(sqlite_app: App, tmp_path: Path) -> None:
