@@ -197,7 +197,7 @@ def forget_subscriptions(session: Session, now: datetime) -> int:
         and_(~shared, ScoringRound.closed_at < now - timedelta(days=KEEP_WITHOUT_PLAN_DAYS)),
         ScoringRound.closed_at < now - timedelta(days=KEEP_AT_MOST_DAYS)))
     result = session.execute(delete(RoundSubscription).where(
-        RoundSubscription.round_id.in_(done)))
+        RoundSubscription.round_id.in_(done)).execution_options(synchronize_session=False))
     return int(result.rowcount or 0)
 
 

@@ -1,6 +1,8 @@
 """The public results pages, without a login: the communes with published rounds, a commune's
-published rounds with their results, and their charts. Only closed rounds an admin published
-are shown; their results are computed once per publication (`PublishedResults`)."""
+published rounds with their results and their action plan (JAAP) with each action's status,
+and their charts. Only closed rounds an admin published are shown; their results are computed
+once per publication (`PublishedResults`); the plan is read at each request (its statuses
+change). Never shown: comments, suggestions, the discussion, progress notes."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from starlette.routing import BaseRoute, Route
 
 from bot.dashboard import data
 from bot.dashboard.board import Board, commune_name
+from bot.dashboard.jaap import action_view, today
 from bot.dashboard.results import PublishedResults, chart_response
 from bot.dashboard.views import results_view, round_row
 from content.places import gazetteer
+from dialogues.scorecard.jaap.store import actions
 from dialogues.scorecard.results import RoundResults
 
 
@@ -48,11 +52,23 @@ async def commune(board: Board, published: PublishedResults, request: Request) -
 
     def load(session: Session) -> list[dict[str, Any]]:
         return [{**round_row(p.round, surveys, lang, True),
-                 "res": results_view(published.get(session, surveys, p), surveys, lang)}
+                 "res": results_view(published.get(session, surveys, p), surveys, lang),
+                 "jaap": public_plan(board, session, p.round.id, lang)}
                 for p in data.published_rounds_of(session, surveys, code)]
 
     return board.render(request, "public.html", rounds=await board.read(load),
                         commune=commune_name(code, lang), commune_code=code)
+
+
+def public_plan(board: Board, session: Session, round_id: int, lang: str
+                ) -> list[dict[str, Any]]:
+    """A published round's JAAP for everyone: each action as agreed at the interface meeting
+    (what, who, by when) and its status. Never the CAFs' progress notes, the discussion, the
+    citizens' suggestions or comments: only the plan and where it stands."""
+    now = today(board)
+    return [{key: value for key, value in action_view(board.app.content, action, lang,
+                                                      now).items() if key != "note"}
+            for action in actions(session, round_id)]
 
 
 async def chart(board: Board, published: PublishedResults, request: Request) -> Response:

@@ -1,6 +1,6 @@
 """The JAAP for the interface meeting's wall: an A4 landscape PDF listing a round's agreed
-actions (what, for which indicator, who is responsible, by when, status, progress note), in
-Khmer, English or both, drawn with Pillow so that Khmer is shaped (common/pages.py).
+actions (what, for which indicator, who is responsible, by when, status), in Khmer, English or
+both, drawn with Pillow so that Khmer is shaped (common/pages.py).
 
 The actions are read through the JAAP's read API (dialogues/scorecard/jaap/store.py) and turned
 into `PlanAction`s, so the drawing depends on nothing but those few fields.
@@ -26,8 +26,10 @@ from dialogues.scorecard.models import ScoringRound
 from dialogues.scorecard.rounds import round_name
 
 LANGS = {"km": ("km",), "en": ("en",), "both": ("km", "en")}
-COLUMNS = (("number", 0.05), ("action", 0.29), ("indicator", 0.17), ("responsible", 0.13),
-           ("due", 0.12), ("status", 0.10), ("note", 0.14))
+# No progress note: it is the CAFs' free text, and the wall is as public as the public page,
+# which shows the status only (docs/results.md).
+COLUMNS = (("number", 0.05), ("action", 0.37), ("indicator", 0.20), ("responsible", 0.14),
+           ("due", 0.13), ("status", 0.11))
 TITLE_INK = "#0b7285"
 
 
@@ -40,7 +42,6 @@ class PlanAction:
     responsible: str  # provider | commune_council | citizens
     due: date
     status: str  # planned | in_progress | done | dropped
-    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def plan_of(session: Session, content: Content, round_id: int) -> Plan:
     indicators = {i.id: {"km": i.text.km, "en": i.text.en}
                   for i in (survey.indicators if survey else ())}
     actions = tuple(PlanAction(str(a.what), a.indicator, str(a.responsible), a.due_date,
-                               str(a.status), a.progress_note)
+                               str(a.status))
                     for a in jaap.actions(session, round_id))
     return Plan({lang: facility.name(lang) if facility else str(row.facility_id)
                  for lang in ("km", "en")},
@@ -83,7 +84,7 @@ def action_cells(content: Content, plan: Plan, action: PlanAction, number: int,
             if action.indicator else "",
             _both(content, f"jaap_responsible_{action.responsible}", langs),
             " / ".join(fmt.day(action.due, lang) for lang in langs),
-            _both(content, f"jaap_status_{action.status}", langs), action.note or ""]
+            _both(content, f"jaap_status_{action.status}", langs)]
 
 
 def draw_plan(content: Content, plan: Plan, langs: tuple[str, ...],
