@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -22,7 +23,13 @@ from bot.db import Database
 from bot.features import FEATURES
 from common.charts import font
 from content.loader import load_content
-from dialogues.scorecard.poster import ChatLinks, PosterError, poster_for, write_poster
+from dialogues.scorecard.poster import (
+    ChatLinks,
+    PosterError,
+    draw_poster,
+    poster_for,
+    write_poster,
+)
 from tests.conftest import Chat
 from tests.fake_nlu import RecordedNlu
 from tests.scorecard_helpers import HC, close, open_for
@@ -134,6 +141,17 @@ def test_the_command_writes_nothing_without_an_open_round(
                                                      f"poster-{HC}-en.png"]
     assert _decoded(out / f"poster-{HC}-en.png") == {TELEGRAM, MESSENGER}
     database.dispose()
+
+
+def test_a_poster_that_cannot_fit_one_page_is_refused(sqlite_app: App) -> None:
+    """Shrinking has a limit: past it, no poster rather than one without its privacy lines."""
+    open_for(sqlite_app)
+    with sqlite_app.db.read_session() as session:
+        poster = poster_for(session, sqlite_app.content, HC, LINKS, forget_after_days=365)
+    name = poster.facility.name.__class__(km="មណ្ឌលសុខភាព " * 60, en="Health centre " * 60)
+    long = replace(poster, facility=replace(poster.facility, name=name))
+    with pytest.raises(PosterError, match="does not fit on one A4 page"):
+        draw_poster(sqlite_app.content, long, ("km", "en"))
 
 
 def test_links_must_be_links(sqlite_app: App) -> None:

@@ -21,9 +21,9 @@ def cmd_rounds_poster(args: argparse.Namespace) -> int:
             with database.read_session() as session:
                 poster = poster_for(session, content, args.facility, links,
                                     forget_after_days=settings.retention.inactive_users_days)
+            png, pdf = write_poster(content, poster, Path(args.out), args.lang)
         except PosterError as error:
             return fail(str(error))
-        png, pdf = write_poster(content, poster, Path(args.out), args.lang)
     print(f"wrote the poster of {args.facility} to {pdf} (print it on A4) and {png}")
     for platform, link in poster.links:
         print(f"  {platform}: {link}")

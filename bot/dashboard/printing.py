@@ -82,7 +82,10 @@ async def poster(board: Board, request: Request, who: Principal) -> Response:
         return await refuse(board, request, who, round_id)
     if isinstance(found, str):
         return board.message(request, found, 409, who)
-    body = await asyncio.to_thread(_poster_bytes, board, found, which, ext)
+    try:
+        body = await asyncio.to_thread(_poster_bytes, board, found, which, ext)
+    except PosterError:
+        return board.message(request, "poster_too_long", 409, who)
     log.info("dashboard poster", extra={"username": who.username, "round_id": round_id})
     return _download(body, "application/pdf" if ext == "pdf" else "image/png",
                      f"poster-{found.facility.id}-{which}.{ext}")

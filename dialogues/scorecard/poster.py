@@ -118,12 +118,15 @@ def qr_image(link: str, size: int) -> Image.Image:
 def draw_poster(content: Content, poster: Poster, langs: tuple[str, ...]) -> Image.Image:
     """The A4 page; with two languages, each line in Khmer then English under it. Long names
     or texts shrink everything a little until the poster fits one page."""
+    largest = 1.25 if len(langs) == 1 else 1.0  # one language leaves room for larger type
     with DRAWING:  # the fonts are shared with the charts' threads
-        for scale in (1.0, 0.92, 0.85, 0.78, 0.7):
-            sheet = _draw(content, poster, langs, scale)
+        for shrink in (1.0, 0.92, 0.85, 0.78, 0.7, 0.62):
+            sheet = _draw(content, poster, langs, largest * shrink)
             if len(sheet.pages) == 1:
-                break
-        return sheet.pages[0]
+                return sheet.pages[0]
+    # Never a poster without its privacy lines (they would be on a second page).
+    raise PosterError(f"the poster of {poster.facility.id} does not fit on one A4 page: "
+                      "shorten the facility's name in the content")
 
 
 def _draw(content: Content, poster: Poster, langs: tuple[str, ...],
