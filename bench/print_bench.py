@@ -2,6 +2,7 @@
 big they are, on a scratch SQLite database (a round of 200 responses, 12 agreed actions).
 
     .venv/bin/python -m bench.print_bench
+    .venv/bin/python -m bench.print_bench --docs-images   # also redraw docs/images/print-*.png
 
 Writes bench/results/print.json; quoted in docs/benchmarks.md (section "Printing").
 """
@@ -12,6 +13,7 @@ import json
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,8 +27,8 @@ from content.model import Content
 from dialogues.core.permissions import operator
 from dialogues.scorecard import store
 from dialogues.scorecard.jaap import plan as jaap_plan
-from dialogues.scorecard.jaap_print import plan_of, write_plan_pdf
-from dialogues.scorecard.poster import ChatLinks, poster_for, write_poster
+from dialogues.scorecard.jaap_print import Plan, draw_plan, plan_of, write_plan_pdf
+from dialogues.scorecard.poster import ChatLinks, Poster, draw_poster, poster_for, write_poster
 from dialogues.scorecard.rounds import close_round, open_round
 from dialogues.scorecard.workbook import round_workbook, write_workbook
 
@@ -68,6 +70,15 @@ def _round(db: Database, content: Content, *, close: bool) -> int:
     return round_id
 
 
+def docs_images(content: Content, poster: Poster, plan: Plan) -> None:
+    """The poster and the JAAP's first page as the docs show them (16 colours: small files)."""
+    images = HERE.parent / "docs" / "images"
+    pictures = {"print-poster.png": draw_poster(content, poster, ("km", "en")),
+                "print-jaap.png": draw_plan(content, plan, ("km", "en"), date(2026, 12, 3))[0]}
+    for name, picture in pictures.items():
+        picture.quantize(16).save(images / name, optimize=True)
+
+
 def main() -> None:
     content = load_content(sections=FEATURES.sections)
     with tempfile.TemporaryDirectory() as scratch:
@@ -78,10 +89,12 @@ def main() -> None:
         _round(db, content, close=False)
         with db.read_session() as session:
             poster = poster_for(session, content, FACILITY, ChatLinks("isaf_bot", "isafbot"),
-                                forget_after_days=365)
+                                forget_after_days=365, today=date(2026, 12, 3))
             workbook_seconds = _timed(lambda: write_workbook(
                 round_workbook(session, content, closed), folder / "round.xlsx"))
             plan = plan_of(session, content, closed)
+        if "--docs-images" in sys.argv:
+            docs_images(content, poster, plan)
         poster_seconds = _timed(lambda: write_poster(content, poster, folder, "both"))
         plan_seconds = _timed(lambda: write_plan_pdf(content, plan, folder / "jaap.pdf"))
         sizes = {name: (folder / name).stat().st_size for name in (
