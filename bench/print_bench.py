@@ -50,7 +50,7 @@ def _timed(work: Callable[[], object]) -> float:
 def _round(db: Database, content: Content, *, close: bool) -> int:
     pick = random.Random(3)
     with db.session() as session:
-        round_id = int(open_round(session, content, FACILITY, by=BY, label="bench").id)
+        round_id = int(open_round(session, content, FACILITY, by=BY, label="2026 first half").id)
     with db.session() as session:
         for person in range(200):
             response = store.start_response(session, round_id, f"r{person}")
