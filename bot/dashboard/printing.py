@@ -12,6 +12,7 @@ import asyncio
 import io
 import logging
 import tempfile
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from bot.dashboard.auth import Principal
 from bot.dashboard.board import Board
 from bot.dashboard.results import refuse
 from common import pages
-from dialogues.scorecard.jaap_print import plan_of, write_plan_pdf
+from dialogues.scorecard.jaap_print import Plan, plan_of, write_plan_pdf
 from dialogues.scorecard.poster import (
     LANGS,
     ChatLinks,
@@ -34,7 +35,7 @@ from dialogues.scorecard.poster import (
     draw_poster,
     poster_for,
 )
-from dialogues.scorecard.workbook import round_workbook, write_workbook
+from dialogues.scorecard.workbook import Row, round_workbook, write_workbook
 
 log = logging.getLogger(__name__)
 
@@ -105,42 +106,46 @@ async def workbook(board: Board, request: Request, who: Principal) -> Response:
     round_id = int(request.path_params["round_id"])
     lang = board.lang(request)
 
-    def export(session: Session) -> bytes | str:
+    def export(session: Session) -> dict[str, list[Row]] | str:
         row = data.visible_round(session, board.surveys, who, round_id)
         if row is None:
             return "refused"
         if row.closed_at is None:
             return "round_open_no_export"
-        sheets = round_workbook(session, board.app.content, round_id, lang)
-        with tempfile.TemporaryDirectory(prefix="isafbot-xlsx-") as folder:
-            path = Path(folder) / "round.xlsx"
-            write_workbook(sheets, path)
-            return path.read_bytes()
+        return round_workbook(session, board.app.content, round_id, lang)
 
     found = await board.read(export)
     if found == "refused":
         return await refuse(board, request, who, round_id)
     if isinstance(found, str):
         return board.message(request, found, 409, who)
+    body = await asyncio.to_thread(_file_bytes, "round.xlsx",
+                                   partial(write_workbook, found))
     log.info("dashboard workbook export", extra={"username": who.username,
                                                  "round_id": round_id})
-    return _download(found, XLSX, f"round-{round_id}.xlsx")
+    return _download(body, XLSX, f"round-{round_id}.xlsx")
 
 
 async def jaap_pdf(board: Board, request: Request, who: Principal) -> Response:
     round_id = int(request.path_params["round_id"])
     content = board.app.content
 
-    def export(session: Session) -> bytes | None:
+    def load(session: Session) -> Plan | None:
         if data.visible_round(session, board.surveys, who, round_id) is None:
             return None
-        plan = plan_of(session, content, round_id)
-        with tempfile.TemporaryDirectory(prefix="isafbot-jaap-") as folder:
-            path = Path(folder) / "jaap.pdf"
-            write_plan_pdf(content, plan, path, "both")
-            return path.read_bytes()
+        return plan_of(session, content, round_id)
 
-    found = await board.read(export)
-    if found is None:
+    plan = await board.read(load)
+    if plan is None:
         return await refuse(board, request, who, round_id)
-    return _download(found, "application/pdf", f"jaap-round-{round_id}.pdf")
+    body = await asyncio.to_thread(_file_bytes, "jaap.pdf",
+                                   partial(write_plan_pdf, content, plan))
+    return _download(body, "application/pdf", f"jaap-round-{round_id}.pdf")
+
+
+def _file_bytes(name: str, write: Callable[[Path], object]) -> bytes:
+    """What `write` puts in a file, drawn outside any database transaction."""
+    with tempfile.TemporaryDirectory(prefix="isafbot-print-") as folder:
+        path = Path(folder) / name
+        write(path)
+        return path.read_bytes()

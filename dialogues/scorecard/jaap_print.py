@@ -115,7 +115,7 @@ def draw_plan(content: Content, plan: Plan, langs: tuple[str, ...],
         return sheet.pages
 
 
-def write_plan_pdf(content: Content, plan: Plan, path: Path, lang: str = "both",
+def write_plan_pdf(content: Content, plan: Plan, path: Path, lang: str = "both", *,
                    today: date | None = None) -> int:
     """The plan as a PDF at `path`; returns its number of pages."""
     drawn: Sequence[Image.Image] = draw_plan(content, plan, LANGS[lang],
