@@ -106,7 +106,7 @@ def test_every_job_of_the_records_is_scheduled(tmp_path: Path, sqlite_url: str) 
 
     try:
         assert asyncio.run(scheduled()) == {job.id for job in FEATURES.jobs} \
-            == {"purge", "housekeeping"}
+            == {"purge", "housekeeping", "jaap"}
     finally:
         app.close()
 
