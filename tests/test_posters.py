@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -23,6 +23,8 @@ from bot.db import Database
 from bot.features import FEATURES
 from common.charts import font
 from content.loader import load_content
+from dialogues.core.permissions import operator
+from dialogues.scorecard.jaap import proposals
 from dialogues.scorecard.poster import (
     ChatLinks,
     PosterError,
@@ -30,6 +32,7 @@ from dialogues.scorecard.poster import (
     poster_for,
     write_poster,
 )
+from dialogues.scorecard.rounds import open_round
 from tests.conftest import Chat
 from tests.fake_nlu import RecordedNlu
 from tests.scorecard_helpers import HC, close, open_for
@@ -114,6 +117,19 @@ def test_the_decoded_payload_starts_that_facilitys_survey(sqlite_app: App,
     assert incoming is not None and incoming.argument == f"svy_{HC}"
     replies = asyncio.run(sqlite_app.handle(incoming))
     assert "វាយតម្លៃមណ្ឌលសុខភាពគោកឃ្លាង" in "\n".join(r.text for r in replies)
+
+
+def test_custom_questions_and_the_local_day_count(sqlite_app: App) -> None:
+    """A round with a custom question asks 12; opened at 20:00 UTC is the next day locally."""
+    content, by = sqlite_app.content, operator("test")
+    with sqlite_app.db.session() as session:
+        call = proposals.open_call(session, content, HC, by=by)
+        proposals.add_custom_indicator(session, content, int(call.id), label_km="ទឹកស្អាត",
+                                       label_en="Clean toilets", by=by)
+        open_round(session, content, HC, by=by, now=datetime(2026, 12, 2, 20, 0))
+    with sqlite_app.db.read_session() as session:
+        poster = poster_for(session, content, HC, LINKS, forget_after_days=365)
+    assert (poster.questions, poster.opened) == (12, date(2026, 12, 3))
 
 
 def test_no_poster_without_an_open_round(app: App, tmp_path: Path) -> None:

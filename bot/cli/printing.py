@@ -20,7 +20,8 @@ def cmd_rounds_poster(args: argparse.Namespace) -> int:
         try:
             with database.read_session() as session:
                 poster = poster_for(session, content, args.facility, links,
-                                    forget_after_days=settings.retention.inactive_users_days)
+                                    forget_after_days=settings.retention.inactive_users_days,
+                                    tz=settings.timezone)
             png, pdf = write_poster(content, poster, Path(args.out), args.lang)
         except PosterError as error:
             return fail(str(error))
@@ -56,7 +57,8 @@ def add_printable_options(results: argparse.ArgumentParser) -> None:
                          help="languages of the --jaap-pdf (default: Khmer and English)")
 
 
-def write_printables(args: argparse.Namespace, session: Any, content: Any, row: Any) -> int:
+def write_printables(args: argparse.Namespace, session: Any, content: Any, row: Any, *,
+                     tz: str) -> int:
     """The workbook and the JAAP's PDF of a closed round, as asked."""
     if args.xlsx:
         from dialogues.scorecard.workbook import round_workbook, write_workbook
@@ -67,7 +69,7 @@ def write_printables(args: argparse.Namespace, session: Any, content: Any, row: 
     if args.jaap_pdf:
         from dialogues.scorecard.jaap_print import plan_of, write_plan_pdf
 
-        plan = plan_of(session, content, row.id)
+        plan = plan_of(session, content, row.id, tz=tz)
         count = write_plan_pdf(content, plan, Path(args.jaap_pdf), args.pdf_lang)
         print(f"wrote the JAAP of round {row.id} ({len(plan.actions)} action(s), {count} "
               f"page(s)) to {args.jaap_pdf}")

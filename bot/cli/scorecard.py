@@ -114,7 +114,7 @@ def cmd_results(args: argparse.Namespace) -> int:
     from dialogues.scorecard.models import ScoringRound, SurveyResponse
     from dialogues.scorecard.results import round_results
 
-    with opened(args) as (database, content, _), database.read_session() as session:
+    with opened(args) as (database, content, settings), database.read_session() as session:
         surveys = surveys_of(content)
         round_id = args.round
         if round_id is None:
@@ -143,7 +143,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         else:
             print(format_results(round_results(session, surveys, round_id), args.lang))
         return _write_exports(args, session, surveys, row) or \
-            write_printables(args, session, content, row)
+            write_printables(args, session, content, row, tz=settings.timezone)
 
 
 def _write_exports(args: argparse.Namespace, session: Any, surveys: Any, row: Any) -> int:

@@ -74,7 +74,8 @@ async def poster(board: Board, request: Request, who: Principal) -> Response:
             return "poster_round_closed"
         try:
             return poster_for(session, board.app.content, str(row.facility_id), links,
-                              forget_after_days=settings.retention.inactive_users_days)
+                              forget_after_days=settings.retention.inactive_users_days,
+                              tz=settings.timezone)
         except PosterError:
             return "poster_no_links"
 
@@ -133,7 +134,7 @@ async def jaap_pdf(board: Board, request: Request, who: Principal) -> Response:
     def load(session: Session) -> Plan | None:
         if data.visible_round(session, board.surveys, who, round_id) is None:
             return None
-        return plan_of(session, content, round_id)
+        return plan_of(session, content, round_id, tz=board.app.settings.timezone)
 
     plan = await board.read(load)
     if plan is None:

@@ -23,6 +23,7 @@ from content.model import Content
 from content.surveys.section import surveys_of
 from dialogues.scorecard.jaap import store as jaap
 from dialogues.scorecard.models import ScoringRound
+from dialogues.scorecard.poster import local_date
 from dialogues.scorecard.rounds import round_name
 
 LANGS = {"km": ("km",), "en": ("en",), "both": ("km", "en")}
@@ -53,7 +54,8 @@ class Plan:
     actions: tuple[PlanAction, ...]
 
 
-def plan_of(session: Session, content: Content, round_id: int) -> Plan:
+def plan_of(session: Session, content: Content, round_id: int, *,
+            tz: str = "Asia/Phnom_Penh") -> Plan:
     """A round's plan as printed, from the JAAP's tables."""
     surveys = surveys_of(content)
     row = session.get(ScoringRound, round_id)
@@ -69,7 +71,7 @@ def plan_of(session: Session, content: Content, round_id: int) -> Plan:
     return Plan({lang: facility.name(lang) if facility else str(row.facility_id)
                  for lang in ("km", "en")},
                 {lang: round_name(content, row.id, row.label, lang) for lang in ("km", "en")},
-                row.closed_at.date() if row.closed_at else None, indicators, actions)
+                local_date(row.closed_at, tz) if row.closed_at else None, indicators, actions)
 
 
 def _both(content: Content, key: str, langs: tuple[str, ...]) -> str:

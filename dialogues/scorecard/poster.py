@@ -13,8 +13,9 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import segno
 from PIL import Image
@@ -23,8 +24,10 @@ from sqlalchemy.orm import Session
 from common import formatting as fmt
 from common import pages
 from common.charts import DRAWING
+from common.db.base import utcnow
 from content.model import Content
 from content.surveys.section import Facility, surveys_of
+from dialogues.scorecard.jaap.store import round_survey
 from dialogues.scorecard.rounds import round_name
 from dialogues.scorecard.store import open_round_of
 from dialogues.scorecard.survey.walk import start_payload
@@ -74,8 +77,15 @@ class Poster:
     printed: date
 
 
+def local_date(moment: datetime, tz: str) -> date:
+    """The local day of a naive UTC time from the database (a round opened at 20:00 UTC is
+    opened the next morning in Phnom Penh)."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
+
+
 def poster_for(session: Session, content: Content, facility_id: str, links: ChatLinks, *,
-               forget_after_days: int, today: date | None = None) -> Poster:
+               forget_after_days: int, today: date | None = None,
+               tz: str = "Asia/Phnom_Penh") -> Poster:
     """The poster of a facility's open round; PosterError when there is none, the facility is
     unknown, or no chat channel is configured."""
     surveys = surveys_of(content)
@@ -98,10 +108,10 @@ def poster_for(session: Session, content: Content, facility_id: str, links: Chat
     if not found:
         raise PosterError("no chat link to print: set TELEGRAM_BOT_USERNAME (the bot's "
                           "@username) and/or MESSENGER_PAGE_NAME (the page's m.me name)")
-    survey = surveys.survey_for(facility)
-    return Poster(facility, row.label, int(row.id), row.opened_at.date(),
+    survey = round_survey(session, surveys, row) or surveys.survey_for(facility)  # + custom
+    return Poster(facility, row.label, int(row.id), local_date(row.opened_at, tz),
                   len(survey.indicators) + 1, tuple(found), forget_after_days,
-                  today or datetime.now().date())
+                  today or local_date(utcnow(), tz))
 
 
 def qr_image(link: str, size: int) -> Image.Image:
