@@ -56,7 +56,7 @@ def server(tmp_path: Path, database_url: str, quick_passwords: None
 
 def test_the_jaap_page_in_khmer(browser: Any, server: tuple[str, App, int],
                                 database_url: str) -> None:
-    base, app, round_id = server
+    base, _app, round_id = server
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     _log_in(page, base, "caf")
     page.goto(f"{base}/dashboard/jaap/rounds/{round_id}")

@@ -122,17 +122,27 @@ def _call_work(board: Board, call_id: int, op: str) -> Callable[[Session, Actor,
 
 async def call_post(board: Board, request: Request, who: Principal) -> Response:
     call_id = int(request.path_params["call_id"])
+    return await _post(board, request, who, CALL_OPS, partial(_call_work, board, call_id),
+                       call_page, f"/dashboard/jaap/calls/{call_id}")
+
+
+async def _post(board: Board, request: Request, who: Principal, ops: tuple[str, ...],
+                work_for: Callable[[str], Callable[[Session, Actor, Form], Any]],
+                page: Callable[..., Any], back: str) -> Response:
+    """One POST of a page: the operation in the path, done as `work_for(op)` says; then back
+    to the page (303), the page with the reason (400), or 403 outside the viewer's communes."""
     op = request.path_params["op"]
-    if op not in CALL_OPS:
+    if op not in ops:
         return Response(status_code=404)
-    status, value = await _apply(board, request, who, _call_work(board, call_id, op))
+    status, value = await _apply(board, request, who, work_for(op))
     if status == "forbidden":
         return board.message(request, "forbidden", 403, who)
     if status == "refused":
-        response = await call_page(board, request, who, notice=value)
-        response.status_code = 400
+        response: Response = await page(board, request, who, notice=value)
+        response.status_code = 400 if response.status_code == 200 else response.status_code
         return response
-    return RedirectResponse(f"/dashboard/jaap/calls/{call_id}", status_code=303)
+    log.info("dashboard JAAP %s", op, extra={"username": who.username, "path": back})
+    return RedirectResponse(back, status_code=303)
 
 
 def _due(text: str) -> date | None:
@@ -172,17 +182,5 @@ def _round_work(board: Board, round_id: int, op: str) -> Callable[[Session, Acto
 
 async def round_post(board: Board, request: Request, who: Principal) -> Response:
     round_id = int(request.path_params["round_id"])
-    op = request.path_params["op"]
-    if op not in ROUND_OPS:
-        return Response(status_code=404)
-    status, value = await _apply(board, request, who, _round_work(board, round_id, op))
-    if status == "forbidden":
-        return board.message(request, "forbidden", 403, who)
-    if status == "refused":
-        response = await plan_page(board, request, who, notice=value)
-        response.status_code = 400 if response.status_code == 200 else response.status_code
-        return response
-    log.info("dashboard JAAP %s", op, extra={"username": who.username, "round_id": round_id})
-    return RedirectResponse(f"/dashboard/jaap/rounds/{round_id}", status_code=303)
-
-
+    return await _post(board, request, who, ROUND_OPS, partial(_round_work, board, round_id),
+                       plan_page, f"/dashboard/jaap/rounds/{round_id}")

@@ -33,6 +33,7 @@ router.uses("jaap_propose_intro", "jaap_propose_thanks", "jaap_propose_none",
 PREFIX = "prop"
 FLOW = "propose"
 SUPPORT_LABEL_CHARS = 40
+MAX_BUTTONS = 12
 
 
 def propose_buttons(turn: Turn, facility_ids: list[str]) -> list[Button]:
@@ -101,10 +102,11 @@ def facility_chosen(turn: Turn, facility_id: str) -> None:
         turn.say(turn.t("jaap_propose_flood", max=fmt.integer(MAX_PER_PERSON, turn.lang)), [menu])
         return
     survey = surveys.survey_for(facility)
-    buttons = [Button(indicator.text(turn.lang), f"{PREFIX}:i:{call.id}:{number}")
-               for number, indicator in enumerate(survey.indicators, start=1)]
-    buttons += [Button(f"💬 {_short(str(p.text))}", f"{PREFIX}:s:{call.id}:{p.id}")
-                for p in proposals.approved(turn.session, int(call.id))]
+    buttons = [Button(f"💬 {_short(str(p.text))}", f"{PREFIX}:s:{call.id}:{p.id}")
+               for p in proposals.approved(turn.session, int(call.id))]
+    buttons += [Button(indicator.text(turn.lang), f"{PREFIX}:i:{call.id}:{number}")
+                for number, indicator in enumerate(survey.indicators, start=1)]
+    buttons = buttons[:MAX_BUTTONS]  # Messenger shows 13 quick replies: these and the menu
     turn.start_flow(FLOW, private=True, call=int(call.id))
     turn.say(turn.t("jaap_propose_intro", facility=facility.name(turn.lang),
                     left=fmt.integer(left, turn.lang)), [*buttons, menu])
