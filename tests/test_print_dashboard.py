@@ -40,6 +40,9 @@ def _rounds(app: App) -> tuple[int, int, int]:
 def test_the_poster_of_an_open_round(printing: App) -> None:
     closed, opened, other = _rounds(printing)
     client = logged_in(printing, "caf")
+    listing = client.get("/dashboard/?lang=en").text
+    assert f"/dashboard/rounds/{opened}/poster/both.pdf" in listing
+    assert f"/dashboard/rounds/{closed}/poster/" not in listing
     page = client.get(f"/dashboard/rounds/{opened}?lang=en").text
     assert f"/dashboard/rounds/{opened}/poster/both.pdf" in page and "workbook.xlsx" not in page
     png = client.get(f"/dashboard/rounds/{opened}/poster/both.png")
