@@ -15,14 +15,16 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import zxingcpp
 from PIL import Image, ImageFont, features
+from sqlalchemy import select
 
-from bot.bootstrap import App
+from bot.bootstrap import App, bootstrap
 from bot.channels.messenger.inbound import to_incoming
 from bot.cli.main import main
 from bot.db import Database
 from bot.features import FEATURES
 from common.charts import font
 from content.loader import load_content
+from dialogues.core.models import CafCommune, User
 from dialogues.core.permissions import operator
 from dialogues.scorecard.jaap import proposals
 from dialogues.scorecard.poster import (
@@ -33,7 +35,7 @@ from dialogues.scorecard.poster import (
     write_poster,
 )
 from dialogues.scorecard.rounds import open_round
-from tests.conftest import Chat
+from tests.conftest import Chat, make_settings
 from tests.fake_nlu import RecordedNlu
 from tests.scorecard_helpers import HC, close, open_for
 
@@ -180,3 +182,36 @@ def test_links_must_be_links(sqlite_app: App) -> None:
                 poster_for(session, sqlite_app.content, HC, links, forget_after_days=365)
         with pytest.raises(PosterError, match="unknown facility"):
             poster_for(session, sqlite_app.content, "hc_nowhere", LINKS, forget_after_days=365)
+
+
+def test_a_caf_gets_the_poster_in_the_chat(tmp_path: Path, sqlite_url: str,
+                                           recorded_nlu: RecordedNlu) -> None:
+    """`/rounds` → open → "Poster to print": the picture of the poster, whose codes decode to
+    the links; a closed round, a citizen or a forged round id get none."""
+    app = bootstrap(make_settings(tmp_path, sqlite_url, TELEGRAM_BOT_USERNAME="isaf_test_bot"),
+                    nlu=recorded_nlu)
+    try:
+        caf, citizen = Chat(app, user="caf-1"), Chat(app, user="citizen-1")
+        caf.send("/start")
+        citizen.send("/start")
+        with app.db.session() as session:
+            row = session.execute(select(User).where(User.channel_user_id == "caf-1")
+                                  ).scalar_one()
+            row.role, row.commune_code = "caf", "120809"
+            session.add(CafCommune(user_id=row.id, commune_code="120809"))
+        caf.press(f"rnd:open:{HC}")
+        poster_button = next(p for p in caf.payloads if p.startswith("rnd:poster:"))
+        caf.press(poster_button)
+        image = caf.last[-1].image
+        assert image is not None and image.exists() and not caf.last[-1].text.startswith("No")
+        assert _decoded(image) == {TELEGRAM}
+        citizen.press(poster_button)
+        assert all(reply.image is None for reply in citizen.last)
+        caf.press("rnd:poster:999999")
+        assert all(reply.image is None for reply in caf.last)
+        close(app, int(poster_button.rsplit(":", 1)[1]))
+        caf.press(poster_button)
+        assert all(reply.image is None for reply in caf.last)
+        assert "ផ្ទាំងរូបភាព" in caf.text  # "no poster can be made", in Khmer
+    finally:
+        app.close()
