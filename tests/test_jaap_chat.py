@@ -143,3 +143,18 @@ def test_photos_lose_their_exif(tmp_path: Path) -> None:
         assert reopened.size == (40, 30) and not reopened.getexif()
     with pytest.raises(PlanError, match="jaap_photo_unreadable"):
         plan.store_photo(b"not a picture", tmp_path / "jaap-photos")
+
+
+def test_forged_huge_ids_are_refused_not_crashed(app: App) -> None:
+    """Ids beyond any integer column (SQLite refuses 2**63) are none, at every door."""
+    huge = "9" * 25
+    caf = make_caf(app, "caf-huge")
+    for payload in (f"jaap:r:{huge}", f"jaap:act:{huge}", f"jaap:cv:{huge}",
+                    f"jaap:st:{huge}:done"):
+        caf.press(payload)
+        assert "The scorecard cycle in Kouk Khleang" in caf.text, payload
+    person = citizen(app, "huge")
+    for payload in (f"prop:i:{huge}:1", f"prop:s:{huge}:abc", f"prop:stop:{huge}",
+                    f"prop:i:1:{huge}"):
+        person.press(payload)
+        assert person.last, payload

@@ -104,6 +104,8 @@ async def call_page(board: Board, request: Request, who: Principal, *,
     call_id = int(request.path_params["call_id"])
     lang = board.lang(request)
     surveys = board.surveys
+    if jaap_store.valid_id(call_id) is None:
+        return board.message(request, "not_found", 404, who)
 
     def load(session: Session) -> dict[str, Any] | None:
         try:
@@ -144,6 +146,8 @@ async def plan_page(board: Board, request: Request, who: Principal, *,
     lang = board.lang(request)
     surveys = board.surveys
     now = today(board)
+    if jaap_store.valid_id(round_id) is None:
+        return board.message(request, "not_found", 404, who)
     content = board.app.content
 
     def load(session: Session) -> dict[str, Any] | None:

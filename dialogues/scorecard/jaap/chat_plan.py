@@ -120,7 +120,7 @@ def on_button(turn: Turn) -> None:
     parts = [*(turn.incoming.payload or "").split(":"), "", "", ""]
     action, value, extra = parts[1], parts[2], parts[3]
     handler = HANDLERS.get(action)
-    if handler is None or not value or (action != "co" and not value.isdigit()):
+    if handler is None or not value or (action != "co" and not jaap_store.valid_id(value)):
         show_cycle(turn, actor)
         return
     try:

@@ -23,6 +23,7 @@ from dialogues.scorecard import store
 from dialogues.scorecard.jaap import proposals
 from dialogues.scorecard.jaap.models import ProposalCall
 from dialogues.scorecard.jaap.proposals import MAX_PER_PERSON, ProposalError
+from dialogues.scorecard.jaap.store import valid_id
 
 router = Router("propose", private=lambda turn: "prop")
 router.uses("jaap_propose_intro", "jaap_propose_thanks", "jaap_propose_none",
@@ -158,12 +159,12 @@ def on_button(turn: Turn) -> None:
     action, value, extra = parts[1], parts[2], parts[3]
     if action == "f" and value:
         facility_chosen(turn, value)
-    elif action == "i" and value.isdigit() and extra.isdigit():
+    elif action == "i" and valid_id(value) and extra.isdigit() and len(extra) < 4:
         _standard(turn, int(value), int(extra))
-    elif action == "s" and value.isdigit() and extra:
+    elif action == "s" and valid_id(value) and extra:
         turn.end_flow()
         _save(turn, int(value), supports=extra)
-    elif action == "stop" and value.isdigit():
+    elif action == "stop" and valid_id(value):
         store.unsubscribe(turn.session, int(value), int(turn.user.id))
         turn.say(turn.t("jaap_stopped_updates"), [turn.button("menu_button", "menu")])
     else:
@@ -173,7 +174,7 @@ def on_button(turn: Turn) -> None:
 def _standard(turn: Turn, call_id: int, number: int) -> None:
     """A usual question of the facility's survey, by its position (a forged one is refused)."""
     turn.end_flow()
-    call = turn.session.get(ProposalCall, call_id)
+    call = proposals.call_row(turn.session, call_id)
     surveys = surveys_of(turn.content)
     facility = surveys.facilities.get(str(call.facility_id)) if call is not None else None
     indicators = surveys.survey_for(facility).indicators if facility else ()

@@ -51,7 +51,7 @@ def checked_round(session: Session, content: Content, round_id: int, by: Actor, 
                   closed: bool = True) -> ScoringRound:
     """The round when it exists, `by` acts on its facility's commune and (by default) it is
     closed: a round's plan is made on its results."""
-    row = session.get(ScoringRound, round_id)
+    row = session.get(ScoringRound, round_id) if store.valid_id(round_id) else None
     if row is None:
         raise PlanError("jaap_error", f"there is no round {round_id}")
     if not by.may_act_on_facility(surveys_of(content), str(row.facility_id)):
@@ -141,7 +141,7 @@ def add_action(session: Session, content: Content, round_id: int, *, what: str |
 
 def checked_action(session: Session, content: Content, action_id: int, by: Actor
                    ) -> JaapAction:
-    row = session.get(JaapAction, action_id)
+    row = session.get(JaapAction, action_id) if store.valid_id(action_id) else None
     if row is None:
         raise PlanError("jaap_error", f"there is no action {action_id}")
     checked_round(session, content, int(row.round_id), by)

@@ -25,6 +25,7 @@ from content.model import Content
 from content.surveys.section import surveys_of
 from dialogues.core.permissions import Actor, NotAllowed
 from dialogues.scorecard.jaap.models import CustomIndicator, Proposal, ProposalCall
+from dialogues.scorecard.jaap.store import valid_id
 from dialogues.scorecard.store import new_id, open_round_of
 
 MAX_PER_PERSON = 3  # proposals (and supports) of one person in one call: the flood limit
@@ -62,7 +63,7 @@ def open_calls(session: Session, facility_ids: list[str]) -> dict[str, ProposalC
 
 
 def call_row(session: Session, call_id: int) -> ProposalCall | None:
-    return session.get(ProposalCall, call_id)
+    return session.get(ProposalCall, call_id) if valid_id(call_id) else None
 
 
 def _check(content: Content, by: Actor, facility_id: str) -> None:
@@ -133,7 +134,8 @@ def propose(session: Session, call_id: int, proposer: str, *, indicator: str | N
             text: str | None = None, supports: str | None = None) -> Proposal:
     """A citizen's suggestion: a standard indicator id, free text, or support of an approved
     proposal. Refused when the call is closed or the person reached MAX_PER_PERSON."""
-    call = session.get(ProposalCall, call_id, with_for_update=True)
+    call = session.get(ProposalCall, call_id, with_for_update=True) if valid_id(call_id) \
+        else None
     if call is None or call.closed_at is not None:
         raise ProposalError("jaap_propose_closed")
     if proposals_of(session, call_id, proposer) >= MAX_PER_PERSON:
@@ -254,7 +256,7 @@ def add_custom_indicator(session: Session, content: Content, call_id: int, *, la
 
 def remove_custom_indicator(session: Session, content: Content, indicator_id: int, *,
                             by: Actor) -> None:
-    row = session.get(CustomIndicator, indicator_id)
+    row = session.get(CustomIndicator, indicator_id) if valid_id(indicator_id) else None
     if row is None:
         raise ProposalError("jaap_error", "unknown custom indicator")
     call = checked_call(session, content, int(row.call_id), by)

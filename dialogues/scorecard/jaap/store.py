@@ -23,6 +23,16 @@ from dialogues.scorecard.jaap.models import (
 from dialogues.scorecard.models import ScoringRound
 
 OPEN_STATUSES = ("planned", "in_progress")
+MAX_ID = 2**31 - 1  # integer keys: a forged id beyond this is none (SQLite refuses 2**63)
+
+
+def valid_id(value: int | str) -> int | None:
+    """An id from a button, a form or a path when it can be one, else None."""
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
 
 
 def custom_key(indicator_id: int) -> str:
