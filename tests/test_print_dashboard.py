@@ -79,6 +79,9 @@ def test_the_workbook_and_the_plan_of_a_closed_round(printing: App) -> None:
     assert plan.status_code == 200 and plan.content.startswith(b"%PDF")
     assert client.get(f"/dashboard/rounds/{other}/jaap.pdf").status_code == 403
     assert client.get("/dashboard/rounds/9999/jaap.pdf").status_code == 404
+    forged = "99999999999999999999"  # beyond any integer key: none, not an error
+    for path in (f"{forged}/jaap.pdf", f"{forged}/workbook.xlsx", f"{forged}/poster/both.pdf"):
+        assert client.get(f"/dashboard/rounds/{path}").status_code == 404, path
 
 
 def test_no_poster_without_chat_links(tmp_path: Path, sqlite_url: str,

@@ -26,6 +26,7 @@ from bot.dashboard.auth import Principal
 from bot.dashboard.board import Board
 from bot.dashboard.results import refuse
 from common import pages
+from dialogues.scorecard.jaap.store import valid_id
 from dialogues.scorecard.jaap_print import Plan, plan_of, write_plan_pdf
 from dialogues.scorecard.poster import (
     LANGS,
@@ -53,16 +54,21 @@ def routes(board: Board) -> list[BaseRoute]:
     ]
 
 
+def _round_id(request: Request) -> int | None:
+    """The path's round id when it can be one (a forged one beyond any key is none)."""
+    return valid_id(request.path_params["round_id"])
+
+
 def _download(body: bytes, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={
         **NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 async def poster(board: Board, request: Request, who: Principal) -> Response:
-    round_id = int(request.path_params["round_id"])
+    round_id = _round_id(request)
     which, ext = request.path_params["which"], request.path_params["ext"]
-    if which not in LANGS or ext not in ("pdf", "png"):
-        return Response(status_code=404)
+    if round_id is None or which not in LANGS or ext not in ("pdf", "png"):
+        return board.message(request, "not_found", 404, who)
     settings = board.app.settings
     links = ChatLinks(settings.telegram_username, settings.messenger_page)
 
@@ -104,7 +110,9 @@ def _poster_bytes(board: Board, found: Poster, which: str, ext: str) -> bytes:
 
 
 async def workbook(board: Board, request: Request, who: Principal) -> Response:
-    round_id = int(request.path_params["round_id"])
+    round_id = _round_id(request)
+    if round_id is None:
+        return board.message(request, "not_found", 404, who)
     lang = board.lang(request)
 
     def export(session: Session) -> dict[str, list[Row]] | str:
@@ -128,7 +136,9 @@ async def workbook(board: Board, request: Request, who: Principal) -> Response:
 
 
 async def jaap_pdf(board: Board, request: Request, who: Principal) -> Response:
-    round_id = int(request.path_params["round_id"])
+    round_id = _round_id(request)
+    if round_id is None:
+        return board.message(request, "not_found", 404, who)
     content = board.app.content
 
     def load(session: Session) -> Plan | None:

@@ -19,6 +19,7 @@ from dialogues.core.permissions import Actor, NotAllowed
 from dialogues.core.places import need_commune
 from dialogues.core.router import Router, Turn
 from dialogues.scorecard import store
+from dialogues.scorecard.jaap.store import valid_id
 from dialogues.scorecard.poster_chat import send_poster
 from dialogues.scorecard.results import round_results
 from dialogues.scorecard.rounds import RoundError, close_round, open_round, summary_text
@@ -102,7 +103,7 @@ def rounds_button(turn: Turn) -> None:
                             start=f"svy_{facility.id}"),
                      [turn.button("rounds_poster_button", f"{PREFIX}:poster:{row.id}"),
                       turn.button("menu_button", "menu")])
-        elif action == "poster" and value.isdigit():
+        elif action == "poster" and valid_id(value) is not None:
             send_poster(turn, actor, int(value))
         elif action == "close" and value.isdigit():
             _close(turn, int(value), confirmed, actor)
