@@ -47,6 +47,7 @@ from dialogues.scorecard.jaap.models import (
     JaapStatusChange,
     RoundPlan,
 )
+from dialogues.scorecard.jaap.plan import plan_row
 from dialogues.scorecard.jaap.store import OPEN_STATUSES, actions
 from dialogues.scorecard.models import RoundSubscription, ScoringRound
 from dialogues.scorecard.results import round_results
@@ -114,17 +115,8 @@ def send_summaries(session: Session, content: Content, now: datetime, tz: str) -
         sent += _send(session, audience(session, content, round_),
                       partial(summary_text, content, results, tz=tz),
                       batch=SUMMARY_BATCH.format(round_id=round_.id))
-        _plan(session, int(round_.id)).summary_sent_at = now
+        plan_row(session, int(round_.id)).summary_sent_at = now
     return sent
-
-
-def _plan(session: Session, round_id: int) -> RoundPlan:
-    row = session.get(RoundPlan, round_id)
-    if row is None:
-        row = RoundPlan(round_id=round_id)
-        session.add(row)
-        session.flush()
-    return row
 
 
 def send_plans(session: Session, content: Content, now: datetime, tz: str) -> int:

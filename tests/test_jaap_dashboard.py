@@ -144,3 +144,44 @@ def test_a_status_change_from_another_rounds_page_is_refused(board: App) -> None
     response = _post(caf, f"/dashboard/jaap/rounds/{second}/status", action=str(action_id),
                      status="done")
     assert response.status_code == 400
+
+
+def test_progress_photos_are_stored_without_exif_and_shown_to_the_commune_only(
+        board: App) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    round_id = _closed_round(board)
+    caf = logged_in(board, "caf")
+    due = (date.today() + timedelta(days=5)).isoformat()
+    _post(caf, f"/dashboard/jaap/rounds/{round_id}/action", what="Paint the ward",
+          responsible="provider", due=due)
+    with board.db.session() as session:
+        action_id = int(session.execute(select(JaapAction.id)).scalar_one())
+    exif = Image.Exif()
+    exif[0x010F] = "Phone maker"
+    raw = BytesIO()
+    Image.new("RGB", (30, 20), "blue").save(raw, "JPEG", exif=exif)
+    url = f"/dashboard/jaap/rounds/{round_id}/photo"
+
+    def upload(client, **fields: str):  # type: ignore[no-untyped-def]
+        token = csrf_of(client.get("/dashboard/jaap").text)
+        return client.post(url, data={"csrf": token, **fields},
+                           files={"photo": ("ward.jpg", raw.getvalue(), "image/jpeg")},
+                           follow_redirects=False)
+
+    other = logged_in(board, "caf-other")
+    assert upload(other, action=str(action_id)).status_code == 403
+    done = upload(caf, action=str(action_id))
+    assert done.status_code == 303, done.text[-600:]
+    photo = caf.get(f"/dashboard/jaap/actions/{action_id}/photo.jpg")
+    assert photo.status_code == 200 and photo.content[:2] == b"\xff\xd8"
+    assert b"Phone maker" not in photo.content
+    assert other.get(f"/dashboard/jaap/actions/{action_id}/photo.jpg").status_code == 404
+    assert client_for(board).get(f"/dashboard/jaap/actions/{action_id}/photo.jpg"
+                                 ).status_code == 404
+    token = csrf_of(caf.get("/dashboard/jaap").text)
+    forged = caf.post(url, data={"csrf": "wrong", "action": str(action_id)},
+                      files={"photo": ("x.jpg", b"x", "image/jpeg")}, follow_redirects=False)
+    assert forged.status_code == 403 and token

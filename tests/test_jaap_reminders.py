@@ -24,6 +24,9 @@ from scheduler import jaap as jaap_job
 from tests.dashboard_helpers import seed_round
 from tests.jaap_helpers import queued, run_announce
 from tests.meetings_helpers import Driver, FakeClock, make_user, pp
+from tests.test_scheduler import driver
+
+__all__ = ["driver"]  # the fixture of tests/test_scheduler.py, over this module's `sapp`
 
 HC = "hc_120809"
 DUE = date(2027, 1, 20)
@@ -39,13 +42,6 @@ def sapp(settings: Settings, nlu: Any, clock: FakeClock) -> Iterator[App]:
     application = bootstrap(settings, nlu=object(), clock=clock)  # type: ignore[arg-type]
     yield application
     application.close()
-
-
-@pytest.fixture
-def driver(sapp: App, clock: FakeClock) -> Iterator[Driver]:
-    found = Driver(sapp, clock)
-    yield found
-    found.close()
 
 
 def _action(app: App, clock: FakeClock, due: date = DUE) -> tuple[int, int]:

@@ -39,14 +39,14 @@ from dialogues.scorecard.store import open_rounds
 
 
 def routes(board: Board) -> list[BaseRoute]:
-    from bot.dashboard import jaap_forms
+    from bot.dashboard import jaap_forms, jaap_photos
 
     page = board.page
     return [
         Route("/dashboard/jaap", page(partial(overview, board))),
         Route("/dashboard/jaap/calls/{call_id:int}", page(partial(call_page, board))),
         Route("/dashboard/jaap/rounds/{round_id:int}", page(partial(plan_page, board))),
-        *jaap_forms.routes(board),
+        *jaap_photos.routes(board), *jaap_forms.routes(board),  # "photo" before "{op}"
     ]
 
 
@@ -64,6 +64,7 @@ def action_view(content: Content, action: JaapAction, lang: str, now: date) -> d
             "due": fmt.day(action.due_date, lang), "status": action.status,
             "status_label": _label(content, f"jaap_status_{action.status}", lang),
             "note": action.progress_note, "late": jaap_store.is_overdue(action, now),
+            "photo": bool(action.photo),
             "updated": fmt.day(action.updated_at, lang)}
 
 
