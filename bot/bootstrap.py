@@ -168,7 +168,11 @@ def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None
     ctx = DialogueContext(content=content, fallback_threshold=settings.fallback_threshold,
                           data_dir=settings.data_dir, secret_key=settings.secret_key,
                           timezone=settings.timezone,
-                          stale_after_years=settings.stale_after_years)
+                          stale_after_years=settings.stale_after_years,
+                          extras={"poster": {  # the links printed on posters (CAFs' /rounds)
+                              "telegram": settings.telegram_username,
+                              "messenger": settings.messenger_page,
+                              "forget_after_days": settings.retention.inactive_users_days}})
     dialogues = Dialogues(ctx, features.routers)
     return App(settings=settings, db=db, content=content, dialogues=dialogues,
                nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or SystemClock(),

@@ -127,6 +127,16 @@ class Settings:
             env=env,
         )
 
+    @property
+    def telegram_username(self) -> str | None:
+        """The bot's @username, for the t.me links printed on posters."""
+        return (self.env.get("TELEGRAM_BOT_USERNAME") or "").strip().lstrip("@") or None
+
+    @property
+    def messenger_page(self) -> str | None:
+        """The Facebook page's name or id, for the m.me links printed on posters."""
+        return (self.env.get("MESSENGER_PAGE_NAME") or "").strip() or None
+
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)
 

@@ -15,14 +15,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.dashboard import jaap, login, meetings, public, results, review, usage
+from bot.dashboard import jaap, login, meetings, printing, public, results, review, usage
 from bot.dashboard.board import HERE, Board
 
 # Sent with every response to a request that came over HTTPS (directly, or from a trusted
 # proxy that said so in X-Forwarded-Proto). Browsers ignore it over plain HTTP.
 HSTS = "max-age=31536000"
 PAGES: tuple[Callable[[Board], list[BaseRoute]], ...] = (
-    login.routes, results.routes, usage.routes, meetings.routes, review.routes, jaap.routes)
+    login.routes, results.routes, printing.routes, usage.routes, meetings.routes, review.routes,
+    jaap.routes)
 
 
 def routes(runtime: Any) -> list[BaseRoute]:

@@ -47,9 +47,16 @@ def private_link(turn: Turn) -> str:
         facility = argument[len("svy_"):]
     else:
         facility = str((turn.flow() or {}).get("facility") or "")
-    known = facility in surveys_of(turn.content).facilities and \
-        _LINK_SAFE.fullmatch(facility) is not None
-    return f"{PREFIX}_{facility}" if known else PREFIX
+    known = facility in surveys_of(turn.content).facilities
+    return (start_payload(facility) or PREFIX) if known else PREFIX
+
+
+def start_payload(facility_id: str) -> str | None:
+    """The deep-link argument that opens the rating of one facility (`/start svy_<id>` on
+    Telegram, an m.me link's `ref` on Messenger: posters, QR codes); None when the id cannot
+    be one (a /start parameter is at most 64 characters of A-Z a-z 0-9 _ -)."""
+    payload = f"{PREFIX}_{facility_id}"
+    return payload if _LINK_SAFE.fullmatch(facility_id) and len(payload) <= 64 else None
 
 
 router = Router("survey", private=private_link)
