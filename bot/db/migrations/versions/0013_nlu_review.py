@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013_nlu_review'
-down_revision = '0010_dashboard_security'
+down_revision = '0012_jaap'
 branch_labels = None
 depends_on = None
 
