@@ -41,6 +41,7 @@ from dialogues.core.router import Router
 from dialogues.core.steps import form as forms
 from dialogues.meetings import handlers as meetings_chat
 from dialogues.meetings import models as meetings_models
+from dialogues.meetings import optout as meetings_optout
 from dialogues.scorecard import models as scorecard_models
 from dialogues.scorecard import rounds_chat, survey
 from dialogues.services import handlers as services_chat
@@ -151,7 +152,7 @@ FEATURES = Features((
             commands=(budgets_cli.register_cli,)),
     Feature("scorecard", routers=(survey.router, rounds_chat.router), sections=(SURVEYS,),
             models=(scorecard_models,), commands=(scorecard_cli.register_cli,)),
-    Feature("meetings", routers=(meetings_chat.router,), models=(meetings_models,),
+    Feature("meetings", routers=(meetings_chat.router, meetings_optout.router), models=(meetings_models,),
             commands=(meetings_cli.register_cli,),
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),
     Feature("dashboard", models=(dashboard_models,), commands=(dashboard_cli.register_cli,),
