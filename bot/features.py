@@ -45,6 +45,10 @@ from dialogues.meetings import optout as meetings_optout
 from dialogues.scorecard import models as scorecard_models
 from dialogues.scorecard import rounds_chat, survey
 from dialogues.services import handlers as services_chat
+from dialogues.talk import about as talk_about
+from dialogues.talk import handover as talk_handover
+from dialogues.talk import models as talk_models
+from dialogues.talk import staff as talk_staff
 from scheduler.jobs import Periodic, purge
 from scheduler.reminders import housekeeping
 
@@ -152,9 +156,12 @@ FEATURES = Features((
             commands=(budgets_cli.register_cli,)),
     Feature("scorecard", routers=(survey.router, rounds_chat.router), sections=(SURVEYS,),
             models=(scorecard_models,), commands=(scorecard_cli.register_cli,)),
-    Feature("meetings", routers=(meetings_chat.router, meetings_optout.router), models=(meetings_models,),
+    Feature("meetings", routers=(meetings_chat.router, meetings_optout.router),
+            models=(meetings_models,),
             commands=(meetings_cli.register_cli,),
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),
+    Feature("talk", routers=(talk_about.router, talk_handover.router, talk_staff.router),
+            models=(talk_models,)),
     Feature("dashboard", models=(dashboard_models,), commands=(dashboard_cli.register_cli,),
             pages=(dashboard_routes,)),
     Feature("messenger", commands=(messenger_setup.register_cli,),
