@@ -311,7 +311,9 @@ class Dispatcher:
             return None
         policy = self.policies.get(channel, AlwaysSend())
         human = isinstance(row.reply, dict) and bool(row.reply.get("human"))
-        if not policy.may_send(recipient, bool(row.automated), utcnow(), human=human):
+        allowed = (policy.may_send(recipient, bool(row.automated), utcnow(), human=True)
+                   if human else policy.may_send(recipient, bool(row.automated), utcnow()))
+        if not allowed:
             await self._finish(row.id, "held", None)
             self.metrics.sent(channel, "held")
             return None
