@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from bot.bootstrap import App, bootstrap
 from common.db.base import utcnow
-from dialogues.core.models import User
+from dialogues.core.models import MessageLog, User
 from dialogues.core.outbox import OutboxMessage, batch_report
 from dialogues.talk import store
 from dialogues.talk.models import Handover
@@ -166,3 +166,47 @@ def test_a_staff_reply_after_24_hours_carries_the_human_agent_tag(
     live.wait_idle()
     with live.app.db.session() as session:
         assert batch_report(session, f"handover:{row.id}") == {"sent": 1, "held": 1}
+
+
+# ------------------------------------------------------------------ the dashboard's queue
+
+def test_the_dashboard_queue_shows_masks_replies_and_closes(
+        tmp_path: Path, database_url: str, quick_passwords: None) -> None:
+    from tests.dashboard_helpers import add_accounts, csrf_of, dashboard_app
+    from tests.test_dashboard import logged_in
+
+    board = dashboard_app(tmp_path, database_url)
+    try:
+        add_accounts(board)
+        user_id = make_user(board, "citizen", language="en", commune=KK)
+        with board.db.session() as session:
+            row, _ = store.open_for(session, session.get(User, user_id))
+            session.add(MessageLog(
+                user_id=user_id, channel="console", direction="in", kind="text",
+                text="please call me on 012 345 678", handled_as="handover"))
+            handover_id = int(row.id)
+        other = logged_in(board, "caf-other")  # another commune's CAF sees nothing
+        assert "012" not in other.get("/dashboard/handovers").text
+        assert f"#{handover_id}" not in other.get("/dashboard/handovers").text
+        caf = logged_in(board, "caf")
+        page = caf.get("/dashboard/handovers")
+        assert f"#{handover_id}" in page.text and "please call me on" in page.text
+        assert "345" not in page.text  # the phone number is masked
+        token = csrf_of(page.text)
+        forged = other.post(f"/dashboard/handovers/{handover_id}/reply",
+                            data={"csrf": csrf_of(other.get("/dashboard/handovers").text),
+                                  "text": "hi"}, follow_redirects=False)
+        assert forged.status_code == 403
+        answer = caf.post(f"/dashboard/handovers/{handover_id}/reply",
+                          data={"csrf": token, "text": "Hello, this is your CAF."},
+                          follow_redirects=False)
+        assert answer.status_code == 303
+        sent = _queued_for(board, "citizen")[-1]
+        assert sent["text"] == "👤 Hello, this is your CAF." and sent["human"] is True
+        assert _handovers(board)[0][1] == "taken"
+        caf.post(f"/dashboard/handovers/{handover_id}/close", data={"csrf": token},
+                 follow_redirects=False)
+        assert _handovers(board)[0][1] == "closed"
+        assert "has ended" in _queued_for(board, "citizen")[-1]["text"]
+    finally:
+        board.close()

@@ -87,3 +87,23 @@ def test_the_detector(text: str, kinds: list[str]) -> None:
 def test_names_count_only_where_the_form_does_not_ask_for_them() -> None:
     assert find_personal_data("Dr Sokha", names=False) == []
     assert mask_personal_data("call 012 345 678 now") == "call ▒▒▒ now"
+
+
+def test_the_usage_page_masks_phone_numbers_in_unanswered_questions(chat: Chat) -> None:
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from bot.dashboard.auth import Principal
+    from dialogues.core.models import MessageLog, User
+
+    chat.send("hello")
+    with chat.app.db.session() as session:
+        user = session.execute(select(User)).scalar_one()
+        session.add(MessageLog(user_id=user.id, channel="console", direction="in", kind="text",
+                               text="my neighbour 012 345 678 cheats", handled_as="fallback"))
+    admin = Principal(1, "admin", "admin", frozenset(), "csrf")
+    with chat.app.db.read_session() as session:
+        usage = data.usage(session, admin, since=datetime(2000, 1, 1))
+    shown = " ".join(text for text, _ in usage.unanswered)
+    assert "neighbour" in shown and "345" not in shown

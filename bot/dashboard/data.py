@@ -175,7 +175,8 @@ def usage(session: Session, who: Principal, *, since: datetime, top: int = 20) -
         by_language[language or "-"][week] += 1
         by_channel[channel][week] += 1
         if handled in UNANSWERED or (confidence is not None and confidence < LOW_CONFIDENCE):
-            unanswered[" ".join(text.split()).lower()[:200]] += 1
+            # shown on the usage page: phone numbers and the like masked (issue 19)
+            unanswered[mask_personal_data(" ".join(text.split())).lower()[:200]] += 1
     return Usage(sorted(weeks), dict(by_intent), dict(by_language), dict(by_channel),
                  unanswered.most_common(top), subscribers_per_commune(session, who))
 
