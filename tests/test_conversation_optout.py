@@ -83,3 +83,10 @@ def test_bare_stop_words(text: str) -> None:
                                   "ឈប់សិន", "please stop sending me reminders", "stop it"])
 def test_longer_sentences_are_not_bare(text: str) -> None:
     assert not is_bare_stop(text)
+
+
+def test_a_sentence_with_stop_from_someone_not_subscribed_is_a_goodbye(oapp: App) -> None:
+    make_user(oapp, "u1", language="km", subscribed=False, commune=KK)
+    chat = Chat(oapp, "u1")
+    chat.send("ឈប់និយាយសិន ចាំថ្ងៃក្រោយសួរទៀត")
+    assert "លាហើយ" in chat.text and "meet:unsub" not in chat.payloads

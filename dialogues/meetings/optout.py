@@ -18,7 +18,7 @@ from dialogues.meetings.handlers import unsubscribe
 
 router = Router("meetings_optout")
 router.uses("unsub_confirm", "unsub_yes_button", "unsub_keep_button", "unsub_kept",
-            "meet_not_subscribed", "menu_button")
+            "goodbye", "menu_button")
 
 # What a person types when they mean "unsubscribe" and nothing else (compared after
 # lower-casing and removing spaces, punctuation and emoji).
@@ -43,12 +43,12 @@ def stop_command(turn: Turn) -> None:
 
 @router.intent("unsubscribe")
 def ask_unsubscribe(turn: Turn) -> None:
-    """Bare: leave now. Longer: ask, unless there is nothing to leave."""
+    """Bare: leave now. Longer: ask; with nothing to leave, take it as "talk later"."""
     if is_bare_stop(turn.text):
         unsubscribe(turn)
         return
-    if not store.subscriptions(turn.session, turn.user):
-        turn.say(turn.t("meet_not_subscribed"), [turn.button("menu_button", "menu")])
+    if not store.subscriptions(turn.session, turn.user):  # nothing to leave: "talk later"
+        turn.say(turn.t("goodbye"), [turn.button("menu_button", "menu")])
         return
     turn.say(turn.t("unsub_confirm"), [turn.button("unsub_yes_button", "meet:unsub"),
                                        turn.button("unsub_keep_button", "unsub:keep")])
