@@ -121,13 +121,16 @@ class Sender(Protocol):
 
 
 class Policy(Protocol):
-    """Whether an automated message may go to a recipient now (platform rules)."""
+    """Whether an automated message may go to a recipient now (platform rules); `human`: a
+    person's reply (a handover), which Messenger allows for longer."""
 
-    def may_send(self, recipient: Recipient, automated: bool, now: datetime) -> bool: ...
+    def may_send(self, recipient: Recipient, automated: bool, now: datetime, *,
+                 human: bool = False) -> bool: ...
 
 
 class AlwaysSend:
-    def may_send(self, recipient: Recipient, automated: bool, now: datetime) -> bool:
+    def may_send(self, recipient: Recipient, automated: bool, now: datetime, *,
+                 human: bool = False) -> bool:
         return True
 
 
@@ -138,6 +141,7 @@ def reply_from_json(data: dict) -> Reply:
                       for b in data.get("buttons", [])),
         image=Path(data["image"]) if data.get("image") else None,
         automated=bool(data.get("automated", False)),
+        human=bool(data.get("human", False)),
     )
 
 
@@ -306,7 +310,10 @@ class Dispatcher:
             await self._finish(row.id, "failed", f"no sender for channel {channel!r}")
             return None
         policy = self.policies.get(channel, AlwaysSend())
-        if not policy.may_send(recipient, bool(row.automated), utcnow()):
+        human = isinstance(row.reply, dict) and bool(row.reply.get("human"))
+        allowed = (policy.may_send(recipient, bool(row.automated), utcnow(), human=True)
+                   if human else policy.may_send(recipient, bool(row.automated), utcnow()))
+        if not allowed:
             await self._finish(row.id, "held", None)
             self.metrics.sent(channel, "held")
             return None

@@ -43,11 +43,16 @@ from dialogues.core.router import Router
 from dialogues.core.steps import form as forms
 from dialogues.meetings import handlers as meetings_chat
 from dialogues.meetings import models as meetings_models
+from dialogues.meetings import optout as meetings_optout
 from dialogues.scorecard import models as scorecard_models
 from dialogues.scorecard import rounds_chat, survey
 from dialogues.scorecard.jaap import chat_plan, chat_propose
 from dialogues.scorecard.jaap import models as jaap_models
 from dialogues.services import handlers as services_chat
+from dialogues.talk import about as talk_about
+from dialogues.talk import handover as talk_handover
+from dialogues.talk import models as talk_models
+from dialogues.talk import staff as talk_staff
 from scheduler import jaap as jaap_job
 from scheduler.jobs import Periodic, purge
 from scheduler.reminders import housekeeping
@@ -158,9 +163,12 @@ FEATURES = Features((
                                   chat_plan.router), sections=(SURVEYS,),
             models=(scorecard_models, jaap_models), commands=(scorecard_cli.register_cli,),
             jobs=(Periodic("jaap", jaap_job.announce, every=30.0, quiet=True),)),
-    Feature("meetings", routers=(meetings_chat.router,), models=(meetings_models,),
+    Feature("meetings", routers=(meetings_chat.router, meetings_optout.router),
+            models=(meetings_models,),
             commands=(meetings_cli.register_cli,),
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),
+    Feature("talk", routers=(talk_about.router, talk_handover.router, talk_staff.router),
+            models=(talk_models,)),
     Feature("dashboard", models=(dashboard_models,), commands=(dashboard_cli.register_cli,),
             pages=(dashboard_routes,)),
     Feature("nlu_review", models=(review_models,), commands=(nlu_cli.register_cli,)),

@@ -6,6 +6,7 @@ import re
 
 from common.khmer import MAX_PARSE_CHARS
 from common.messages import Button, Kind
+from dialogues.core import language
 from dialogues.core.router import Router, Turn
 
 router = Router("core")
@@ -107,8 +108,7 @@ def ask_language(turn: Turn) -> None:
 
 
 def set_language(turn: Turn, lang: str) -> None:
-    turn.user.language = lang
-    turn.user.language_chosen = True
+    language.choose(turn.user, turn.state, lang)
     turn.say(turn.t("language_set"), turn.menu())
 
 
