@@ -96,6 +96,8 @@ def _strip_prefixes(text: str) -> str:
     words = stripped.split()
     while words and words[0].lower().strip(".") in _PREFIXES_LATIN:
         words = words[1:]
+    while words and words[-1].lower().strip(".") in _PREFIXES_LATIN:  # "Sen Sok district"
+        words = words[:-1]
     return " ".join(words)
 
 
@@ -142,6 +144,11 @@ class Gazetteer:
         if any(is_khmer_char(ch) for ch in query):
             return list(self._areas_by_key.get(_khmer_key(query), []))
         return list(self._areas_by_key.get(roman_key(query).replace(" ", ""), []))
+
+    def area_by_name(self, level: str, name_en: str) -> Area | None:
+        """The district or province with this gazetteer name (the entity's value)."""
+        return next((a for a in self.areas.values()
+                     if a.level == level and a.name_en == name_en), None)
 
     def communes_in(self, area: Area) -> list[Place]:
         """Every commune of a district or province, by code (a commune's code starts with its
