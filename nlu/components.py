@@ -421,9 +421,12 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
     def _scopes_for_intent(entities: list[dict[str, Any]], intent: str | None
                            ) -> list[dict[str, Any]]:
         """The same words name a budget scope (ask_budget) or a facility (rate_service): give
-        them the entity the intent needs. "ឃុំ" before a place name marks the place; when a
-        more specific scope or facility is named too, that one is meant."""
+        them the entity the intent needs, and none to other intents: "the sangkat office" in a
+        service question is where to go, not a scope. "ឃុំ" before a place name marks the place;
+        when a more specific scope or facility is named too, that one is meant."""
         target = {"ask_budget": "budget_scope", "rate_service": "facility_type"}.get(intent or "")
+        if not target:  # "sangkat office", "at the health centre" inside a service question
+            return [e for e in entities if e["entity"] not in ("budget_scope", "facility_type")]
         if target:
             convert = _TO_SCOPE if target == "budget_scope" else _TO_FACILITY
             for entity in entities:
