@@ -126,5 +126,5 @@ def test_a_district_typed_when_asked_offers_its_communes(chat: Chat) -> None:
 
 def test_a_place_that_does_not_exist_is_not_found_with_no_wrong_answer(chat: Chat) -> None:
     chat.send("budget of sangkat Blorpvillex")
-    assert 'I couldn\'t find "Blorpvillex"' in chat.text
+    assert 'I couldn\'t find a commune or sangkat called "Blorpvillex"' in chat.text
     assert "Which commune or sangkat do you live in?" not in chat.text

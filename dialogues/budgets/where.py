@@ -81,8 +81,10 @@ def within_area(turn: Turn, named: list[Place], scope: str, year: int | None) ->
     return []
 
 
-_MARKED = re.compile(r"(?:ឃុំ|សង្កាត់|\bcommune|\bsangkat|\bkhum)\s*([^\s?!.,]+(?:\s+[^\s?!.,]+)?)",
-                     re.I)
+# A name in Latin letters after the marker: in unspaced Khmer the words after ឃុំ run on
+# ("ថវិកាឃុំឆ្នាំនេះ"), so a Khmer name the gazetteer lacks is not guessed at here.
+_MARKED = re.compile(r"(?:ឃុំ|សង្កាត់|\bcommune|\bsangkat|\bkhum)\s*([A-Za-z][A-Za-z'\-]+"
+                     r"(?:\s+[A-Za-z][A-Za-z'\-]+)?)", re.I)
 
 
 def unknown_place(turn: Turn, scope: str, year: int | None) -> bool:
@@ -92,7 +94,7 @@ def unknown_place(turn: Turn, scope: str, year: int | None) -> bool:
     if match is None or turn.entity("budget_scope") not in (None, "commune"):
         return False
     typed = match.group(1).strip()
-    if typed.lower() in _NOT_NAMES or any(ch.isdigit() for ch in typed):
+    if typed.split()[0].lower() in _NOT_NAMES:
         return False
     found = resolve(typed)
     if found.places or found.area is not None:
@@ -105,8 +107,9 @@ def unknown_place(turn: Turn, scope: str, year: int | None) -> bool:
     return True
 
 
-_NOT_NAMES = frozenset("""budget money fund funds office get have has receive gets my your this
-the of in for is ខ្ញុំ នេះ មាន ទទួល ថវិកា លុយ""".split())
+_NOT_NAMES = frozenset("""budget budgets money fund funds office get gets got have has had
+receive receives received spend spends spent go goes my your our this that the of in for is
+was are and or where what how when which who year last next chief council hall people""".split())
 
 
 def _looks_like(surface: str, name: str) -> bool:

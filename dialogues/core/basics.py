@@ -74,7 +74,7 @@ def yes_or_no(turn: Turn) -> None:
 
 @router.intent("out_of_scope")
 def out_of_scope(turn: Turn) -> None:
-    turn.say(turn.t("out_of_scope"), turn.menu())
+    turn.say(turn.t("out_of_scope"), context_buttons(turn))
 
 
 @router.intent("nlu_fallback")
