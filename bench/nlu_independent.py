@@ -191,7 +191,7 @@ def intent_report(gold: list[str], pred: list[str]) -> dict[str, Any]:
     report: dict[str, Any] = classification_report(gold, pred, output_dict=True,
                                                    zero_division=0)
     confused: dict[str, Counter[str]] = defaultdict(Counter)
-    for g, p in zip(gold, pred):
+    for g, p in zip(gold, pred, strict=True):
         if g != p:
             confused[g][p] += 1
     for label, row in report.items():
@@ -216,7 +216,7 @@ def score(nlu: Any, name: str, examples: list[Example], not_in_model: set[str],
     per_lang: dict[str, Counter[str]] = defaultdict(Counter)
     counts: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
-    for example, result in zip(examples, parsed):
+    for example, result in zip(examples, parsed, strict=True):
         if example.intent in not_in_model:
             skipped[example.lang] += 1
             continue

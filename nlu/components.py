@@ -17,7 +17,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -29,6 +29,7 @@ from common.khmer import (
     words,
 )
 from content.places import SURE_SCORE, Area, gazetteer
+from nlu.intent_rules import service_named, unsure_service_question
 
 
 @DefaultV1Recipe.register(
@@ -79,9 +80,6 @@ _OPEN_INTENTS = ("ask_service", "affirm", "deny", "help", "out_of_scope", "chang
 # follow-up the classifier misread: "ID", "ថ្លៃ?"); in longer ones it is part of something else
 # ("how much is 1 chi of gold", "where is the next meeting").
 _SHORT_WORDS = 3
-_UNSURE = 0.5  # below this an ask_service reading with nothing of a service is not kept
-_SERVICE_OVERRIDES = ("out_of_scope", "help", "list_services", "affirm", "deny",
-                      "change_language", "greet", "thank", "rate_service")
 _LEXICON_INTENTS: dict[str, tuple[str | None, ...]] = {
     "service": (*_OPEN_INTENTS, "rate_service"),
     "aspect": _OPEN_INTENTS,
@@ -224,8 +222,8 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             found = self._without_overlaps(found + [a for a in areas if a["entity"] == "place"])
             found += [a for a in areas if a["entity"] != "place"]
             found = self._scopes_for_intent(found, intent)
-            intent = self._service_named(message, found, intent)
-            intent = self._unsure_service_question(message, found, intent)
+            intent = service_named(message, found, intent)
+            intent = unsure_service_question(message, found, intent)
             if intent != "ask_service" and len(words(text[:MAX_PARSE_CHARS])) > _SHORT_WORDS:
                 found = [e for e in found if e["entity"] not in ("service", "aspect")]
             message.set(ENTITIES, found, add_to_output=True)
@@ -405,36 +403,6 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         return {"entity": name, "start": start, "end": end, "value": value,
                 "confidence_entity": 1.0, "extractor": self.__class__.__name__,
                 "processors": [self.__class__.__name__]}
-
-    @staticmethod
-    def _service_named(message: Message, found: list[dict[str, Any]], intent: str | None
-                       ) -> str | None:
-        """A commune service named in a message read as small talk, out of scope or a rating
-        without a facility is a question about that service: the bot can help with it."""
-        names = {e["entity"] for e in found}
-        if "service" not in names or intent not in _SERVICE_OVERRIDES or (
-                intent == "rate_service" and "facility_type" in names):
-            return intent
-        message.set(INTENT, {**(message.get(INTENT) or {}), "name": "ask_service"},
-                    add_to_output=True)
-        return "ask_service"
-
-    @staticmethod
-    def _unsure_service_question(message: Message, found: list[dict[str, Any]],
-                                 intent: str | None) -> str | None:
-        """An unsure service question that names neither a service nor an aspect is the
-        classifier's second choice ("ចំណាយរបស់ឃុំ…" is a budget question)."""
-        confidence = float((message.get(INTENT) or {}).get("confidence") or 0.0)
-        if intent != "ask_service" or confidence >= _UNSURE or any(
-                e["entity"] in ("service", "aspect") for e in found):
-            return intent
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
-                   if r.get("name") != "ask_service"]
-        if not ranking:
-            return intent
-        message.set(INTENT, {"name": ranking[0]["name"],
-                             "confidence": float(ranking[0]["confidence"])}, add_to_output=True)
-        return str(ranking[0]["name"])
 
     @staticmethod
     def _scopes_for_intent(entities: list[dict[str, Any]], intent: str | None

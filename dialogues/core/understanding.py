@@ -108,8 +108,9 @@ def _aspect_follow_up(turn: Turn, understanding: Understanding) -> Reading | Non
 
 
 def _bare_service(turn: Turn, understanding: Understanding) -> Reading | None:
-    if not understanding.first("service") or understanding.intent == "ask_service" and \
-            understanding.confidence >= turn.ctx.fallback_threshold:
+    if not understanding.first("service") or (
+            understanding.intent == "ask_service"
+            and understanding.confidence >= turn.ctx.fallback_threshold):
         return None
     if _firm(turn, understanding) or _content_words(turn.text, understanding) > _SHORT:
         return None
@@ -125,8 +126,9 @@ def _bare_place(turn: Turn, understanding: Understanding) -> Reading | None:
     names = [e for e in understanding.entities if e.entity in ("place", "district", "province")]
     if names and _content_words(turn.text, understanding) <= _SHORT:
         return Reading(_as(understanding, "ask_budget"), "budget_place")
-    if len(words(turn.text)) > 4 or understanding.intent in _SMALL_TALK and \
-            understanding.confidence >= turn.ctx.fallback_threshold:
+    if len(words(turn.text)) > 4 or (
+            understanding.intent in _SMALL_TALK
+            and understanding.confidence >= turn.ctx.fallback_threshold):
         return None
     found = resolve(turn.text)
     if found.area is not None:
