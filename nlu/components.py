@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -60,7 +61,7 @@ class KhmerTokenizer(Tokenizer):
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute)[:MAX_PARSE_CHARS]
-        tokens = [Token(word.text.lower(), word.start, word.end) for word in words(text)]
+        tokens = [Token(word.text.lower(), word.start, word.end) for word in _words(text)]
         if not tokens:  # Rasa needs at least one token (emoji-only messages, punctuation)
             tokens = [Token("__empty__", 0, len(text) or 1)]
         return self._apply_token_pattern(tokens)
@@ -71,14 +72,12 @@ class KhmerTokenizer(Tokenizer):
 _YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 _CLOSED_ENTITIES = ("service", "aspect", "budget_scope", "facility_type")
 # The same words name a budget scope in a budget question and a facility in a rating request.
-# Service names and aspects are looked for after small-talk readings too: "ID", "កាតខ្មែរ?",
-# "ថ្លៃ?" are often read as affirm or change_language, and the dialogue's context rules
-# (dialogues/core/understanding.py) decide what a bare service or aspect means.
+# Services and aspects are looked for after small-talk readings too ("ID", "ថ្លៃ?"): the
+# dialogue's context rules (dialogues/core/understanding.py) decide what a bare one means.
 _OPEN_INTENTS = ("ask_service", "affirm", "deny", "help", "out_of_scope", "change_language",
                  "greet", "thank", "goodbye", "list_services", None)
 # Outside service questions a service or aspect is kept only in a message this short (a
-# follow-up the classifier misread: "ID", "ថ្លៃ?"); in longer ones it is part of something else
-# ("how much is 1 chi of gold", "where is the next meeting").
+# misread follow-up); in longer ones it is part of something else ("how much is 1 chi of gold").
 _SHORT_WORDS = 3
 _LEXICON_INTENTS: dict[str, tuple[str | None, ...]] = {
     "service": (*_OPEN_INTENTS, "rate_service"),
@@ -102,9 +101,19 @@ about next last much many more most some time today tomorrow tonight morning eve
 """.split())
 
 
+@lru_cache(maxsize=1024)
+def _words(text: str) -> tuple[Any, ...]:
+    """Words segmented once per message for the tokenizer and the canonicalizer (dear)."""
+    return tuple(words(text))
+
+
+@lru_cache(maxsize=16384)
 def _key(text: str) -> str:
     """Lookup key: normalised, lower case, without spaces (Khmer has none to begin with)."""
     return re.sub(r"[\s\-_'’.,?!/]+", "", normalise_text(text).lower())
+
+
+_areas_named = lru_cache(maxsize=16384)(lambda surface: gazetteer().area(surface))
 
 
 @DefaultV1Recipe.register(
@@ -224,7 +233,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             found = self._scopes_for_intent(found, intent)
             intent = service_named(message, found, intent)
             intent = unsure_service_question(message, found, intent)
-            if intent != "ask_service" and len(words(text[:MAX_PARSE_CHARS])) > _SHORT_WORDS:
+            if intent != "ask_service" and len(_words(text[:MAX_PARSE_CHARS])) > _SHORT_WORDS:
                 found = [e for e in found if e["entity"] not in ("service", "aspect")]
             message.set(ENTITIES, found, add_to_output=True)
         return messages
@@ -277,7 +286,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
 
     def _from_lexicon(self, text: str, intent: str | None) -> list[dict[str, Any]]:
         """Entities spelled exactly (after normalisation) as in the lexicon, over word n-grams."""
-        tokens = words(text)
+        tokens = list(_words(text))
         found: list[dict[str, Any]] = []
         for name, intents in _LEXICON_INTENTS.items():
             if intent not in intents:
@@ -298,7 +307,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         the commune named just before one ("អំពិល ស្វាយរៀង"), looked for in that area only."""
         if intent not in _PLACE_INTENTS:
             return []
-        tokens = words(text)
+        tokens = list(_words(text))
         found: list[dict[str, Any]] = []
         for start, end in self._ngram_spans(tokens, longest=4):
             span = tokens[start:end]
@@ -306,7 +315,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             name = span[1:] if marked else span
             if not name or (not marked and not self._name_like(name)):
                 continue
-            areas = gazetteer().area(text[name[0].start:name[-1].end])
+            areas = _areas_named(text[name[0].start:name[-1].end])
             if not areas or any(span[0].start < e["end"] and e["start"] < span[-1].end
                                 for e in found):
                 continue
@@ -325,8 +334,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         return all(t.text.isascii() and t.text.isalpha() for t in span) and len(surface) >= 5 \
             and not all(t.text.lower() in _NOT_PLACES for t in span)
 
-    def _commune_before(self, before: list[Any], area: Area, text: str
-                        ) -> list[dict[str, Any]]:
+    def _commune_before(self, before: list[Any], area: Area, text: str) -> list[Any]:
         before = [t for t in before if t.text.lower() not in (*_PLACE_MARKERS, ",")]
         for first in range(len(before)):
             span = before[first:]
