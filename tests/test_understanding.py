@@ -88,3 +88,13 @@ def test_a_ratings_results_question_is_asked_back_not_started() -> None:
     reading = read_in_context(turn("when will I know the results of the rating?",
                                    "rate_service", 0.9))
     assert reading.topic == "rating"
+
+
+def test_a_khmer_duration_follow_up_with_its_time_words_is_a_follow_up() -> None:
+    text = "ចំណាយពេលប៉ុន្មានថ្ងៃ"
+    start = text.index("ប៉ុន្មានថ្ងៃ")
+    reading = read_in_context(turn(text, "ask_service", 0.9,
+                                   Entity("aspect", "duration", start, len(text)),
+                                   **after_service()))
+    assert reading.rule == "follow_up"
+    assert reading.understanding.first("service") == "family_book"

@@ -47,6 +47,7 @@ of to there go with much many take need bring cost costs get again also too now 
 ចុះ វិញ ហើយ បង អ៊ីចឹង ចឹង នោះ នេះ ដែរ ទេ វា អី អ្វី ខ្លះ ត្រូវ ការ ធ្វើ បាន នៅ ណា សម្រាប់ មួយ
 ណាស់ ចេញ ទៅ មែន ម៉េច អញ្ចឹង បាទ ចាស ផង ដែល គេ យក អស់ ប៉ុន្មាន
 chos vinh hz hoy ey klas klah na nov tver trov ka
+long time days day take takes spend pay ចំណាយ ពេល យូរ ថ្ងៃ ខែ លុយ បង់ ចាំ
 """.split())
 _RESULTS = re.compile(r"\bresults?\b|\bwhen will i (know|see|hear)\b|លទ្ធផល|ពេលណាដឹង", re.I)
 _FIRM = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders", "unsubscribe",
