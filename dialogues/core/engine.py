@@ -22,6 +22,7 @@ from dialogues.core import language
 from dialogues.core.context import DialogueContext
 from dialogues.core.models import Conversation, MessageLog, User
 from dialogues.core.router import FlowHandler, Handler, MenuItem, Router, TakesText, Turn
+from dialogues.core.understanding import ASK_BACK, read_in_context
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,13 @@ class Dialogues:
         if len(incoming.text) > MAX_PARSE_CHARS:  # not a question: ask for a short one
             turn.handled_as = "fallback"
             self.intents["nlu_fallback"](turn)
+            return
+        reading = read_in_context(turn)
+        turn.understanding = reading.understanding
+        if reading.topic is not None:
+            turn.handled_as = f"context:{reading.rule}"
+            turn.state[ASK_BACK] = reading.topic
+            self.run(turn, self.intents[ASK_BACK])
             return
         intent = turn.intent
         if intent and intent in self.intents and self._sure_enough(turn):
