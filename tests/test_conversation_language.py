@@ -51,23 +51,35 @@ def test_an_english_user_typing_one_khmer_word_keeps_english(sqlite_app: App) ->
     assert _stored(sqlite_app, "visitor") == "en"
 
 
-@pytest.mark.parametrize(("first", "other", "then"), [
-    ("សំបុត្រកំណើតអស់ប៉ុន្មាន", "km", ["how much is a birth certificate",
-                                        "what documents do I need for an id card"]),
-    ("how much is a birth certificate", "en", ["សំបុត្រកំណើតអស់ប៉ុន្មាន",
-                                               "ធ្វើអត្តសញ្ញាណប័ណ្ណត្រូវការអ្វីខ្លះ"]),
-])
-def test_two_messages_in_a_row_in_the_other_language_switch(
-        sqlite_app: App, first: str, other: str, then: list[str]) -> None:
+def test_two_english_messages_in_a_row_switch_a_khmer_user(sqlite_app: App) -> None:
     chat = Chat(sqlite_app, "switcher")
-    chat.send(first)
-    assert _stored(sqlite_app, "switcher") == other
-    chat.send(then[0])
-    assert _language_of(chat) == other, "one message is not a sustained change"
-    chat.send(then[1])
-    switched = "en" if other == "km" else "km"
-    assert _language_of(chat) == switched
-    assert _stored(sqlite_app, "switcher") == switched
+    chat.send("សំបុត្រកំណើតអស់ប៉ុន្មាន")
+    assert _stored(sqlite_app, "switcher") == "km"
+    chat.send("how much is a birth certificate")
+    assert _language_of(chat) == "km", "one message is not a sustained change"
+    chat.send("what documents do I need for an id card")
+    assert _language_of(chat) == "en"
+    assert _stored(sqlite_app, "switcher") == "en"
+
+
+def test_one_khmer_sentence_switches_an_english_user_who_never_chose(sqlite_app: App) -> None:
+    """Whoever writes a Khmer sentence reads Khmer (a Khmer word alone does not switch:
+    test_an_english_user_typing_one_khmer_word_keeps_english)."""
+    chat = Chat(sqlite_app, "switcher")
+    chat.send("how much is a birth certificate")
+    assert _stored(sqlite_app, "switcher") == "en"
+    chat.send("សំបុត្រកំណើតអស់ប៉ុន្មាន")
+    assert _language_of(chat) == "km"
+    assert _stored(sqlite_app, "switcher") == "km"
+
+
+def test_a_khmer_sentence_does_not_undo_a_choice_of_english(sqlite_app: App) -> None:
+    chat = Chat(sqlite_app, "visitor")
+    chat.send("how much is a birth certificate")
+    chat.press("lang:en")
+    chat.send("សំបុត្រកំណើតអស់ប៉ុន្មាន")
+    assert _language_of(chat) == "en"
+    assert _stored(sqlite_app, "visitor") == "en"
 
 
 def test_a_deliberate_choice_applies_at_once(sqlite_app: App) -> None:

@@ -6,6 +6,9 @@ The reply language changes only when the user means it:
 - a deliberate choice (the language buttons, `/language`, "english please") sets it at once;
 - a sustained change: `SUSTAINED` messages in a row clearly written in the other language
   (a Khmer user who types two English questions is answered in English from the second);
+- one sentence in Khmer script (at least `KHMER_SENTENCE` Khmer letters) when English was
+  never chosen: whoever writes a Khmer sentence reads Khmer, whereas Latin letters are typed
+  by Khmer readers too (English nouns, romanised Khmer), so only English needs a streak;
 - never one message, and never short universal words ("ok", "stop", "hi", "yes", "no",
   "thanks"), emoji or digits: a Khmer grandmother typing "ok" keeps her Khmer;
 - never inside a flow (a survey, a form): a commune typed in Latin letters or a short comment
@@ -24,11 +27,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.khmer import script_of
+from common.khmer import KHMER_DIGITS, is_khmer_char, script_of
 from common.messages import Incoming, Kind
 from dialogues.core.models import MessageLog, User
 
 SUSTAINED = 2  # messages in a row in the other language before the bot follows
+KHMER_SENTENCE = 8  # Khmer letters that make a sentence, not a word or a name
 STREAK_KEY = "lang_streak"
 # Latin words people of either language type as they are: they never show a language.
 UNIVERSAL_WORDS = frozenset("""
@@ -78,6 +82,11 @@ def follow(session: Session, user: User, state: dict[str, Any], incoming: Incomi
     if shown == user.language:
         state.pop(STREAK_KEY, None)
         return
+    if (shown == "km" and not user.language_chosen
+            and _khmer_letters(incoming.text) >= KHMER_SENTENCE):
+        state.pop(STREAK_KEY, None)
+        user.language = "km"
+        return
     streak = state.get(STREAK_KEY)
     count = 1
     if isinstance(streak, dict) and streak.get("lang") == shown:
@@ -88,6 +97,10 @@ def follow(session: Session, user: User, state: dict[str, Any], incoming: Incomi
     state.pop(STREAK_KEY, None)
     user.language = shown
     user.language_chosen = False
+
+
+def _khmer_letters(text: str) -> int:
+    return sum(1 for char in text if is_khmer_char(char) and char not in KHMER_DIGITS)
 
 
 def _has_written(session: Session, user: User) -> bool:
