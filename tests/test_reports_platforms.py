@@ -106,7 +106,7 @@ def test_a_telegram_report_reaches_the_caf_and_the_answer_comes_back(
             assert f"The answer to your report {reference}: {ANSWER}" in user.shown()
     no_link_left(app)
     problems = scan(app.settings.database_url, [str(TG_USER), FIRST_NAME, LAST_NAME, USERNAME],
-                    [WORDS_EN, "20,000 riel", "birth certificate"])
+                    [WORDS_EN, "20,000 riel for a birth", "20,000 riel of that"])
     assert problems == [], "\n".join(problems)
 
 
@@ -127,5 +127,5 @@ def test_a_messenger_report_answer_waits_for_the_window(make_app: Callable[..., 
             assert f"ចម្លើយចំពោះរបាយការណ៍ {reference}៖ {ANSWER}" in user.shown()
     no_link_left(app)
     problems = scan(app.settings.database_url, [PSID],
-                    [WORDS_KM, "២០.០០០ រៀល", "សំបុត្រកំណើត"])
+                    [WORDS_KM, "២ម៉ឺនរៀល ធ្វើសំបុត្រកំណើត", "២០.០០០ រៀល នោះមិនមែន"])
     assert problems == [], "\n".join(problems)
