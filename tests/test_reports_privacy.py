@@ -32,7 +32,7 @@ def test_report_tables_have_no_column_for_an_identity_or_a_time() -> None:
         table = Base.metadata.tables[name]
         for column in table.columns:
             assert not any(word in column.name for word in IDENTITY_WORDS), (name, column.name)
-            assert column.name != "name" and not column.name.endswith("_name") \
+            assert (column.name != "name" and not column.name.endswith("_name")) \
                 or column.name == "file_name", (name, column.name)
             assert not column.foreign_keys or all(
                 fk.column.table.name in REPORT_TABLES for fk in column.foreign_keys)
