@@ -25,6 +25,7 @@ from bot.cli import core as core_cli
 from bot.cli import dashboard as dashboard_cli
 from bot.cli import meetings as meetings_cli
 from bot.cli import nlu as nlu_cli
+from bot.cli import reports as reports_cli
 from bot.cli import scorecard as scorecard_cli
 from bot.dashboard import models as dashboard_models
 from bot.dashboard import review_models
@@ -35,6 +36,7 @@ from content.forms.section import QUIZ_SECTION as QUIZZES
 from content.forms.section import SECTION as FORMS
 from content.loader import CONTENT_DIR, ContentError, Problem, Section, check_content
 from content.model import Content
+from content.reports.section import SECTION as REPORTS
 from content.surveys.section import SECTION as SURVEYS
 from dialogues.budgets import handlers as budget_chat
 from dialogues.core import basics, outbox, places
@@ -44,6 +46,9 @@ from dialogues.core.steps import form as forms
 from dialogues.meetings import handlers as meetings_chat
 from dialogues.meetings import models as meetings_models
 from dialogues.meetings import optout as meetings_optout
+from dialogues.reports import caf_chat as reports_caf
+from dialogues.reports import handlers as reports_chat
+from dialogues.reports import models as reports_models
 from dialogues.scorecard import models as scorecard_models
 from dialogues.scorecard import rounds_chat, survey
 from dialogues.scorecard.jaap import chat_plan, chat_propose
@@ -169,6 +174,9 @@ FEATURES = Features((
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),
     Feature("talk", routers=(talk_about.router, talk_handover.router, talk_staff.router),
             models=(talk_models,)),
+    Feature("reports", routers=(reports_chat.router, reports_caf.router),
+            sections=(REPORTS,), models=(reports_models,),
+            commands=(reports_cli.register_cli,)),
     Feature("dashboard", models=(dashboard_models,), commands=(dashboard_cli.register_cli,),
             pages=(dashboard_routes,)),
     Feature("nlu_review", models=(review_models,), commands=(nlu_cli.register_cli,)),

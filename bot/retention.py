@@ -41,6 +41,7 @@ from bot.settings import Retention
 from dialogues.core.models import CafCommune, Conversation, MessageLog, User
 from dialogues.core.outbox import FINAL, OutboxMessage
 from dialogues.meetings.models import MeetingSubscription
+from dialogues.reports.models import ReportFollowup
 from dialogues.scorecard.models import RoundSubscription
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ def _inactive_citizen(before: datetime) -> Any:
         func.coalesce(User.last_inbound_at, User.created_at) < before,
         ~exists().where(MeetingSubscription.user_id == User.id),
         ~exists().where(RoundSubscription.user_id == User.id),
+        ~exists().where(ReportFollowup.user_id == User.id),  # waits for a report's answer
         ~exists().where(CafCommune.user_id == User.id),
         ~exists().where(OutboxMessage.user_id == User.id, waiting))
 

@@ -22,6 +22,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from common.amounts import find_amounts, is_year
 from common.khmer import (
     MAX_PARSE_CHARS,
     is_khmer_char,
@@ -79,16 +80,17 @@ _OPEN_INTENTS = ("ask_service", "affirm", "deny", "help", "out_of_scope", "chang
 # Outside service questions a service or aspect is kept only in a message this short (a
 # misread follow-up); in longer ones it is part of something else ("how much is 1 chi of gold").
 _SHORT_WORDS = 3
+_KEEPS_SERVICE = ("ask_service", "report_problem")  # intents whose long messages name services
 _LEXICON_INTENTS: dict[str, tuple[str | None, ...]] = {
-    "service": (*_OPEN_INTENTS, "rate_service"),
+    "service": (*_OPEN_INTENTS, "rate_service", "report_problem"),
     "aspect": _OPEN_INTENTS,
     "budget_scope": ("ask_budget",),
-    "facility_type": ("rate_service",),
+    "facility_type": ("rate_service", "report_problem"),
 }
 _TO_SCOPE = {"health_centre": "health_centre", "school": "school", "commune_office": "commune"}
 _TO_FACILITY = {"health_centre": "health_centre", "school": "school", "commune": "commune_office"}
 _PLACE_INTENTS = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders",
-                  "ask_service")
+                  "ask_service", "report_problem")
 _PLACE_MARKERS = ("ឃុំ", "សង្កាត់", "commune", "sangkat", "khum", "sk")
 _AREA_MARKERS = ("khan", "srok", "krong", "district", "province", "khet", "ខណ្ឌ", "ស្រុក",
                  "ក្រុង", "ខេត្ត", "រាជធានី")
@@ -227,13 +229,14 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
                      if e is not None]
             found += self._from_lexicon(text[:MAX_PARSE_CHARS], intent)
             found += self._years(text[:MAX_PARSE_CHARS])
+            found += self._amounts(text[:MAX_PARSE_CHARS], intent)
             areas = self._areas(text[:MAX_PARSE_CHARS], intent)
             found = self._without_overlaps(found + [a for a in areas if a["entity"] == "place"])
             found += [a for a in areas if a["entity"] != "place"]
             found = self._scopes_for_intent(found, intent)
             intent = service_named(message, found, intent)
             intent = unsure_service_question(message, found, intent)
-            if intent != "ask_service" and len(_words(text[:MAX_PARSE_CHARS])) > _SHORT_WORDS:
+            if intent not in _KEEPS_SERVICE and len(_words(text[:MAX_PARSE_CHARS])) > _SHORT_WORDS:
                 found = [e for e in found if e["entity"] not in ("service", "aspect")]
             message.set(ENTITIES, found, add_to_output=True)
         return messages
@@ -248,6 +251,9 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         elif name == "year":
             match = _YEAR.search(khmer_to_arabic_digits(surface))
             value = match.group() if match else None
+        elif name == "amount":
+            amounts = find_amounts(surface)
+            value = amounts[0].amount.canonical() if amounts else None
         else:
             value = None
         if value is None:
@@ -406,6 +412,14 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         digits = khmer_to_arabic_digits(text)  # same length: offsets stay valid
         return [self._entity("year", m.group(), m.start(), m.end(), text)
                 for m in _YEAR.finditer(digits)]
+
+    def _amounts(self, text: str, intent: str | None) -> list[dict[str, Any]]:
+        """Sums of money (common.amounts): those with a currency or "ម៉ឺន"/"k" always, bare
+        numbers only in a report (elsewhere "2024" or "3 days" are not money)."""
+        return [self._entity("amount", found.amount.canonical(), found.start, found.end, text)
+                for found in find_amounts(text)
+                if found.amount.value > 0 and (found.amount.named or (
+                    intent == "report_problem" and not is_year(found.amount)))]
 
     def _entity(self, name: str, value: str, start: int, end: int, text: str) -> dict[str, Any]:
         return {"entity": name, "start": start, "end": end, "value": value,

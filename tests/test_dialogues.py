@@ -109,8 +109,9 @@ def test_switching_language(chat: Chat) -> None:
 
 
 def test_fallback_never_guesses(chat: Chat) -> None:
-    chat.send("qwzx plorb vvv")
-    # the fallback or the out-of-scope answer (the model puts gibberish near the threshold)
+    # gibberish the model is unsure of: the fallback or the out-of-scope answer (retraining
+    # moves such a text across the 0.6 threshold either way; neither guesses a topic)
+    chat.send("asdf jkl qwer")
     assert "didn't understand" in chat.text or "can't help with that" in chat.text
     assert "svcs" in chat.payloads
     assert "Source:" not in chat.text
