@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012_jaap'
-down_revision = '0010_dashboard_security'
+down_revision = '0011_reports'
 branch_labels = None
 depends_on = None
 
