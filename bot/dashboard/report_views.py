@@ -14,7 +14,8 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from babel.dates import format_date
 
@@ -29,7 +30,8 @@ CHART_MONTHS = 6  # the chart shows the last months that have figures, at most t
 CSV_COLUMNS = ("commune_code", "commune", "facility_id", "facility", "kind", "month", "reports")
 
 
-class Cell(Protocol):
+@dataclass(frozen=True)
+class Cell:
     """One kept group: a facility's (or a commune's, facility unknown) reports of one kind
     in one month."""
 
