@@ -41,6 +41,7 @@ from dialogues.core.router import Router
 from dialogues.core.steps import form as forms
 from dialogues.meetings import handlers as meetings_chat
 from dialogues.meetings import models as meetings_models
+from dialogues.reports import models as reports_models
 from dialogues.scorecard import models as scorecard_models
 from dialogues.scorecard import rounds_chat, survey
 from dialogues.services import handlers as services_chat
@@ -154,6 +155,7 @@ FEATURES = Features((
     Feature("meetings", routers=(meetings_chat.router,), models=(meetings_models,),
             commands=(meetings_cli.register_cli,),
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),
+    Feature("reports", models=(reports_models,)),
     Feature("dashboard", models=(dashboard_models,), commands=(dashboard_cli.register_cli,),
             pages=(dashboard_routes,)),
     Feature("messenger", commands=(messenger_setup.register_cli,),
