@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
-from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from bot.dashboard.board import Board
@@ -89,7 +88,3 @@ def chart_file(board: Board, cells: list[Cell], commune: str, lang: str, key: st
 
 def today() -> date:
     return utcnow().date()
-
-
-async def load(board: Board, request: Request, communes: Sequence[str] | None) -> Figures:
-    return await board.read(lambda s: kept_cells(s, communes))  # type: ignore[no-any-return]

@@ -13,8 +13,8 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from babel.dates import format_date

@@ -26,9 +26,9 @@ from bot.dashboard.auth import Principal
 from bot.dashboard.board import Board, commune_name, strings
 from bot.dashboard.report_views import facility_name, label, month_name, shown_text
 from common import formatting as fmt
+from common.messages import Reply
 from dialogues.reports import store
 from dialogues.reports.models import KINDS, STATUSES, Report
-from dialogues.reports.texts import ReportTexts
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,21 @@ def routes(board: Board) -> list[BaseRoute]:
     ]
 
 
+MEDIA_DIR = "report-media"  # under ISAFBOT_DATA_DIR, where the report flow stores the files
+
+
 def media_dir(board: Board) -> Path:
     """Where the reports' photos and voice notes are (outside the web root)."""
-    return store.media_dir(board.app.settings.data_dir)
+    return board.app.settings.data_dir / MEDIA_DIR
+
+
+def followup(report: Report, lang: str) -> Reply:
+    """What a reporter who asked for follow-up is told of a status change, in their
+    language (the store queues it through the outbox)."""
+    text = strings()[f"followup_{report.status}"]["en" if lang == "en" else "km"]
+    note = report.forwarded_to if report.status == "forwarded" else report.answer
+    return Reply(text.format(reference=report.reference, note=note or "").strip(),
+                 automated=True)
 
 
 # ------------------------------------------------------------------ the list
@@ -124,10 +136,10 @@ def _filter_choices(reports: list[Report], chosen: store.Filters, surveys: Any,
 # ------------------------------------------------------------------ one report
 
 def _amount(report: Report, lang: str) -> str | None:
-    if report.amount is None:
+    if report.amount_minor is None:
         return None
-    value = float(report.amount)
-    asked = fmt.usd(value, lang) if report.currency == "usd" else fmt.riel(int(value), lang)
+    minor = int(report.amount_minor)  # riel, or US cents
+    asked = fmt.usd(minor / 100, lang) if report.currency == "usd" else fmt.riel(minor, lang)
     if report.official_fee_riel is None:
         return asked
     official = strings()["official_fee"][lang].format(
@@ -222,12 +234,11 @@ async def set_status(board: Board, request: Request, who: Principal) -> Response
     form = request.state.form
     status = form.get("status", "")
     note = form.get("forwarded_to") if status == "forwarded" else form.get("answer")
-    texts = ReportTexts(board.app.content)
 
     def change(session: Session) -> str | None:
         try:
             store.change_status(session, who.actor, reference, status,
-                                notice=texts.followup, note=(note or "")[:1000])
+                                notice=followup, note=(note or "")[:1000])
         except store.UnknownReport:
             return None
         except ValueError as problem:
