@@ -26,6 +26,7 @@ from bot.dashboard.auth import Principal
 from bot.dashboard.board import Board, commune_name, strings
 from bot.dashboard.report_views import facility_name, label, month_name, shown_text
 from common import formatting as fmt
+from common.khmer import arabic_to_khmer_digits
 from common.messages import Reply
 from dialogues.reports import store
 from dialogues.reports.models import KINDS, STATUSES, Report
@@ -139,7 +140,7 @@ def _amount(report: Report, lang: str) -> str | None:
     if report.amount_minor is None:
         return None
     minor = int(report.amount_minor)  # riel, or US cents
-    asked = fmt.usd(minor / 100, lang) if report.currency == "usd" else fmt.riel(minor, lang)
+    asked = _usd(minor, lang) if report.currency == "usd" else fmt.riel(minor, lang)
     if report.official_fee_riel is None:
         return asked
     official = strings()["official_fee"][lang].format(
@@ -148,6 +149,14 @@ def _amount(report: Report, lang: str) -> str | None:
         checked=fmt.day(report.official_fee_checked, lang)
         if report.official_fee_checked else "–")
     return f"{asked} · {official}"
+
+
+def _usd(cents: int, lang: str) -> str:
+    """Dollars with their cents when there are any ($1.50; fmt.usd rounds to whole dollars)."""
+    if cents % 100 == 0:
+        return fmt.usd(cents // 100, lang)
+    amount = f"{cents / 100:,.2f}"
+    return f"{arabic_to_khmer_digits(amount)} ដុល្លារ" if lang == "km" else f"${amount}"
 
 
 def _report_view(session: Session, who: Principal, report: Report, surveys: Any,
