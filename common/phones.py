@@ -14,7 +14,7 @@ import re
 
 _DIGIT = "[0-9\u17e0-\u17e9]"
 _SEP = r"[ .\-]?"
-_COUNTRY = r"(?:\+|00)?\s?[8\u17e8][5\u17e5][5\u17e5]"
+_COUNTRY = r"(?:(?:\+|00)\s?)?[8\u17e8][5\u17e5][5\u17e5]"
 PHONE = re.compile(
     rf"(?<![0-9\u17e0-\u17e9])(?:{_COUNTRY}{_SEP}\(?[0\u17e0]?|\(?[0\u17e0])"
     rf"[1-9\u17e1-\u17e9]{_DIGIT}\)?(?:{_SEP}{_DIGIT}){{6,7}}(?!{_SEP}?{_DIGIT})")
