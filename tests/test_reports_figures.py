@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from bot.bootstrap import App
 from bot.dashboard import report_figures
-from bot.dashboard.report_views import Cell, figures_chart
+from bot.dashboard.report_views import figures_chart
 from common import charts
 from dialogues.core.models import CafAudit
 from dialogues.core.outbox import OutboxMessage
 from dialogues.meetings.models import Meeting
+from dialogues.reports.aggregates import Cell
 from dialogues.reports.models import KINDS
 from tests.dashboard_helpers import HC, HC_COMMUNE, OTHER_COMMUNE, csrf_of, seed_meetings
 from tests.reports_dashboard_helpers import add_many, client_for, logged_in

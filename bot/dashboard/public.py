@@ -3,8 +3,8 @@ published rounds with their results, and their charts. Only closed rounds an adm
 are shown; their results are computed once per publication (`PublishedResults`).
 
 A commune's page also shows the citizen reports' figures (counts by facility, kind and month,
-kept under the small-group rule by `report_figures.kept_cells`), their CSV and chart: counts
-only, never a reporter's text, approved or not."""
+kept under the small-group rule by `dialogues.reports.aggregates.kept_cells`), their CSV and
+chart: counts only, never a reporter's text, approved or not."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from starlette.routing import BaseRoute, Route
 
 from bot.dashboard import data
 from bot.dashboard.board import Board, commune_name
-from bot.dashboard.report_figures import Figures, chart_png, figures_view, kept_cells
+from bot.dashboard.report_figures import chart_png, figures_view
 from bot.dashboard.report_views import figures_csv
 from bot.dashboard.results import PublishedResults, chart_response
 from bot.dashboard.views import results_view, round_row
 from content.places import gazetteer
+from dialogues.reports.aggregates import Figures, kept_cells
 from dialogues.scorecard.results import RoundResults
 
 

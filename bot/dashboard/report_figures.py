@@ -1,57 +1,26 @@
-"""The reports' figures: per commune and facility, counts by kind and month, kept under the
-small-group rule by `kept_cells` (the one place the dashboard page, the public page, the CSV,
-the chart and the meeting attachment read them from), and their chart PNG.
-
-The counting and the rule are `dialogues.reports.store.aggregate` and `shown_counts`; a cell
-under MIN_GROUP reports is dropped here before anything is drawn, written or summed.
-"""
+"""The reports' figures as the dashboard and the public page show them: the table's values
+and the chart PNG of the cells `dialogues.reports.aggregates.kept_cells` kept under the
+small-group rule (the one place the page, the public page, the CSV, the chart and the meeting
+attachment read them from)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
 from starlette.responses import FileResponse, Response
 
 from bot.dashboard.board import Board
-from bot.dashboard.report_views import Cell, figure_rows, figures_chart, label
+from bot.dashboard.report_views import figure_rows, figures_chart, label
 from common import charts
 from common.db.base import utcnow
+from dialogues.reports.aggregates import Cell, Figures
 from dialogues.reports.models import KINDS
-from dialogues.reports.store import MIN_GROUP, aggregate, shown_counts
+from dialogues.reports.store import MIN_GROUP
 
-GROUPS = ("commune_code", "facility_id", "kind", "created_month")
 CHART_DIR = "report-charts"
-
-
-@dataclass(frozen=True)
-class Figures:
-    """The kept cells of some communes, and how many groups the rule hid."""
-
-    cells: list[Cell]
-    hidden: int
-
-    def of(self, commune: str) -> list[Cell]:
-        return [c for c in self.cells if c.commune_code == commune]
-
-    @property
-    def communes(self) -> list[str]:
-        return sorted({c.commune_code for c in self.cells})
-
-
-def kept_cells(session: Session, communes: Sequence[str] | None) -> Figures:
-    """Reports per commune, facility, kind and month of `communes` (None: all), each group
-    under MIN_GROUP left out (counted in `hidden` only)."""
-    shown = shown_counts(aggregate(session, communes, by=GROUPS))
-    cells = [Cell(str(row.keys["commune_code"]), row.keys["facility_id"],
-                  str(row.keys["kind"]), str(row.keys["created_month"]), int(row.count))
-             for row in shown if row.count is not None and row.count >= MIN_GROUP]
-    return Figures(cells, len(shown) - len(cells))
 
 
 def figures_view(board: Board, figures: Figures, lang: str, *, csv_url: str,

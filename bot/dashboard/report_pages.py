@@ -29,14 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.dashboard.auth import Principal
 from bot.dashboard.board import Board, commune_name, strings
-from bot.dashboard.report_figures import (
-    Figures,
-    chart_file,
-    chart_png,
-    figures_view,
-    kept_cells,
-    today,
-)
+from bot.dashboard.report_figures import chart_file, chart_png, figures_view, today
 from bot.dashboard.report_views import figures_csv, shown_text
 from common import formatting as fmt
 from common.db.base import utcnow
@@ -44,7 +37,7 @@ from common.messages import Reply
 from dialogues.core.outbox import OutboxMessage, enqueue
 from dialogues.meetings import store as meetings
 from dialogues.meetings.models import Meeting
-from dialogues.reports import store
+from dialogues.reports.aggregates import Figures, approved_texts, kept_cells
 from dialogues.reports.store import MIN_GROUP
 
 log = logging.getLogger(__name__)
@@ -72,14 +65,13 @@ async def figures_page(board: Board, request: Request, who: Principal, *,
 
     def load(session: Session) -> dict[str, Any]:
         figures = kept_cells(session, who.actor.commune_scope())
-        approved = [r for r in store.list_reports(session, who.actor)
-                    if r.text and r.text_state == "approved"][:QUOTES]
         ahead = meetings.list_meetings(session, communes=who.actor.commune_scope(),
                                        now=utcnow().replace(tzinfo=timezone.utc))
         return {"figures": figures_view(
                     board, figures, lang, csv_url="/dashboard/reports/figures.csv",
                     chart_url="/dashboard/reports/figures/{commune}.png"),
-                "quotes": [shown_text(r.text) for r in approved],
+                "quotes": [shown_text(text) for text in
+                           approved_texts(session, who.actor, QUOTES)],
                 "meetings": [_meeting_row(board, m, lang, zone) for m in ahead]}
 
     return board.render(request, "report_figures.html", who, notice=notice, error=error,

@@ -1,10 +1,10 @@
 """Citizen reports as the dashboard, the public page, the CSV and the chart show them. Pure
 functions: no database, no request.
 
-The figures are the cells `dialogues.reports` counted and kept under the small-group rule
-(a facility's reports of one kind in one month, shown only from MIN_GROUP reports): the page,
-the CSV and the chart all take the same kept cells, so none of them can show a group the others
-hide, and no total is computed from hidden cells.
+The figures are the cells `dialogues.reports.aggregates.kept_cells` kept under the small-group
+rule (a facility's reports of one kind in one month, shown only from MIN_GROUP reports): the
+page, the CSV and the chart all take the same kept cells, so none of them can show a group the
+others hide, and no total is computed from hidden cells.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -25,21 +24,10 @@ from common import formatting as fmt
 from common.khmer import arabic_to_khmer_digits
 from common.phones import mask_phones
 from content.surveys.section import Surveys
+from dialogues.reports.aggregates import Cell
 
 CHART_MONTHS = 6  # the chart shows the last months that have figures, at most this many
 CSV_COLUMNS = ("commune_code", "commune", "facility_id", "facility", "kind", "month", "reports")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One kept group: a facility's (or a commune's, facility unknown) reports of one kind
-    in one month."""
-
-    commune_code: str
-    facility_id: str | None
-    kind: str
-    month: str  # "YYYY-MM"
-    count: int
 
 
 def label(prefix: str, value: str, lang: str) -> str:
