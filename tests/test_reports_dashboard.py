@@ -108,7 +108,7 @@ def test_a_report_page_masks_phone_numbers_and_serves_media_only_through_its_rou
     page = caf.get(f"/dashboard/reports/{mine}?lang=en").text
     assert "call the nurse on ••• or •••" in page
     assert "345" not in page and "៤៥៦៧" not in page
-    assert "20,000 riel" in page and "Overcharged" in page
+    assert "20,000 riel" in page and "Overcharged" in page and "Birth certificate" in page
     assert f"/dashboard/reports/{mine}/media/{photo}" in page
     served = caf.get(f"/dashboard/reports/{mine}/media/{photo}")
     assert served.status_code == 200 and served.content == media_path(board, photo).read_bytes()

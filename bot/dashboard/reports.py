@@ -159,12 +159,18 @@ def _usd(cents: int, lang: str) -> str:
     return f"{arabic_to_khmer_digits(amount)} ដុល្លារ" if lang == "km" else f"${amount}"
 
 
-def _report_view(session: Session, who: Principal, report: Report, surveys: Any,
+def _service(board: Board, service_id: str | None, lang: str) -> str | None:
+    """The service's name from the content (its id when the content no longer has it)."""
+    service = board.app.content.services.get(service_id or "")
+    return service.name(lang) if service else service_id
+
+
+def _report_view(board: Board, session: Session, who: Principal, report: Report,
                  lang: str) -> dict[str, Any]:
     """A report as its page shows it: text masked, media as authenticated URLs."""
     files = store.media_of(session, who.actor, report)
-    return {**_row(report, surveys, lang), "status_id": report.status,
-            "service": report.service, "amount": _amount(report, lang),
+    return {**_row(report, board.surveys, lang), "status_id": report.status,
+            "service": _service(board, report.service, lang), "amount": _amount(report, lang),
             "happened": fmt.day(report.happened_on, lang) if report.happened_on else None,
             "text": shown_text(report.text),
             "forwarded_to": shown_text(report.forwarded_to),
@@ -183,14 +189,13 @@ async def detail(board: Board, request: Request, who: Principal, *,
                  status: int = 200) -> Response:
     reference = request.path_params["reference"]
     lang = board.lang(request)
-    surveys = board.surveys
 
     def load(session: Session) -> dict[str, Any] | None:
         try:
             report = store.get_report(session, who.actor, reference)
         except store.UnknownReport:
             return None
-        return _report_view(session, who, report, surveys, lang)
+        return _report_view(board, session, who, report, lang)
 
     found = await board.read(load)
     if found is None:
