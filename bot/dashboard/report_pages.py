@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -143,7 +144,10 @@ async def attach(board: Board, request: Request, who: Principal) -> Response:
     if not prepared.images:
         return await figures_page(board, request, who, status=409, error=table[
             "attach_none"][lang].format(min=fmt.integer(MIN_GROUP, lang)))
-    queued = await board.write(partial(_queue, prepared, who))
+    try:
+        queued = await board.write(partial(_queue, prepared, who))
+    except IntegrityError:  # a second press raced this one: its rows are the ones kept
+        queued = None
     if queued is None:
         return await figures_page(board, request, who, notice=table["attach_again"][lang])
     log.info("dashboard reports sent to a meeting's subscribers",
