@@ -9,18 +9,18 @@ import csv
 import io
 from datetime import date
 
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image
 from sqlalchemy import select
 
 from bot.bootstrap import App
 from bot.dashboard import report_figures
 from bot.dashboard.report_views import figures_chart
-from common import charts
 from dialogues.core.models import CafAudit
 from dialogues.core.outbox import OutboxMessage
 from dialogues.meetings.models import Meeting
 from dialogues.reports.aggregates import Cell
 from dialogues.reports.models import KINDS
+from tests.chart_helpers import assert_shaped_by_raqm
 from tests.dashboard_helpers import HC, HC_COMMUNE, OTHER_COMMUNE, csrf_of, seed_meetings
 from tests.reports_dashboard_helpers import add_many, client_for, logged_in
 
@@ -86,7 +86,7 @@ def test_a_caf_sees_their_communes_figures_only(board: App) -> None:
     assert sorted(r["commune_code"] for r in admin) == sorted([HC_COMMUNE, OTHER_COMMUNE])
 
 
-def test_the_chart_draws_khmer_shaped_by_raqm(board: App, tmp_path: object) -> None:
+def test_the_chart_draws_khmer_shaped_by_raqm(board: App) -> None:
     """The Khmer title of the PNG the dashboard serves has the pixels of a raqm rendering, not
     of the basic layout (which breaks the subscript consonant of ពលរដ្ឋ)."""
     add_many(board, HC_COMMUNE, 5)
@@ -98,22 +98,8 @@ def test_the_chart_draws_khmer_shaped_by_raqm(board: App, tmp_path: object) -> N
     assert "២០២៦" in spec.texts()[2] and "៥" in spec.texts()[3]  # Khmer digits
     title = spec.title
     assert "្ឋ" in title
-    item = next(i for i in charts.layout(spec).texts if i.text == title)
-    shaped = charts.font(item.size, item.bold)
-    box = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((item.x, item.y), title,
-                                                            font=shaped, anchor=item.anchor)
     with Image.open(io.BytesIO(response.content)) as image:
-        served = image.convert("RGB").crop(box)
-
-    def alone(font: ImageFont.FreeTypeFont) -> Image.Image:
-        canvas = Image.new("RGB", (charts.WIDTH, box[3] + 10), charts.BACKGROUND)
-        ImageDraw.Draw(canvas).text((item.x, item.y), title, font=font, fill=item.fill,
-                                    anchor=item.anchor)
-        return canvas.crop(box)
-
-    basic = ImageFont.truetype(shaped.path, item.size, layout_engine=ImageFont.Layout.BASIC)
-    assert ImageChops.difference(served, alone(shaped)).getbbox() is None
-    assert ImageChops.difference(served, alone(basic)).getbbox() is not None
+        assert_shaped_by_raqm(image, spec, title)
     english = figures_chart(cells, KINDS, HC_COMMUNE, "en", date(2026, 12, 3), 5)
     assert english.title == "Citizen reports: Kouk Khleang"
     assert english.bars[0].label == "November 2026 · Overcharged"
