@@ -33,6 +33,7 @@ from content.forms.section import QUIZ_SECTION as QUIZZES
 from content.forms.section import SECTION as FORMS
 from content.loader import CONTENT_DIR, ContentError, Problem, Section, check_content
 from content.model import Content
+from content.reports.section import SECTION as REPORTS
 from content.surveys.section import SECTION as SURVEYS
 from dialogues.budgets import handlers as budget_chat
 from dialogues.core import basics, outbox, places
@@ -41,6 +42,8 @@ from dialogues.core.router import Router
 from dialogues.core.steps import form as forms
 from dialogues.meetings import handlers as meetings_chat
 from dialogues.meetings import models as meetings_models
+from dialogues.reports import caf_chat as reports_caf
+from dialogues.reports import handlers as reports_chat
 from dialogues.reports import models as reports_models
 from dialogues.scorecard import models as scorecard_models
 from dialogues.scorecard import rounds_chat, survey
@@ -155,7 +158,8 @@ FEATURES = Features((
     Feature("meetings", routers=(meetings_chat.router,), models=(meetings_models,),
             commands=(meetings_cli.register_cli,),
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),
-    Feature("reports", models=(reports_models,)),
+    Feature("reports", routers=(reports_chat.router, reports_caf.router),
+            sections=(REPORTS,), models=(reports_models,)),
     Feature("dashboard", models=(dashboard_models,), commands=(dashboard_cli.register_cli,),
             pages=(dashboard_routes,)),
     Feature("messenger", commands=(messenger_setup.register_cli,),

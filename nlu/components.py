@@ -21,6 +21,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from common.amounts import find_amounts, is_year
 from common.khmer import (
     MAX_PARSE_CHARS,
     is_khmer_char,
@@ -71,15 +72,15 @@ _YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 _CLOSED_ENTITIES = ("service", "aspect", "budget_scope", "facility_type")
 # The same words name a budget scope in a budget question and a facility in a rating request.
 _LEXICON_INTENTS: dict[str, tuple[str, ...]] = {
-    "service": ("ask_service",),
+    "service": ("ask_service", "report_problem"),
     "aspect": ("ask_service",),
     "budget_scope": ("ask_budget",),
-    "facility_type": ("rate_service",),
+    "facility_type": ("rate_service", "report_problem"),
 }
 _TO_SCOPE = {"health_centre": "health_centre", "school": "school", "commune_office": "commune"}
 _TO_FACILITY = {"health_centre": "health_centre", "school": "school", "commune": "commune_office"}
 _PLACE_INTENTS = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders",
-                  "ask_service")
+                  "ask_service", "report_problem")
 _PLACE_MARKERS = ("ឃុំ", "សង្កាត់", "commune", "sangkat", "khum", "sk")
 # Chat words whose romanised keys happen to equal a commune's name.
 _NOT_PLACES = frozenset("""
@@ -188,6 +189,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
                      if e is not None]
             found += self._from_lexicon(text[:MAX_PARSE_CHARS], intent)
             found += self._years(text[:MAX_PARSE_CHARS])
+            found += self._amounts(text[:MAX_PARSE_CHARS], intent)
             found = self._scopes_for_intent(self._without_overlaps(found), intent)
             message.set(ENTITIES, found, add_to_output=True)
         return messages
@@ -202,6 +204,9 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         elif name == "year":
             match = _YEAR.search(khmer_to_arabic_digits(surface))
             value = match.group() if match else None
+        elif name == "amount":
+            amounts = find_amounts(surface)
+            value = amounts[0].amount.canonical() if amounts else None
         else:
             value = None
         if value is None:
@@ -317,6 +322,14 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         return [self._entity("year", m.group(), m.start(), m.end(), text)
                 for m in _YEAR.finditer(digits)]
 
+    def _amounts(self, text: str, intent: str | None) -> list[dict[str, Any]]:
+        """Sums of money (common.amounts): those with a currency or "ម៉ឺន"/"k" always, bare
+        numbers only in a report (elsewhere "2024" or "3 days" are not money)."""
+        return [self._entity("amount", found.amount.canonical(), found.start, found.end, text)
+                for found in find_amounts(text)
+                if found.amount.value > 0 and (found.amount.named or (
+                    intent == "report_problem" and not is_year(found.amount)))]
+
     def _entity(self, name: str, value: str, start: int, end: int, text: str) -> dict[str, Any]:
         return {"entity": name, "start": start, "end": end, "value": value,
                 "confidence_entity": 1.0, "extractor": self.__class__.__name__,
@@ -328,7 +341,8 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         """The same words name a budget scope (ask_budget) or a facility (rate_service): give
         them the entity the intent needs. "ឃុំ" before a place name marks the place; when a
         more specific scope or facility is named too, that one is meant."""
-        target = {"ask_budget": "budget_scope", "rate_service": "facility_type"}.get(intent or "")
+        target = {"ask_budget": "budget_scope", "rate_service": "facility_type",
+                  "report_problem": "facility_type"}.get(intent or "")
         if target:
             convert = _TO_SCOPE if target == "budget_scope" else _TO_FACILITY
             for entity in entities:

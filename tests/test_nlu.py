@@ -22,7 +22,7 @@ from nlu.engine import HELDOUT
 CONTRACT_INTENTS = {
     "greet", "goodbye", "thank", "help", "affirm", "deny", "out_of_scope", "change_language",
     "ask_service", "list_services", "ask_budget", "rate_service", "ask_meeting",
-    "subscribe_reminders", "unsubscribe",
+    "subscribe_reminders", "unsubscribe", "report_problem",
 }
 
 
