@@ -144,9 +144,11 @@ def test_a_status_change_queues_the_follow_up_once_answered(board: App) -> None:
         texts = [row.reply["text"] for row in session.execute(
             select(OutboxMessage).order_by(OutboxMessage.id)).scalars()]
         assert not session.execute(select(ReportFollowup)).scalars().all()
-    assert texts == [f"🔔 Your report {mine} was forwarded to: District health office",
-                     f"🔔 The answer to your report {mine}: The fee of 20,000 riel was "
-                     "refunded."]
+    assert texts[0] == f"📣 News of your report {mine}: a CAF forwarded it to District " \
+                       "health office."
+    assert texts[1].startswith(f"📣 The answer to your report {mine}: The fee of 20,000 riel "
+                               "was refunded.\n")
+    assert len(texts) == 2
     page = caf.get(f"/dashboard/reports/{mine}?lang=en").text
     assert "District health office" in page and "refunded" in page and "answered" in page
     assert caf.post(f"/dashboard/reports/{mine}/status",

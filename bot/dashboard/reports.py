@@ -27,9 +27,9 @@ from bot.dashboard.board import Board, commune_name, strings
 from bot.dashboard.report_views import facility_name, label, month_name, shown_text
 from common import formatting as fmt
 from common.khmer import arabic_to_khmer_digits
-from common.messages import Reply
 from dialogues.reports import store
 from dialogues.reports.models import KINDS, STATUSES, Report
+from dialogues.reports.texts import followup_notice
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +60,6 @@ MEDIA_DIR = "report-media"  # under ISAFBOT_DATA_DIR, where the report flow stor
 def media_dir(board: Board) -> Path:
     """Where the reports' photos and voice notes are (outside the web root)."""
     return board.app.settings.data_dir / MEDIA_DIR
-
-
-def followup(report: Report, lang: str) -> Reply:
-    """What a reporter who asked for follow-up is told of a status change, in their
-    language (the store queues it through the outbox)."""
-    text = strings()[f"followup_{report.status}"]["en" if lang == "en" else "km"]
-    note = report.forwarded_to if report.status == "forwarded" else report.answer
-    return Reply(text.format(reference=report.reference, note=note or "").strip(),
-                 automated=True)
 
 
 # ------------------------------------------------------------------ the list
@@ -248,11 +239,12 @@ async def set_status(board: Board, request: Request, who: Principal) -> Response
     form = request.state.form
     status = form.get("status", "")
     note = form.get("forwarded_to") if status == "forwarded" else form.get("answer")
+    notice = followup_notice(board.app.content)  # the same words as the CAF's /reports
 
     def change(session: Session) -> str | None:
         try:
-            store.change_status(session, who.actor, reference, status,
-                                notice=followup, note=(note or "")[:1000])
+            store.change_status(session, who.actor, reference, status, notice=notice,
+                                note=(note or "")[:1000])
         except store.UnknownReport:
             return None
         except ValueError as problem:
