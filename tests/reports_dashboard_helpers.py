@@ -26,13 +26,14 @@ _people = itertools.count(1)
 
 
 def add_report(app: App, commune: str, *, kind: str = "overcharged",
-               facility: str | None = HC, text: str | None = None, day: date = NOVEMBER,
+               facility: str | None = HC, facility_type: str | None = "health_centre",
+               text: str | None = None, day: date = NOVEMBER,
                follow_up: bool = False, amount_minor: int | None = None) -> str:
     """One report by a new reporter; returns its reference."""
     person = str(next(_people))
     reporter = store.reporter_key(SECRET, "telegram", person)
     draft = store.Draft(commune_code=commune, kind=kind, facility_id=facility,
-                        facility_type="health_centre" if facility else None, text=text,
+                        facility_type=facility_type, text=text,
                         amount_minor=amount_minor, currency="riel" if amount_minor else None,
                         service="birth_certificate" if amount_minor else None)
     with app.db.session() as session:

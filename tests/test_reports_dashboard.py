@@ -183,3 +183,19 @@ def test_moderation_decides_what_leaves_the_cafs_view_and_nothing_is_public(
     assert "Overcharged" in page and ">5<" in page
     for text in ("APPROVED", "REJECTED", "PENDING", "words"):
         assert text not in page and text not in table
+
+
+def test_no_page_shows_the_reporters_pseudonym_and_facility_types_are_named(
+        board: App) -> None:
+    mine = add_report(board, HC_COMMUNE, facility=None, text="the centre was closed",
+                      kind="absent_closed")
+    with board.db.session() as session:
+        pseudonym = session.execute(select(Report.reporter).where(
+            Report.reference == mine)).scalar_one()
+    admin = logged_in(board, "admin")
+    pages = [admin.get(path).text for path in (
+        "/dashboard/reports?lang=en", f"/dashboard/reports/{mine}?lang=en",
+        "/dashboard/reports/figures?lang=en")]
+    assert all(pseudonym not in page and pseudonym[:16] not in page for page in pages)
+    assert "Health centre" in pages[0] and "Health centre" in pages[1]
+    assert ">Health centre</option>" in pages[0]  # the facility filter names the type

@@ -29,7 +29,7 @@ from common import formatting as fmt
 from common.khmer import arabic_to_khmer_digits
 from dialogues.reports import store
 from dialogues.reports.models import KINDS, STATUSES, Report
-from dialogues.reports.texts import followup_notice
+from dialogues.reports.texts import followup_notice, subject_label
 
 log = logging.getLogger(__name__)
 
@@ -79,33 +79,33 @@ def _filters(request: Request, who: Principal) -> store.Filters:
 async def listing(board: Board, request: Request, who: Principal) -> Response:
     lang = board.lang(request)
     chosen = _filters(request, who)
-    surveys = board.surveys
 
     def load(session: Session) -> dict[str, Any]:
         everything = store.list_reports(session, who.actor, limit=LIST_LIMIT)
         found = store.list_reports(session, who.actor, chosen, limit=LIST_LIMIT)
-        return {"reports": [_row(r, surveys, lang) for r in found],
-                "filters": _filter_choices(everything, chosen, surveys, lang)}
+        return {"reports": [_row(board, r, lang) for r in found],
+                "filters": _filter_choices(board, everything, chosen, lang)}
 
     return board.render(request, "reports.html", who, **await board.read(load))
 
 
-def _row(report: Report, surveys: Any, lang: str) -> dict[str, Any]:
+def _row(board: Board, report: Report, lang: str) -> dict[str, Any]:
     return {"reference": report.reference, "month": month_name(report.created_month, lang),
             "commune": commune_name(report.commune_code, lang),
-            "facility": _facility(report, surveys, lang),
+            "facility": _facility(board, report.facility_id or report.facility_type, lang),
             "kind": label("kind", report.kind, lang),
             "status": label("rstatus", report.status, lang),
             "text_state": label("mod", report.text_state, lang) if report.text else "–"}
 
 
-def _facility(report: Report, surveys: Any, lang: str) -> str:
-    if report.facility_id:
-        return facility_name(surveys, report.facility_id, lang)
-    return report.facility_type or "–"
+def _facility(board: Board, value: str | None, lang: str) -> str:
+    """A facility's name (content/surveys), or the label of a facility type or service."""
+    if value and value in board.surveys.facilities:
+        return facility_name(board.surveys, value, lang)
+    return subject_label(board.app.content, value, lang) if value else "–"
 
 
-def _filter_choices(reports: list[Report], chosen: store.Filters, surveys: Any,
+def _filter_choices(board: Board, reports: list[Report], chosen: store.Filters,
                     lang: str) -> list[dict[str, Any]]:
     """The filter menus: every kind and status, the facilities and communes of the reports
     the viewer may see."""
@@ -119,7 +119,7 @@ def _filter_choices(reports: list[Report], chosen: store.Filters, surveys: Any,
         {"name": "status", "title": table["report_status"][lang], "chosen": chosen.status,
          "options": [(s, label("rstatus", s, lang)) for s in STATUSES]},
         {"name": "facility", "title": table["facility"][lang], "chosen": chosen.facility,
-         "options": [(f, facility_name(surveys, f, lang)) for f in facilities]},
+         "options": [(f, _facility(board, f, lang)) for f in facilities]},
         {"name": "commune", "title": table["commune"][lang], "chosen": chosen.commune,
          "options": [(c, commune_name(c, lang)) for c in communes]},
     ]
@@ -150,18 +150,13 @@ def _usd(cents: int, lang: str) -> str:
     return f"{arabic_to_khmer_digits(amount)} ដុល្លារ" if lang == "km" else f"${amount}"
 
 
-def _service(board: Board, service_id: str | None, lang: str) -> str | None:
-    """The service's name from the content (its id when the content no longer has it)."""
-    service = board.app.content.services.get(service_id or "")
-    return service.name(lang) if service else service_id
-
-
 def _report_view(board: Board, session: Session, who: Principal, report: Report,
                  lang: str) -> dict[str, Any]:
     """A report as its page shows it: text masked, media as authenticated URLs."""
     files = store.media_of(session, who.actor, report)
-    return {**_row(report, board.surveys, lang), "status_id": report.status,
-            "service": _service(board, report.service, lang), "amount": _amount(report, lang),
+    return {**_row(board, report, lang), "status_id": report.status,
+            "service": _facility(board, report.service, lang) if report.service else None,
+            "amount": _amount(report, lang),
             "happened": fmt.day(report.happened_on, lang) if report.happened_on else None,
             "text": shown_text(report.text),
             "forwarded_to": shown_text(report.forwarded_to),
