@@ -135,6 +135,8 @@ def test_the_figures_go_to_a_meetings_subscribers_once(board: App) -> None:
         assert row.automated and row.reply["text"].startswith("📊 របាយការណ៍ពលរដ្ឋនៅគោកឃ្លាង")
         with Image.open(row.reply["image"]) as image:
             assert image.format == "PNG"
+    meetings = caf.get("/dashboard/meetings?lang=en").text
+    assert "Citizen report figures: pending 2" in meetings
     again = caf.post(f"/dashboard/reports/figures/meetings/{mine}?lang=en",
                      data={"csrf": token})
     assert "already sent" in again.text
