@@ -24,6 +24,7 @@ from bot.cli import budgets as budgets_cli
 from bot.cli import core as core_cli
 from bot.cli import dashboard as dashboard_cli
 from bot.cli import meetings as meetings_cli
+from bot.cli import reports as reports_cli
 from bot.cli import scorecard as scorecard_cli
 from bot.dashboard import models as dashboard_models
 from bot.dashboard import routes as dashboard_routes
@@ -159,7 +160,8 @@ FEATURES = Features((
             commands=(meetings_cli.register_cli,),
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),
     Feature("reports", routers=(reports_chat.router, reports_caf.router),
-            sections=(REPORTS,), models=(reports_models,)),
+            sections=(REPORTS,), models=(reports_models,),
+            commands=(reports_cli.register_cli,)),
     Feature("dashboard", models=(dashboard_models,), commands=(dashboard_cli.register_cli,),
             pages=(dashboard_routes,)),
     Feature("messenger", commands=(messenger_setup.register_cli,),

@@ -29,7 +29,7 @@ from tests.conftest import make_settings
 
 # `isafbot`'s commands, as they were before the records built them
 COMMANDS = {"chat", "train", "parse", "content", "run", "db", "rounds", "results",
-            "facilities", "caf", "meetings", "dashboard", "messenger", "telegram"}
+            "facilities", "caf", "meetings", "dashboard", "messenger", "telegram", "reports"}
 
 
 class SilentNlu:

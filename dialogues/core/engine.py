@@ -233,7 +233,7 @@ class Dialogues:
              step_before: str | None) -> None:
         """`incoming` is what the user sent (a handler may have pressed other payloads)."""
         understanding = turn.understanding
-        withheld = was_private
+        withheld = was_private or turn.private_incoming
         text = incoming.text if incoming.kind == Kind.TEXT else (incoming.payload or
                                                                    incoming.command or None)
         if incoming.kind == Kind.COMMAND and incoming.argument:
@@ -242,7 +242,7 @@ class Dialogues:
             user_id=turn.user.id, channel=incoming.channel, direction="in",
             kind=incoming.kind.value,
             text=None if withheld else (text[:MAX_LOGGED_CHARS] if text else None),
-            step=step_before if withheld else None,
+            step=(step_before or _flow_step(turn.state)) if withheld else None,
             intent=None if withheld or understanding is None else understanding.intent,
             confidence=None if withheld or understanding is None else understanding.confidence,
             entities=None if withheld or understanding is None else

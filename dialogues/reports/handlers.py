@@ -32,7 +32,7 @@ router.uses("rpt_intro", "rpt_resume", "rpt_limit", "rpt_preview", "rpt_preview_
             "rpt_preview_text", "rpt_who_reads", "rpt_saved", "rpt_saved_followup",
             "rpt_saved_no_followup", "rpt_fee_over", "rpt_fee_within", "rpt_fee_usd",
             "rpt_fee_free", "rpt_fee_option", "rpt_stored_again", "rpt_none", "rpt_yes",
-            "rpt_no", "menu_button", "source_line", "source_line_stale",
+            "rpt_no", "rpt_media_not_kept", "menu_button", "source_line", "source_line_stale",
             *(f"rpt_update_{s}" for s in ("raised", "forwarded", "answered", "closed", "final")))
 
 FORM = "report"
@@ -76,6 +76,7 @@ def prefill(turn: Turn) -> dict[str, Any]:
 
 @router.intent("report_problem")
 def report_problem(turn: Turn) -> None:
+    turn.private_incoming = True  # what happened, said in the first message: not logged
     begin(turn, prefill(turn))
 
 
@@ -217,4 +218,11 @@ def _thank(turn: Turn, report: Any, draft: store.Draft, amount: Amount | None,
     turn.say("\n".join(lines), [turn.button("menu_button", "menu")])
 
 
-router.form(FORM, FormHooks(done=_done, preview=_preview, communes=_communes, skip=_skip))
+def _attachment(turn: Turn) -> None:
+    """Photos and voice notes cannot be received yet (dialogues/reports/media.py): say so;
+    the report goes on without it."""
+    turn.say(turn.t("rpt_media_not_kept"))
+
+
+router.form(FORM, FormHooks(done=_done, preview=_preview, communes=_communes, skip=_skip,
+                            attachment=_attachment))

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from common import formatting as fmt
-from common.messages import Button
+from common.messages import Button, Kind
 from content.forms.section import Form, Step, forms_of
 from content.places import gazetteer
 from dialogues.core.router import Router, Turn
@@ -40,6 +40,7 @@ router.uses("form_cancel_button", "form_back_button", "form_skip_button", "form_
 FLOW = "form"
 PREFIX = "frm"
 _CANCEL_WORDS = ("cancel", "បោះបង់")
+_ATTACHMENTS = (Kind.IMAGE, Kind.VOICE, Kind.AUDIO, Kind.FILE, Kind.VIDEO)
 Values = dict[str, Any]
 
 
@@ -53,6 +54,8 @@ class FormHooks:
     # steps not to ask (already answered from the first message, or not relevant to the
     # answers so far): (turn, flow, step id) -> skip it
     skip: Callable[[Turn, Values, str], bool] = lambda turn, flow, step_id: False
+    # a photo, voice note or file sent while the form is open (None: "press a button")
+    attachment: Callable[[Turn], None] | None = None
 
 
 def start_form(turn: Turn, form_id: str, *, values: Values | None = None, **extra: Any) -> None:
@@ -153,8 +156,12 @@ def on_text(turn: Turn) -> bool:
     found = _form(turn)
     if found is None:
         return False
-    form, flow, _ = found
+    form, flow, hooks = found
     step = _step(form, flow)
+    if turn.incoming.kind in _ATTACHMENTS and hooks.attachment is not None:
+        hooks.attachment(turn)
+        _ask(turn)
+        return True
     text = turn.text.strip()
     if text.lower() in _CANCEL_WORDS:
         _cancel(turn)
