@@ -4,19 +4,21 @@ clients."""
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bot.bootstrap import App
-from bot.dashboard.reports import MEDIA_DIR
 from bot.server import build_runtime, build_web_app
+from content.reports.section import ReportRules
 from dialogues.core.models import User
-from dialogues.reports import store
+from dialogues.reports import media, store
 from dialogues.reports.models import Report
 from tests.dashboard_helpers import HC, login
 
@@ -53,19 +55,21 @@ def add_many(app: App, commune: str, count: int, **options: Any) -> list[str]:
     return [add_report(app, commune, **options) for _ in range(count)]
 
 
-def add_photo(app: App, reference: str, content: bytes = b"\xff\xd8\xff fake jpeg") -> str:
-    """A photo file under the data directory's media folder, recorded for the report;
-    returns its media id."""
-    folder = app.settings.data_dir / MEDIA_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    media_id = store.new_id()
-    name = f"{media_id}.jpg"
-    (folder / name).write_bytes(content)
+def add_photo(app: App, reference: str, photo: bytes) -> str:
+    """A photo stored as the report flow stores one (re-encoded without EXIF, random name,
+    under the data directory) and recorded for the report; returns its media id."""
+    saved = media.save_photo(photo, app.settings.data_dir, ReportRules())
     with app.db.session() as session:
         report = session.execute(select(Report).where(
             Report.reference == reference)).scalar_one()
-        store.add_media(session, report, kind="photo", file_name=name, size=len(content))
-    return media_id
+        return str(store.add_media(session, report, kind="photo", file_name=saved.file_name,
+                                   size=saved.size).id)
+
+
+def a_photo(colour: str = "#e8590c", exif: Image.Exif | None = None) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), colour).save(out, format="JPEG", exif=exif or Image.Exif())
+    return out.getvalue()
 
 
 def client_for(app: App) -> TestClient:
@@ -79,4 +83,4 @@ def logged_in(app: App, username: str) -> TestClient:
 
 
 def media_path(app: App, media_id: str) -> Path:
-    return app.settings.data_dir / MEDIA_DIR / f"{media_id}.jpg"
+    return media.media_dir(app.settings.data_dir) / f"{media_id}.jpg"

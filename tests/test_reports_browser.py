@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from bot.bootstrap import App
 from tests.dashboard_helpers import HC_COMMUNE, OTHER, OTHER_COMMUNE, add_accounts, dashboard_app
 from tests.live_server import LiveServer
-from tests.reports_dashboard_helpers import add_many, add_photo, add_report
+from tests.reports_dashboard_helpers import a_photo, add_many, add_photo, add_report
 from tests.test_dashboard_browser import _images_loaded, _log_in, _shot, browser
 
 __all__ = ["browser"]  # the module-scoped fixture, shared
@@ -31,10 +30,7 @@ def served(tmp_path: Path, database_url: str, quick_passwords: None
     add_accounts(app)
     mine = add_report(app, HC_COMMUNE, follow_up=True, amount_minor=20_000,
                       text="គេយកលុយ ២ម៉ឺនរៀល ទូរសព្ទ 012 345 678")
-    photo = Image.new("RGB", (40, 30), "#e8590c")
-    photo_path = tmp_path / "photo.jpg"
-    photo.save(photo_path, format="JPEG")
-    add_photo(app, mine, photo_path.read_bytes())
+    add_photo(app, mine, a_photo())
     add_many(app, HC_COMMUNE, 5)
     theirs = add_report(app, OTHER_COMMUNE, facility=OTHER, text="secret other commune")
     try:

@@ -5,6 +5,9 @@ shown outside the CAF's view and never public. (The figures: tests/test_reports_
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
 from sqlalchemy import select
 
 from bot.bootstrap import App
@@ -12,6 +15,7 @@ from dialogues.core.outbox import OutboxMessage
 from dialogues.reports.models import Report, ReportFollowup
 from tests.dashboard_helpers import HC_COMMUNE, OTHER, OTHER_COMMUNE, csrf_of
 from tests.reports_dashboard_helpers import (
+    a_photo,
     add_photo,
     add_report,
     client_for,
@@ -65,13 +69,13 @@ def test_the_list_filters_by_kind_status_facility_and_commune(board: App) -> Non
 def test_another_communes_report_is_unknown_by_page_media_and_forged_posts(board: App) -> None:
     theirs = add_report(board, OTHER_COMMUNE, facility=OTHER, text=SECRET_TEXT,
                         follow_up=True)
-    photo = add_photo(board, theirs)
+    photo = add_photo(board, theirs, a_photo())
     caf = logged_in(board, "caf")
     token = csrf_of(caf.get("/dashboard/reports").text)
     for path in (f"/dashboard/reports/{theirs}", f"/dashboard/reports/{theirs}/media/{photo}"):
         response = caf.get(path)
         assert response.status_code == 404, path
-        assert SECRET_TEXT not in response.text and b"fake jpeg" not in response.content
+        assert SECRET_TEXT not in response.text and b"JFIF" not in response.content
     for action, form in (("status", {"status": "answered", "answer": "forged"}),
                          ("approve", {}), ("reject", {})):
         response = caf.post(f"/dashboard/reports/{theirs}/{action}",
@@ -103,7 +107,10 @@ def test_a_report_page_masks_phone_numbers_and_serves_media_only_through_its_rou
         board: App) -> None:
     mine = add_report(board, HC_COMMUNE, text="call the nurse on 012 345 678 or ០៩៧ ១២៣ ៤៥៦៧",
                       amount_minor=20_000)
-    photo = add_photo(board, mine)
+    exif = Image.Exif()
+    exif[0x8825] = {2: (11.0, 33.0, 0.0)}  # GPSInfo: a latitude
+    exif[0x0110] = "reporter's phone model"
+    photo = add_photo(board, mine, a_photo(exif=exif))
     caf = logged_in(board, "caf")
     page = caf.get(f"/dashboard/reports/{mine}?lang=en").text
     assert "call the nurse on ••• or •••" in page
@@ -121,6 +128,8 @@ def test_a_report_page_masks_phone_numbers_and_serves_media_only_through_its_rou
                  f"/dashboard/reports/{mine}/media/{photo[:-1]}x",
                  f"/dashboard/reports/{mine}/media/..%2F..%2Fisafbot.db"):
         assert caf.get(path).status_code == 404, path
+    with Image.open(io.BytesIO(served.content)) as image:
+        assert image.format == "JPEG" and not image.getexif()  # the GPS position is gone
     khmer = caf.get(f"/dashboard/reports/{mine}?lang=km").text
     assert "២០.០០០ រៀល" in khmer and "គេយកថ្លៃលើស" in khmer
 

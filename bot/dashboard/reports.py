@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,6 +27,7 @@ from bot.dashboard.report_views import facility_name, label, month_name, shown_t
 from common import formatting as fmt
 from common.khmer import arabic_to_khmer_digits
 from dialogues.reports import store
+from dialogues.reports.media import media_dir
 from dialogues.reports.models import KINDS, STATUSES, Report
 from dialogues.reports.texts import followup_notice, subject_label
 
@@ -54,12 +54,6 @@ def routes(board: Board) -> list[BaseRoute]:
     ]
 
 
-MEDIA_DIR = "report-media"  # under ISAFBOT_DATA_DIR, where the report flow stores the files
-
-
-def media_dir(board: Board) -> Path:
-    """Where the reports' photos and voice notes are (outside the web root)."""
-    return board.app.settings.data_dir / MEDIA_DIR
 
 
 # ------------------------------------------------------------------ the list
@@ -213,7 +207,7 @@ async def media(board: Board, request: Request, who: Principal) -> Response:
         return None if found is None else str(found.file_name)
 
     name = await board.read(load)
-    root = media_dir(board).resolve()
+    root = media_dir(board.app.settings.data_dir).resolve()
     path = (root / name).resolve() if name else None
     if path is None or path.parent != root or not path.is_file():
         return _unknown(board, request, who, reference)
