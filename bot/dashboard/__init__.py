@@ -2,8 +2,9 @@
 
 `routes(runtime)` is listed in `bot.server.ROUTE_MODULES`; `app` gathers the pages, one module
 each: `login` (login, logout, language), `results` (rounds, results, charts, CSV, publishing),
-`usage` (usage and deliveries), `meetings` (meetings and broadcasts), `public` (the public
-results pages); `board` is what they share, `views` the results as shown, `data` the scoped
+`usage` (usage and deliveries), `meetings` (meetings and broadcasts), `reports` (citizen
+reports: list, page, media, status, moderation), `report_pages` (their figures, CSV, charts,
+sending them to a meeting), `public` (the public results pages); `board` is what they share, `views` the results as shown, `data` the scoped
 queries, `auth` accounts and sessions, `cli` the commands (cheap to import).
 """
 
