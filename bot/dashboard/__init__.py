@@ -4,8 +4,9 @@
 each: `login` (login, logout, language), `results` (rounds, results, charts, CSV, publishing),
 `usage` (usage and deliveries), `meetings` (meetings and broadcasts), `reports` (citizen
 reports: list, page, media, status, moderation), `report_pages` (their figures, CSV, charts,
-sending them to a meeting), `public` (the public results pages); `board` is what they share, `views` the results as shown, `data` the scoped
-queries, `auth` accounts and sessions, `cli` the commands (cheap to import).
+sending them to a meeting), `public` (the public results pages); `board` is what they share,
+`views` the results as shown, `report_views` and `report_figures` the reports as shown, `data`
+the scoped queries, `auth` accounts and sessions, `cli` the commands (cheap to import).
 """
 
 from __future__ import annotations
