@@ -186,7 +186,8 @@ def test_moderation_decides_what_leaves_the_cafs_view_and_nothing_is_public(
     assert "REJECTED" not in material and "PENDING" not in material
     # the CAF's own view still shows every text
     assert "PENDING words" in caf.get(f"/dashboard/reports/{pending}").text
-    assert "text approved" in caf.get(f"/dashboard/reports/{approved}?lang=en").text  # history
+    history = caf.get(f"/dashboard/reports/{approved}?lang=en").text
+    assert "text approved · <span class=\"muted\">dashboard:caf</span>" in history
     public = client_for(board)
     page = public.get(f"/results/{HC_COMMUNE}?lang=en").text
     table = public.get(f"/results/{HC_COMMUNE}/reports.csv").content.decode("utf-8-sig")

@@ -159,7 +159,7 @@ def _report_view(board: Board, session: Session, who: Principal, report: Report,
             "media": [{"kind": m.kind,
                        "url": f"/dashboard/reports/{report.reference}/media/{m.id}"}
                       for m in files],
-            "history": [{"when": fmt.day(h.at, lang), "note": shown_text(h.note),
+            "history": [{"when": fmt.day(h.at, lang), "note": shown_text(h.note), "by": h.actor,
                          "status": label("rstatus", h.status, lang)}
                         for h in store.history(session, who.actor, report)]}
 
