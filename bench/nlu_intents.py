@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
