@@ -6,7 +6,7 @@ SQLAlchemy event listeners on every engine and pool count statements (each one a
 to the database), transactions committed and rolled back, and pool checkouts (each one a
 `pool_pre_ping` round trip when pre-ping is on); wrappers count the inbox workers' and the
 dispatcher's claims (each a wake-up that asks the database for work) and how many of them found
-nothing. The counts are written to COUNTS.json every 0.2 s, where the load driver reads them
+nothing. The counts are written to COUNTS.json every second, where the load driver reads them
 before and after each arrival rate.
 """
 
@@ -79,7 +79,7 @@ def _dump(path: Path) -> None:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(data))
         os.replace(temporary, path)
-        time.sleep(0.2)
+        time.sleep(1.0)
 
 
 def main() -> None:

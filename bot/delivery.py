@@ -43,9 +43,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from bot.db import Database
+from bot.leases import LeaseKeeper
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
 from common.db.base import utcnow
@@ -53,7 +54,7 @@ from common.messages import THREAD_SEPARATOR, Button, Reply
 from common.redact import Redactor
 from common.supervise import Backoff, Burst, LoopState, retry_database
 from dialogues.core.models import User
-from dialogues.core.outbox import FINAL, OutboxMessage
+from dialogues.core.outbox import FINAL, NEW_ROWS, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class Recipient:
     channel_user_id: str
     address: str  # chat id the message goes to
     last_inbound_at: datetime | None  # naive UTC
+    unreachable: bool = False  # blocked the bot (a 403 earlier)
 
     @property
     def is_group(self) -> bool:
@@ -174,6 +176,10 @@ class Dispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._write_burst = Burst("recording send outcomes", log)
+        self.leases = LeaseKeeper(db, OutboxMessage, "sending", self.lease)
+        self._unreachable: set[int] = set()  # users a 403 answered since this process began
+        self._marks = SentMarks(self._write, self._set_sent)
+        self._handed: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """Look at the outbox now; callable from any thread (scheduler jobs run in threads)."""
@@ -196,20 +202,40 @@ class Dispatcher:
         """Deliver until stopped. A database error while claiming ends it (the supervisor
         starts it again after a backoff)."""
         self._loop = asyncio.get_running_loop()
-        while not self._stopping:
-            delivered = await self.deliver_due()
-            if state is not None:
-                state.ok()
-            if delivered == 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        renewing = asyncio.create_task(self.leases.keep(lambda: self._stopping))
+        try:
+            while not self._stopping:
                 self._wake.clear()
+                delivered = await self.deliver_due()
+                if state is not None:
+                    state.ok()
+                if delivered == 0:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     async def deliver_due(self) -> int:
         """Claim and deliver one batch; returns how many rows were handled."""
         claimed = await asyncio.to_thread(self._claim)
         if not claimed:
             return 0
+        await self._deliver_chats(claimed)
+        return len(claimed)
+
+    async def _deliver_chats(self, claimed: list[tuple[OutboxMessage, Recipient]]) -> None:
+        """Deliver claimed rows: chats concurrently, each chat's in order; their leases are
+        renewed meanwhile."""
+        ids = [row.id for row, _ in claimed]
+        self.leases.hold(*ids)
+        try:
+            await self._deliver_by_chat(claimed)
+        finally:
+            self.leases.drop(*ids)
+
+    async def _deliver_by_chat(self, claimed: list[tuple[OutboxMessage, Recipient]]) -> None:
         by_address: dict[tuple[str, str], list[tuple[OutboxMessage, Recipient]]] = {}
         for row, recipient in claimed:
             by_address.setdefault((row.channel, recipient.address), []).append((row, recipient))
@@ -225,7 +251,47 @@ class Dispatcher:
                         return
 
         await asyncio.gather(*(deliver_chat(items) for items in by_address.values()))
-        return len(claimed)
+
+    # -- replies handed over by the worker that wrote them
+
+    def take_fresh(self, session: Session
+                   ) -> tuple[list[tuple[OutboxMessage, Recipient]], bool]:
+        """In the transaction of a turn: lease the replies it enqueued (`enqueue` notes them
+        in the session) for this process to send as soon as it commits, when nothing is
+        ahead of them for their chat (earlier rows pending or in flight: then the dispatcher
+        sends them all in order). Saves the dispatcher's claim of each reply. Returns (the
+        rows taken, whether the dispatcher has work: rows left to it)."""
+        fresh = [row for row in session.info.pop(NEW_ROWS, ())
+                 if row.status == "pending" and row.channel in self.senders]
+        if not fresh:
+            return [], True
+        now = utcnow()
+        ahead = {(user_id, address) for user_id, address in session.execute(
+            select(OutboxMessage.user_id, OutboxMessage.address).where(
+                OutboxMessage.user_id.in_({row.user_id for row in fresh}),
+                OutboxMessage.status.in_(("pending", "sending")),
+                OutboxMessage.id.not_in([row.id for row in fresh]),
+                OutboxMessage.id < max(row.id for row in fresh)))}
+        taken = []
+        for row in fresh:
+            user = session.get(User, row.user_id)
+            if user is None or (row.user_id, row.address) in ahead or row.due_at > now:
+                continue
+            row.status = "sending"
+            row.lease_until = now + self.lease
+            row.attempts = (row.attempts or 0) + 1
+            taken.append((row, Recipient(user.id, user.channel_user_id, row.address,
+                                         user.last_inbound_at, bool(user.unreachable))))
+        return taken, len(taken) < len(fresh)
+
+    def send_now(self, taken: list[tuple[OutboxMessage, Recipient]]) -> None:
+        """Send replies `take_fresh` leased, once their transaction committed (call on the
+        event loop)."""
+        if not taken:
+            return
+        task = asyncio.create_task(self._deliver_chats(taken))
+        self._handed.add(task)
+        task.add_done_callback(self._handed.discard)
 
     async def _write(self, function: Any, *args: Any) -> Any:
         """A database call of the delivery in a thread, waiting out a database outage (a sent
@@ -270,7 +336,7 @@ class Dispatcher:
                 row.attempts = (row.attempts or 0) + 1
                 user = users[row.user_id]
                 claimed.append((row, Recipient(user.id, user.channel_user_id, row.address,
-                                               user.last_inbound_at)))
+                                               user.last_inbound_at, bool(user.unreachable))))
             return claimed
 
     async def _deliver(self, row: OutboxMessage, recipient: Recipient) -> bool:
@@ -294,7 +360,7 @@ class Dispatcher:
         except Exception as error:  # not a platform's answer: a bug, or something unforeseen
             return await self._unexpected(row, channel, error)
         self.metrics.sent(channel, "sent")
-        await self._finish(row.id, "sent", None)
+        await self._marks.mark(row.id)
         return True
 
     async def _ready(self, row: OutboxMessage, recipient: Recipient, channel: str
@@ -310,7 +376,7 @@ class Dispatcher:
             await self._finish(row.id, "held", None)
             self.metrics.sent(channel, "held")
             return None
-        if await self._write(self._is_unreachable, recipient.user_id):
+        if recipient.unreachable or recipient.user_id in self._unreachable:
             await self._finish(row.id, "unreachable", "user is unreachable")
             return None
         return sender
@@ -323,6 +389,7 @@ class Dispatcher:
             if recipient.is_group:  # the bot left or was removed: the group, not the person
                 await self._write(self._group_unreachable, row, recipient.chat, str(error))
             else:
+                self._unreachable.add(recipient.user_id)
                 await self._write(self._mark_unreachable, row.id, recipient.user_id,
                                   str(error))
         elif isinstance(error, Rejected):
@@ -374,6 +441,13 @@ class Dispatcher:
                 status=status, error=self._clean(error), lease_until=None, retry_since=None,
                 sent_at=utcnow() if status == "sent" else None, **final))
 
+    def _set_sent(self, row_ids: list[int]) -> None:
+        """Several rows sent: one transaction (SentMarks gathers them)."""
+        with self.db.session() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(row_ids)).values(
+                status="sent", error=None, lease_until=None, retry_since=None,
+                sent_at=utcnow(), reply=None).execution_options(synchronize_session=False))
+
     def _clean(self, error: str | None) -> str | None:
         return self.redact(error) if error else None
 
@@ -395,11 +469,6 @@ class Dispatcher:
         with self.db.session() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(row_ids)).values(
                 status="pending", lease_until=None, attempts=OutboxMessage.attempts - 1))
-
-    def _is_unreachable(self, user_id: int) -> bool:
-        with self.db.session() as session:
-            user = session.get(User, user_id)
-            return bool(user and user.unreachable)
 
     def _group_unreachable(self, row: OutboxMessage, chat: str, error: str) -> None:
         """A 403 from a group chat: this row and what is queued for that group (any of its
@@ -424,3 +493,44 @@ class Dispatcher:
                     OutboxMessage.status.in_(("pending", "held")))).values(
                 status="unreachable", error=self._clean(error), lease_until=None, reply=None))
 
+
+class SentMarks:
+    """Group commit of "sent": a row's mark waits for the transaction in progress to end,
+    then goes with every other mark that arrived meanwhile (one transaction for many sends
+    at a busy moment, one per send when quiet). A send is recorded before `mark` returns, so
+    the window in which a kill makes a message go twice stays a commit or two long."""
+
+    def __init__(self, write: Callable[..., Any], write_many: Callable[[list[int]], None]
+                 ) -> None:
+        self._write = write
+        self._write_many = write_many
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self._flushing = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def mark(self, row_id: int) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row_id, future))
+        if not self._flushing:
+            self._flushing = True
+            self._task = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await self._write(self._write_many, [row_id for row_id, _ in batch])
+                except BaseException as error:  # the caller sees what its mark saw
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    if not isinstance(error, Exception):
+                        raise
+                    continue
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+        finally:
+            self._flushing = False
