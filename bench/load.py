@@ -273,8 +273,9 @@ async def post_all(base: str, platforms: Platforms, plan: list[tuple[float, Sent
 
 
 async def settle(arrivals: Arrivals, chat: str, before: int, quiet: float = 0.8,
-                 timeout: float = 60) -> int:
-    """Wait for a reply after `before` messages, then until none came for `quiet` seconds."""
+                 timeout: float = 300) -> int:
+    """Wait for a reply after `before` messages, then until none came for `quiet` seconds
+    (the first replies wait for the model, which loads after the server answers)."""
     deadline = time.monotonic() + timeout
     while len(arrivals.of(chat)) <= before:
         if time.monotonic() > deadline:
@@ -412,7 +413,8 @@ def run_rate(server: Server, platforms: Platforms, rate: float, seconds: float,
 def _profiler(pid: int, output: str, seconds: float) -> subprocess.Popen[bytes]:
     spy = Path(sys.executable).parent / "py-spy"
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration",
-                             str(int(seconds)), "--rate", "50", "--nonblocking", "-o", output],
+                             str(int(seconds)), "--rate", "50", "--nonblocking", "-o", output,
+                             *(["--format", "raw"] if output.endswith(".txt") else [])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -534,6 +536,8 @@ def main() -> None:
             errors = [line for line in log.read_text(errors="replace").splitlines()
                       if "ERROR" in line or "Traceback" in line]
             results["server_errors"] = errors[:20]
+            if sys.exc_info()[0] is not None:  # failed: show what the server said
+                print(log.read_text(errors="replace")[-5000:], file=sys.stderr)
     results["machine"]["load_end"] = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=2, ensure_ascii=False))

@@ -154,7 +154,7 @@ class Dispatcher:
 
     def __init__(self, db: Database, senders: dict[str, Sender],
                  limiters: dict[str, RateLimiter], policies: dict[str, Policy] | None = None,
-                 *, batch_size: int = 200, concurrency: int = 64, lease_seconds: float = 120,
+                 *, batch_size: int = 200, concurrency: int = 64, lease_seconds: float = 20,
                  poll_seconds: float = 0.5, retry_horizon: float = RETRY_HORIZON,
                  max_backoff: float = 120.0, metrics: Metrics | None = None,
                  database_backoff: Backoff | None = None,
@@ -177,7 +177,7 @@ class Dispatcher:
         self._stopping = False
         self._write_burst = Burst("recording send outcomes", log)
         self.leases = LeaseKeeper(db, OutboxMessage, "sending", self.lease)
-        self._unreachable: set[int] = set()  # users a 403 answered since this process began
+        self._unreachable: set[int] = set()  # users a 403 answered since their rows' claim
         self._marks = SentMarks(self._write, self._set_sent)
         self._handed: set[asyncio.Task[None]] = set()
 
@@ -280,8 +280,7 @@ class Dispatcher:
             row.status = "sending"
             row.lease_until = now + self.lease
             row.attempts = (row.attempts or 0) + 1
-            taken.append((row, Recipient(user.id, user.channel_user_id, row.address,
-                                         user.last_inbound_at, bool(user.unreachable))))
+            taken.append((row, self._recipient(user, row.address)))
         return taken, len(taken) < len(fresh)
 
     def send_now(self, taken: list[tuple[OutboxMessage, Recipient]]) -> None:
@@ -335,9 +334,16 @@ class Dispatcher:
                 row.lease_until = now + self.lease
                 row.attempts = (row.attempts or 0) + 1
                 user = users[row.user_id]
-                claimed.append((row, Recipient(user.id, user.channel_user_id, row.address,
-                                               user.last_inbound_at, bool(user.unreachable))))
+                claimed.append((row, self._recipient(user, row.address)))
             return claimed
+
+    def _recipient(self, user: User, address: str) -> Recipient:
+        """The recipient as the database has it now: a user who wrote again since a 403 is
+        reachable again (the set only remembers a 403 for the rows claimed before it)."""
+        if not user.unreachable:
+            self._unreachable.discard(int(user.id))
+        return Recipient(user.id, user.channel_user_id, address, user.last_inbound_at,
+                         bool(user.unreachable))
 
     async def _deliver(self, row: OutboxMessage, recipient: Recipient) -> bool:
         """Send one row and record the outcome. False when the chat should wait."""

@@ -104,8 +104,7 @@ class Runtime:
                         "that the bot cannot understand right now", claimed.id, waited)
             self.metrics.handled(claimed.channel, "nlu_unavailable")
             effects = await self.app.prepare(incoming, nlu_unavailable=True)
-        self.dispatcher.wake()
-        return effects
+        return effects  # the dispatcher is told once they commit (_handle_and_wake)
 
     async def _nlu_answered(self) -> None:
         """The NLU answers (again): what waited for it goes now."""

@@ -88,7 +88,7 @@ UpdateHandler = Callable[[Claimed], Awaitable[Callable[[Session], Any] | None]]
 
 
 class Inbox:
-    def __init__(self, db: Database, *, lease_seconds: float = 120,
+    def __init__(self, db: Database, *, lease_seconds: float = 20,
                  max_attempts: int = MAX_ATTEMPTS, metrics: Metrics | None = None,
                  backoff: Backoff | None = None,
                  redact: Callable[[str], str] | None = None) -> None:
