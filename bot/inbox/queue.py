@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import Database
 from bot.inbox.models import InboundUpdate
+from bot.inbox.storing import GroupStore, insert_ignoring_duplicates
 from bot.leases import LeaseKeeper
 from bot.metrics import Metrics
 from common.db.base import utcnow
@@ -99,6 +100,7 @@ class Inbox:
         self.metrics = metrics or Metrics()
         self.backoff = backoff or Backoff()
         self.leases = LeaseKeeper(db, InboundUpdate, "processing", self.lease)
+        self._stores = GroupStore(db)
         self._arrived = asyncio.Event()
         self._waiting = False  # some update was postponed: `retry_waiting()` has work
 
@@ -107,16 +109,23 @@ class Inbox:
     def accept(self, channel: str, external_id: str, chat_key: str,
                payload: dict[str, Any]) -> bool:
         """Store an update; False when it was already stored (a redelivery)."""
-        insert = _insert_ignoring_duplicates(self.db)
+        if self.db.is_postgres:  # with the updates arriving at the same moment
+            stored = self._stores.store((channel, external_id, chat_key, payload))
+        else:
+            stored = self._insert_one(channel, external_id, chat_key, payload)
+        if stored:
+            self._notify()
+        return stored
+
+    def _insert_one(self, channel: str, external_id: str, chat_key: str,
+                    payload: dict[str, Any]) -> bool:
+        insert = insert_ignoring_duplicates(self.db)
         if insert is not None:  # one statement, no exception for a redelivery
             with self.db.session() as session:
                 result = session.execute(insert.values(
                     channel=channel, external_id=external_id, chat_key=chat_key,
                     payload=payload, status="pending", attempts=0, received_at=utcnow()))
-            if result.rowcount != 1:
-                return False
-            self._notify()
-            return True
+            return bool(result.rowcount == 1)
         try:
             with self.db.session() as session:
                 session.add(InboundUpdate(channel=channel, external_id=external_id,
@@ -124,7 +133,6 @@ class Inbox:
                                           status="pending", attempts=0))
         except IntegrityError:
             return False
-        self._notify()  # webhooks call this in a thread: asyncio.Event is not thread-safe
         return True
 
     def accept_many(self, channel: str,
@@ -139,7 +147,7 @@ class Inbox:
             return 0
         if len(unique) == 1:  # the usual webhook: one statement
             return int(self.accept(channel, *next(iter(unique.values()))))
-        insert = _insert_ignoring_duplicates(self.db)
+        insert = insert_ignoring_duplicates(self.db)
         if insert is None:  # another database: one row at a time
             return sum(self.accept(channel, *item) for item in unique.values())
         now = utcnow()
@@ -440,17 +448,3 @@ class Inbox:
             return len(session.execute(select(InboundUpdate.id).where(
                 InboundUpdate.status.in_(("pending", "processing")))).all())
 
-
-def _insert_ignoring_duplicates(db: Database) -> Any:
-    """INSERT ... ON CONFLICT (channel, external_id) DO NOTHING, for SQLite and PostgreSQL."""
-    if db.is_postgres:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(InboundUpdate.__table__).on_conflict_do_nothing(
-            index_elements=["channel", "external_id"])
-    if db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(InboundUpdate.__table__).on_conflict_do_nothing(
-            index_elements=["channel", "external_id"])
-    return None
