@@ -62,8 +62,8 @@ def memory() -> dict[str, float]:
 def parses(count: int) -> dict[str, Any]:
     import yaml
 
-    from nlu.engine import HELDOUT, load_local
     from bot.settings import Settings
+    from nlu.engine import HELDOUT, load_local
 
     settings = Settings.from_env()
     started = time.perf_counter()

@@ -12,7 +12,7 @@ it is stored, and a quiet server still commits each update at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,7 +102,7 @@ class GroupStore:
 
     def _insert(self, rows: Sequence[Row]) -> set[tuple[str, str]]:
         now = utcnow()
-        insert: Callable[..., Any] = insert_ignoring_duplicates(self.db)
+        insert = insert_ignoring_duplicates(self.db)
         values = [{"channel": channel, "external_id": external_id, "chat_key": chat_key,
                    "payload": payload, "status": "pending", "attempts": 0, "received_at": now}
                   for channel, external_id, chat_key, payload in rows]
