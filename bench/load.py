@@ -445,7 +445,7 @@ def run_batch(server: Server, platforms: Platforms,
     acknowledged = time.perf_counter() - started
     assert response.status_code == 200, response.text
     for _, sent, _ in plan:
-        sent.posted = started
+        sent.posted, sent.status = started, response.status_code
     deadline = time.monotonic() + 300
     while platforms.arrivals.total(chats) < want and time.monotonic() < deadline:
         time.sleep(0.05)
