@@ -133,10 +133,10 @@ async def test_healthz_says_which_loop_is_down(tmp_path: Path, sqlite_url: str,
     runtime = recording_runtime(app, RecordingChannel(), workers=1)
     runtime.supervisor.grace = 0.5
 
-    def broken() -> None:
+    def broken(_limit: int) -> None:
         raise RuntimeError("claim is broken")
 
-    monkeypatch.setattr(runtime.inbox, "claim", broken)
+    monkeypatch.setattr(runtime.inbox, "claim_many", broken)
     web = build_web_app(runtime)
     transport = httpx.ASGITransport(app=web)
     async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
