@@ -40,9 +40,11 @@ def _subscribed(app: App) -> int:
 
 
 CASES = [
-    ("km", "ឈប់និយាយសិន ចាំថ្ងៃក្រោយសួរទៀត", "ឈប់", "ចង់ទទួលការរំលឹក"),
-    ("en", "ok stop, talk tomorrow", "stop", "remind me"),
+    ("km", "ឈប់ផ្ញើការរំលឹកមកខ្ញុំទៀតទៅ", "ឈប់", "ចង់ទទួលការរំលឹក"),
+    ("en", "ok stop the reminders for now", "stop", "remind me"),
 ]
+# "Let's stop for now, I'll ask later", "ok stop, talk tomorrow": the people of finding 5.
+TALK_LATER = [("km", "ឈប់និយាយសិន ចាំថ្ងៃក្រោយសួរទៀត"), ("en", "ok stop, talk tomorrow")]
 
 
 @pytest.mark.parametrize(("lang", "sentence", "bare", "again"), CASES)
@@ -65,6 +67,15 @@ def test_a_sentence_with_stop_asks_and_a_bare_stop_leaves(
     other.send(bare)
     assert _subscribed(oapp) == 0, other.text  # a bare stop leaves at once
     assert again in other.text
+
+
+@pytest.mark.parametrize(("lang", "sentence"), TALK_LATER)
+def test_stop_talking_for_now_never_unsubscribes(oapp: App, lang: str, sentence: str) -> None:
+    make_user(oapp, "u1", language=lang, subscribed=True, commune=KK)
+    chat = Chat(oapp, "u1")
+    chat.send(sentence)
+    assert _subscribed(oapp) == 1, chat.text
+    assert "🔕" not in chat.text  # meet_unsubscribed's mark
 
 
 def test_the_stop_command_always_leaves(oapp: App) -> None:

@@ -51,7 +51,11 @@ long time days day take takes spend pay ចំណាយ ពេល យូរ ថ�
 """.split())
 _RESULTS = re.compile(r"\bresults?\b|\bwhen will i (know|see|hear)\b|លទ្ធផល|ពេលណាដឹង", re.I)
 _FIRM = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders", "unsubscribe",
-         "change_language", "goodbye")
+         "change_language", "goodbye", "report_problem", "ask_about_bot", "ask_privacy",
+         "ask_social_accountability", "talk_to_human")
+# Intents a question about a rating's results is read as (it names the rating, or asks who
+# sees the answers): it is asked back, never a new rating or the privacy notice.
+_RESULTS_READ_AS = ("rate_service", "ask_privacy", "ask_about_bot")
 _SMALL_TALK = ("affirm", "deny", "thank", "greet", "goodbye", "help", "unsubscribe",
                "subscribe_reminders", "change_language")
 _SHORT = 1  # content words a follow-up may carry besides its aspect or service
@@ -143,7 +147,7 @@ def _bare_place(turn: Turn, understanding: Understanding) -> Reading | None:
 
 def _off_topic(turn: Turn, understanding: Understanding) -> Reading | None:
     """A question that does not fit the topic is asked back, never answered with the topic."""
-    if understanding.intent == "rate_service" and _RESULTS.search(turn.text):
+    if understanding.intent in _RESULTS_READ_AS and _RESULTS.search(turn.text):
         return Reading(understanding, "off_topic", topic="rating")
     service = recent_service(turn)
     if understanding.intent == "ask_service" and service and not understanding.first("service"):
