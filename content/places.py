@@ -308,5 +308,9 @@ def resolve(text: str) -> Resolution:
     if split is not None:
         head, named = split
         tries = [_pick(g.scored(head, within=area), area) for area in named]
-        return next((r for r in tries if r.places), tries[0])
+        found = next((r for r in tries if r.places), None)
+        if found is not None:
+            return found
+        # no commune of that area in the words before it: not "commune + area" but a sentence
+        # that ends like an area's name ("how long does it take" is not Takeo)
     return _pick(g.scored(text))

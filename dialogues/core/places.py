@@ -83,7 +83,7 @@ def set_commune(turn: Turn, place: Place, *, then: str | None) -> None:
 @router.flow(FLOW)
 def on_commune_text(turn: Turn) -> bool:
     """While we wait for a commune, a text is its name; other intents (menu, goodbye...) that
-    the NLU is sure about go through."""
+    the NLU is sure about go through, and so does a question that names no place."""
     flow = turn.flow() or {}
     if turn.intent in ("help", "goodbye", "unsubscribe", "change_language") and \
             turn.understanding and turn.understanding.confidence >= 0.8:
@@ -91,9 +91,22 @@ def on_commune_text(turn: Turn) -> bool:
         return False
     if not turn.text.strip():
         return False
+    if turn.entity("place") is None and _another_question(turn):
+        turn.end_flow()  # "how long does it take?" is not a commune: answer it instead
+        return False
     name = turn.entity("place") or turn.text
     resolve_commune(turn, name, then=flow.get("then"))
     return True
+
+
+def _another_question(turn: Turn) -> bool:
+    """A text that names no place and that the NLU reads, surely, as something else."""
+    understanding = turn.understanding
+    if understanding is None or understanding.intent in (None, "out_of_scope") \
+            or understanding.confidence < turn.ctx.fallback_threshold:
+        return False
+    found = resolve(turn.text)
+    return not (found.places or found.area or found.suggestions)
 
 
 @router.payload("commune")
