@@ -200,16 +200,17 @@ class Dispatcher:
         if not fresh:
             return [], True
         now = utcnow()
-        ahead = {(user_id, address) for user_id, address in session.execute(
-            select(OutboxMessage.user_id, OutboxMessage.address).where(
-                OutboxMessage.user_id.in_({row.user_id for row in fresh}),
+        # ahead by chat, not by person: in a group, another member's reply may be ahead
+        ahead = {(channel, address) for channel, address in session.execute(
+            select(OutboxMessage.channel, OutboxMessage.address).where(
+                OutboxMessage.address.in_({row.address for row in fresh}),
                 OutboxMessage.status.in_(("pending", "sending")),
                 OutboxMessage.id.not_in([row.id for row in fresh]),
                 OutboxMessage.id < max(row.id for row in fresh)))}
         taken = []
         for row in fresh:
             user = session.get(User, row.user_id)
-            if user is None or (row.user_id, row.address) in ahead or row.due_at > now:
+            if user is None or (row.channel, row.address) in ahead or row.due_at > now:
                 continue
             row.status = "sending"
             row.lease_until = now + self.lease

@@ -278,6 +278,14 @@ def _split_area(text: str) -> tuple[str, list[Area]] | None:
     return None
 
 
+def _as_spelled(places: list[Place], text: str) -> list[Place]:
+    """Of the communes a spelling-tolerant key found, those spelled exactly as typed when
+    there are any: "Srah Chik" is Srah Chik, not also Srah Chak; "Kokir" not also Kokor."""
+    typed = _strip_prefixes(text).lower().replace(" ", "")
+    spelled = [p for p in places if p.name_en.lower().replace(" ", "") == typed]
+    return spelled or places
+
+
 def _pick(ranked: list[tuple[Place, float]], area: Area | None = None) -> Resolution:
     if not ranked:
         return Resolution(area=area)
@@ -297,7 +305,7 @@ def resolve(text: str) -> Resolution:
     g = gazetteer()
     if text.strip().isdigit() and text.strip() in g.places:
         return Resolution((g.places[text.strip()],), sure=True)
-    exact = g.exact(text)
+    exact = _as_spelled(g.exact(text), text)
     areas = g.area(text)
     if areas:
         area = min(areas, key=lambda a: a.level == "province")

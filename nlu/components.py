@@ -31,6 +31,7 @@ from common.khmer import (
     words,
 )
 from content.places import SURE_SCORE, Area, gazetteer
+from nlu.entity_rules import scopes_for_intent, without_overlaps
 from nlu.intent_rules import service_named, unsure_service_question
 
 
@@ -87,8 +88,6 @@ _LEXICON_INTENTS: dict[str, tuple[str | None, ...]] = {
     "budget_scope": ("ask_budget",),
     "facility_type": ("rate_service", "report_problem"),
 }
-_TO_SCOPE = {"health_centre": "health_centre", "school": "school", "commune_office": "commune"}
-_TO_FACILITY = {"health_centre": "health_centre", "school": "school", "commune": "commune_office"}
 _PLACE_INTENTS = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders",
                   "ask_service", "report_problem")
 _PLACE_MARKERS = ("ឃុំ", "សង្កាត់", "commune", "sangkat", "khum", "sk")
@@ -231,9 +230,9 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             found += self._years(text[:MAX_PARSE_CHARS])
             found += self._amounts(text[:MAX_PARSE_CHARS], intent)
             areas = self._areas(text[:MAX_PARSE_CHARS], intent)
-            found = self._without_overlaps(found + [a for a in areas if a["entity"] == "place"])
+            found = without_overlaps(found + [a for a in areas if a["entity"] == "place"])
             found += [a for a in areas if a["entity"] != "place"]
-            found = self._scopes_for_intent(found, intent)
+            found = scopes_for_intent(found, intent)
             intent = service_named(message, found, intent)
             intent = unsure_service_question(message, found, intent)
             if intent not in _KEEPS_SERVICE and len(_words(text[:MAX_PARSE_CHARS])) > _SHORT_WORDS:
@@ -425,40 +424,3 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         return {"entity": name, "start": start, "end": end, "value": value,
                 "confidence_entity": 1.0, "extractor": self.__class__.__name__,
                 "processors": [self.__class__.__name__]}
-
-    @staticmethod
-    def _scopes_for_intent(entities: list[dict[str, Any]], intent: str | None
-                           ) -> list[dict[str, Any]]:
-        """The same words name a budget scope (ask_budget) or a facility (rate_service): give
-        them the entity the intent needs, and none to other intents: "the sangkat office" in a
-        service question is where to go, not a scope. "ឃុំ" before a place name marks the place;
-        when a more specific scope or facility is named too, that one is meant."""
-        target = {"ask_budget": "budget_scope", "rate_service": "facility_type"}.get(intent or "")
-        if not target:  # "sangkat office", "at the health centre" inside a service question
-            return [e for e in entities if e["entity"] not in ("budget_scope", "facility_type")]
-        if target:
-            convert = _TO_SCOPE if target == "budget_scope" else _TO_FACILITY
-            for entity in entities:
-                if entity["entity"] in ("budget_scope", "facility_type") \
-                        and entity["entity"] != target:
-                    entity["entity"] = target
-                    entity["value"] = convert[entity["value"]]
-        for name, general in (("budget_scope", "commune"), ("facility_type", "commune_office")):
-            values = {e["value"] for e in entities if e["entity"] == name}
-            if general in values and len(values) > 1:
-                entities = [e for e in entities
-                            if not (e["entity"] == name and e["value"] == general)]
-        return entities
-
-    @staticmethod
-    def _without_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One entity per stretch of text: the longest ("copy of a birth certificate" over
-        "birth certificate"), the model's own first when equally long."""
-        ranked = sorted(entities, key=lambda e: (-(e["end"] - e["start"]),
-                                                 e.get("extractor") == "EntityCanonicalizer",
-                                                 e["start"]))
-        kept: list[dict[str, Any]] = []
-        for entity in ranked:
-            if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
-                kept.append(entity)
-        return sorted(kept, key=lambda e: e["start"])

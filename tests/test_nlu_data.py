@@ -20,7 +20,8 @@ from nlu.lookups import render, service_forms
 INTENTS = {
     "greet", "goodbye", "thank", "help", "affirm", "deny", "out_of_scope", "change_language",
     "ask_service", "list_services", "ask_budget", "rate_service", "ask_meeting",
-    "subscribe_reminders", "unsubscribe", "report_problem",
+    "subscribe_reminders", "unsubscribe", "report_problem", "ask_about_bot", "ask_privacy",
+    "ask_social_accountability", "talk_to_human",
 }
 CLOSED = {
     "aspect": {"documents", "fee", "duration", "place"},
@@ -80,6 +81,8 @@ def test_only_contract_intents_and_entities() -> None:
                 assert re.fullmatch(r"(19|20)\d\d", value), example
             elif entity == "place":
                 assert gazetteer().by_english_name(value), example
+            elif entity in ("district", "province"):
+                assert gazetteer().area_by_name(entity, value), example
             elif entity == "amount":  # canonical: "20000 riel", "4 usd", "15000"
                 assert Amount.from_canonical(value).canonical() == value, example
             else:
