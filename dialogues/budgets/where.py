@@ -56,13 +56,24 @@ def places_named(turn: Turn) -> list[Place]:
 
 
 def area_named(turn: Turn) -> Area | None:
-    """The district (narrower, preferred) or province the question names, if any."""
+    """The district (narrower, preferred) or province the question names, if any; not words
+    inside a commune's name ("Chik" of Srah Chik is not Chhuk district)."""
+    entities = turn.understanding.entities if turn.understanding else ()
+    spelled = [e for e in entities if e.entity == "place" and e.end > e.start
+               and _compact(turn.text[e.start:e.end]) == _compact(e.value)]
     for level in ("district", "province"):
-        name = turn.entity(level)
-        area = gazetteer().area_by_name(level, name) if name else None
-        if area is not None:
-            return area
+        for entity in (e for e in entities if e.entity == level):
+            if any(p.start < entity.end and entity.start < p.end and p.value != entity.value
+                   for p in spelled):
+                continue  # its words overlap another name: a commune's, spelled exactly
+            area = gazetteer().area_by_name(level, entity.value)
+            if area is not None:
+                return area
     return None
+
+
+def _compact(name: str) -> str:
+    return name.lower().replace(" ", "")
 
 
 def within_area(turn: Turn, named: list[Place], scope: str, year: int | None) -> list[Place]:

@@ -27,6 +27,16 @@ from dialogues.reports import store, texts
 from dialogues.reports.models import FEE_KINDS
 
 router = Router("reports", private=lambda turn: "report")
+# the messages of its forms' steps (content/forms/), which `isafbot content check` needs
+router.uses("rpt_ask_amount", "rpt_ask_commune", "rpt_ask_followup", "rpt_ask_kind",
+            "rpt_ask_subject", "rpt_ask_text", "rpt_ask_when", "rpt_confirm", "rpt_followup_no",
+            "rpt_followup_yes", "rpt_kind_absent_closed", "rpt_kind_informal_payment",
+            "rpt_kind_other", "rpt_kind_overcharged", "rpt_kind_rude_refused",
+            "rpt_subject_birth_certificate", "rpt_subject_commune_office",
+            "rpt_subject_family_book", "rpt_subject_health_centre", "rpt_subject_id_card",
+            "rpt_subject_marriage_certificate", "rpt_subject_other", "rpt_subject_other_paper",
+            "rpt_subject_residence_book", "rpt_subject_school", "rpt_when_earlier",
+            "rpt_when_this_month", "rpt_when_this_week", "rpt_when_today")
 router.uses("rpt_intro", "rpt_resume", "rpt_limit", "rpt_preview", "rpt_preview_amount",
             "rpt_preview_followup",
             "rpt_preview_text", "rpt_who_reads", "rpt_saved", "rpt_saved_followup",

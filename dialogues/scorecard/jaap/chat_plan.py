@@ -36,6 +36,12 @@ from dialogues.scorecard.rounds import round_name
 from dialogues.scorecard.rounds_chat import allowed_actor
 
 router = Router("jaap", private=lambda turn: "jaap")
+# the messages of its forms' steps (content/forms/), which `isafbot content check` needs
+router.uses("jaap_ask_due", "jaap_ask_responsible", "jaap_ask_what", "jaap_confirm_action",
+            "jaap_responsible_citizens", "jaap_responsible_commune_council",
+            "jaap_responsible_provider", "jaap_ask_strengths", "jaap_ask_suggested",
+            "jaap_ask_weaknesses", "jaap_confirm_discussion", "jaap_ask_note",
+            "jaap_confirm_status")
 router.uses(
     "jaap_caf_list", "jaap_call_open_button", "jaap_call_view_button", "jaap_plan_button",
     "jaap_call_opened", "jaap_call_view", "jaap_call_line", "jaap_state_pending",
