@@ -3,6 +3,8 @@
 For each pipeline: training time, model load time (fresh process), intent accuracy per language
 and entity recall on the held-out split, parse latency p50/p95 in-process, and the cold start of
 `isafbot chat --script` to its first reply (a fresh process, model on disk, nothing cached).
+When the dashboard's reviewed questions were exported (`isafbot nlu export-reviewed`), their
+held-out share (nlu/heldout/reviewed.yml, never trained on) is scored too: `reviewed_heldout`.
 
     .venv/bin/python -m bench.nlu_bench [--only NAME] [--runs N]
 
@@ -78,13 +80,17 @@ def cold_start_seconds(model: Path) -> float:
         return elapsed
 
 
-def evaluate(model: Path) -> dict[str, Any]:
+def heldout_examples(path: Path) -> list[Any]:
     from rasa.shared.nlu.training_data.loading import load_data
 
+    return list(load_data(str(path)).intent_examples) if path.exists() else []
+
+
+def evaluate(model: Path, heldout: Path | None = None) -> dict[str, Any]:
     from nlu.engine import HELDOUT, LocalNlu
 
     nlu = LocalNlu.load(model)
-    examples = load_data(str(HELDOUT)).intent_examples
+    examples = heldout_examples(heldout or HELDOUT)
     totals: Counter[str] = Counter()
     right: Counter[str] = Counter()
     entities_expected = entities_found = 0
@@ -132,6 +138,10 @@ def bench(name: str, config: Path, runs: int) -> dict[str, Any]:
     result["cold_start_to_first_reply_seconds"] = [round(cold_start_seconds(model), 2)
                                                    for _ in range(runs)]
     result.update(evaluate(model))
+    from nlu.reviewed import REVIEWED_HELDOUT
+
+    if heldout_examples(REVIEWED_HELDOUT):  # the reviewed questions' held-out share
+        result["reviewed_heldout"] = evaluate(model, REVIEWED_HELDOUT)
     return result
 
 
@@ -163,6 +173,12 @@ def main() -> None:
               f"{statistics.median(r['load_seconds']):.1f} s | "
               f"{statistics.median(r['cold_start_to_first_reply_seconds']):.1f} s | "
               f"{r['train_seconds']:.0f} s |")
+    for r in results:
+        if "reviewed_heldout" in r:
+            reviewed = r["reviewed_heldout"]
+            print(f"reviewed questions held out, {r['pipeline']}: {reviewed['examples']} "
+                  f"examples, intent accuracy {reviewed['intent_accuracy']}, entity recall "
+                  f"{reviewed['entity_recall']:.1%}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from content.model import Content
 from dialogues.core.context import DialogueContext
 from dialogues.core.engine import Dialogues
 from dialogues.core.outbox import enqueue, readdress, release_held
+from dialogues.talk.about import AboutSettings
 from nlu.engine import LocalNlu, Nlu, load_local
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,17 @@ def make_nlu(settings: Settings, *, background: bool = True) -> Nlu:
     return BackgroundNlu(load) if background else load()
 
 
+def about_from(settings: Settings) -> AboutSettings:
+    """What the deployment says about itself: who runs it (ISAFBOT_OPERATOR_KM/EN, else the
+    content's phrase) and the retention periods the privacy answer tells."""
+    env, retention = settings.env, settings.retention
+    return AboutSettings(operator_km=env.get("ISAFBOT_OPERATOR_KM") or None,
+                         operator_en=env.get("ISAFBOT_OPERATOR_EN") or None,
+                         message_log_days=retention.message_log_days,
+                         conversation_days=retention.conversation_days,
+                         inactive_users_days=retention.inactive_users_days)
+
+
 def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None = None,
               migrate: bool = True, features: Features = FEATURES) -> App:
     """Validate content (refuse to start on broken content), open and migrate the database,
@@ -168,7 +180,12 @@ def bootstrap(settings: Settings, *, nlu: Nlu | None = None, clock: Clock | None
     ctx = DialogueContext(content=content, fallback_threshold=settings.fallback_threshold,
                           data_dir=settings.data_dir, secret_key=settings.secret_key,
                           timezone=settings.timezone,
-                          stale_after_years=settings.stale_after_years)
+                          stale_after_years=settings.stale_after_years,
+                          extras={"poster": {  # the links printed on posters (CAFs' /rounds)
+                              "telegram": settings.telegram_username,
+                              "messenger": settings.messenger_page,
+                              "forget_after_days": settings.retention.inactive_users_days},
+                              "about": about_from(settings)})
     dialogues = Dialogues(ctx, features.routers)
     return App(settings=settings, db=db, content=content, dialogues=dialogues,
                nlu=nlu if nlu is not None else make_nlu(settings), clock=clock or SystemClock(),

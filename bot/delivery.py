@@ -37,108 +37,44 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from bot.db import Database
+from bot.leases import LeaseKeeper
 from bot.metrics import Metrics
+from bot.outgoing import (
+    AlwaysSend,
+    DeliveryError,
+    Held,
+    Policy,
+    Recipient,
+    Rejected,
+    RetryLater,
+    Sender,
+    SentMarks,
+    Unreachable,
+    reply_from_json,
+)
 from bot.ratelimit import RateLimiter
 from common.db.base import utcnow
-from common.messages import THREAD_SEPARATOR, Button, Reply
+from common.messages import THREAD_SEPARATOR
 from common.redact import Redactor
 from common.supervise import Backoff, Burst, LoopState, retry_database
 from dialogues.core.models import User
-from dialogues.core.outbox import FINAL, OutboxMessage
+from dialogues.core.outbox import FINAL, NEW_ROWS, OutboxMessage
+
+# what senders raise and work with, defined in bot.outgoing, imported from here by channels
+__all__ = ["AlwaysSend", "DeliveryError", "Dispatcher", "Held", "Policy", "Recipient",
+           "Rejected", "RetryLater", "Sender", "Unreachable", "reply_from_json"]
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # unexpected errors (not a platform's answer) before a row is failed
 RETRY_HORIZON = 24 * 3600.0
-
-
-# ------------------------------------------------------------------ what senders raise
-
-class DeliveryError(Exception):
-    """A message could not be sent; subclasses say what to do about it."""
-
-
-class RetryLater(DeliveryError):
-    """Temporary: rate limited (429) or the platform is unavailable. Try again later: after
-    `seconds` exactly when the platform said so (`told`, Telegram's retry_after), else after a
-    backoff that starts at `seconds` and grows with each failure."""
-
-    def __init__(self, seconds: float, reason: str = "", *, told: bool = False,
-                 rate_limited: bool = False) -> None:
-        super().__init__(reason or f"retry after {seconds:g} s")
-        self.seconds = seconds
-        self.told = told
-        self.rate_limited = rate_limited or told
-
-
-class Unreachable(DeliveryError):
-    """The user blocked the bot or no longer exists (403): stop sending to them."""
-
-
-class Rejected(DeliveryError):
-    """The platform refused this message for good (400): do not retry it."""
-
-
-class Held(DeliveryError):
-    """The platform's own policy refused it now (Messenger: the 24-hour window closed before
-    it went out): hold it like the channel's Policy would, until the user writes again."""
-
-
-@dataclass(frozen=True)
-class Recipient:
-    user_id: int
-    channel_user_id: str
-    address: str  # chat id the message goes to
-    last_inbound_at: datetime | None  # naive UTC
-
-    @property
-    def is_group(self) -> bool:
-        # Telegram group chats have negative ids; private chats equal the user id.
-        return self.address.startswith("-")
-
-    @property
-    def chat(self) -> str:
-        """The chat of the address, without its forum topic ("-100123/45" -> "-100123"):
-        what the platform's per-chat limits count."""
-        return self.address.partition(THREAD_SEPARATOR)[0]
-
-
-class Sender(Protocol):
-    """Sends one reply to one recipient on one platform, or raises a DeliveryError."""
-
-    channel: str
-
-    async def send(self, recipient: Recipient, reply: Reply) -> None: ...
-
-
-class Policy(Protocol):
-    """Whether an automated message may go to a recipient now (platform rules)."""
-
-    def may_send(self, recipient: Recipient, automated: bool, now: datetime) -> bool: ...
-
-
-class AlwaysSend:
-    def may_send(self, recipient: Recipient, automated: bool, now: datetime) -> bool:
-        return True
-
-
-def reply_from_json(data: dict) -> Reply:
-    return Reply(
-        text=str(data.get("text", "")),
-        buttons=tuple(Button(b["title"], b["payload"], bool(b.get("link")))
-                      for b in data.get("buttons", [])),
-        image=Path(data["image"]) if data.get("image") else None,
-        automated=bool(data.get("automated", False)),
-    )
 
 
 # ------------------------------------------------------------------ the dispatcher
@@ -152,7 +88,7 @@ class Dispatcher:
 
     def __init__(self, db: Database, senders: dict[str, Sender],
                  limiters: dict[str, RateLimiter], policies: dict[str, Policy] | None = None,
-                 *, batch_size: int = 200, concurrency: int = 64, lease_seconds: float = 120,
+                 *, batch_size: int = 200, concurrency: int = 64, lease_seconds: float = 20,
                  poll_seconds: float = 0.5, retry_horizon: float = RETRY_HORIZON,
                  max_backoff: float = 120.0, metrics: Metrics | None = None,
                  database_backoff: Backoff | None = None,
@@ -174,6 +110,10 @@ class Dispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._write_burst = Burst("recording send outcomes", log)
+        self.leases = LeaseKeeper(db, OutboxMessage, "sending", self.lease)
+        self._unreachable: set[int] = set()  # users a 403 answered since their rows' claim
+        self._marks = SentMarks(self._write, self._set_sent)
+        self._handed: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """Look at the outbox now; callable from any thread (scheduler jobs run in threads)."""
@@ -196,20 +136,40 @@ class Dispatcher:
         """Deliver until stopped. A database error while claiming ends it (the supervisor
         starts it again after a backoff)."""
         self._loop = asyncio.get_running_loop()
-        while not self._stopping:
-            delivered = await self.deliver_due()
-            if state is not None:
-                state.ok()
-            if delivered == 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        renewing = asyncio.create_task(self.leases.keep(lambda: self._stopping))
+        try:
+            while not self._stopping:
                 self._wake.clear()
+                delivered = await self.deliver_due()
+                if state is not None:
+                    state.ok()
+                if delivered == 0:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     async def deliver_due(self) -> int:
         """Claim and deliver one batch; returns how many rows were handled."""
         claimed = await asyncio.to_thread(self._claim)
         if not claimed:
             return 0
+        await self._deliver_chats(claimed)
+        return len(claimed)
+
+    async def _deliver_chats(self, claimed: list[tuple[OutboxMessage, Recipient]]) -> None:
+        """Deliver claimed rows: chats concurrently, each chat's in order; their leases are
+        renewed meanwhile."""
+        ids = [row.id for row, _ in claimed]
+        self.leases.hold(*ids)
+        try:
+            await self._deliver_by_chat(claimed)
+        finally:
+            self.leases.drop(*ids)
+
+    async def _deliver_by_chat(self, claimed: list[tuple[OutboxMessage, Recipient]]) -> None:
         by_address: dict[tuple[str, str], list[tuple[OutboxMessage, Recipient]]] = {}
         for row, recipient in claimed:
             by_address.setdefault((row.channel, recipient.address), []).append((row, recipient))
@@ -225,7 +185,48 @@ class Dispatcher:
                         return
 
         await asyncio.gather(*(deliver_chat(items) for items in by_address.values()))
-        return len(claimed)
+
+    # -- replies handed over by the worker that wrote them
+
+    def take_fresh(self, session: Session
+                   ) -> tuple[list[tuple[OutboxMessage, Recipient]], bool]:
+        """In the transaction of a turn: lease the replies it enqueued (`enqueue` notes them
+        in the session) for this process to send as soon as it commits, when nothing is
+        ahead of them for their chat (earlier rows pending or in flight: then the dispatcher
+        sends them all in order). Saves the dispatcher's claim of each reply. Returns (the
+        rows taken, whether the dispatcher has work: rows left to it)."""
+        fresh = [row for row in session.info.pop(NEW_ROWS, ())
+                 if row.status == "pending" and row.channel in self.senders]
+        if not fresh:
+            return [], True
+        now = utcnow()
+        # ahead by chat, not by person: in a group, another member's reply may be ahead
+        ahead = {(channel, address) for channel, address in session.execute(
+            select(OutboxMessage.channel, OutboxMessage.address).where(
+                OutboxMessage.address.in_({row.address for row in fresh}),
+                OutboxMessage.status.in_(("pending", "sending")),
+                OutboxMessage.id.not_in([row.id for row in fresh]),
+                OutboxMessage.id < max(row.id for row in fresh)))}
+        taken = []
+        for row in fresh:
+            user = session.get(User, row.user_id)
+            if user is None or (row.channel, row.address) in ahead or row.due_at > now \
+                    or row.address.startswith("-"):  # a group: several people's turns, in order
+                continue
+            row.status = "sending"
+            row.lease_until = now + self.lease
+            row.attempts = (row.attempts or 0) + 1
+            taken.append((row, self._recipient(user, row.address)))
+        return taken, len(taken) < len(fresh)
+
+    def send_now(self, taken: list[tuple[OutboxMessage, Recipient]]) -> None:
+        """Send replies `take_fresh` leased, once their transaction committed (call on the
+        event loop)."""
+        if not taken:
+            return
+        task = asyncio.create_task(self._deliver_chats(taken))
+        self._handed.add(task)
+        task.add_done_callback(self._handed.discard)
 
     async def _write(self, function: Any, *args: Any) -> Any:
         """A database call of the delivery in a thread, waiting out a database outage (a sent
@@ -269,9 +270,16 @@ class Dispatcher:
                 row.lease_until = now + self.lease
                 row.attempts = (row.attempts or 0) + 1
                 user = users[row.user_id]
-                claimed.append((row, Recipient(user.id, user.channel_user_id, row.address,
-                                               user.last_inbound_at)))
+                claimed.append((row, self._recipient(user, row.address)))
             return claimed
+
+    def _recipient(self, user: User, address: str) -> Recipient:
+        """The recipient as the database has it now: a user who wrote again since a 403 is
+        reachable again (the set only remembers a 403 for the rows claimed before it)."""
+        if not user.unreachable:
+            self._unreachable.discard(int(user.id))
+        return Recipient(user.id, user.channel_user_id, address, user.last_inbound_at,
+                         bool(user.unreachable))
 
     async def _deliver(self, row: OutboxMessage, recipient: Recipient) -> bool:
         """Send one row and record the outcome. False when the chat should wait."""
@@ -294,7 +302,7 @@ class Dispatcher:
         except Exception as error:  # not a platform's answer: a bug, or something unforeseen
             return await self._unexpected(row, channel, error)
         self.metrics.sent(channel, "sent")
-        await self._finish(row.id, "sent", None)
+        await self._marks.mark(row.id)
         return True
 
     async def _ready(self, row: OutboxMessage, recipient: Recipient, channel: str
@@ -306,11 +314,14 @@ class Dispatcher:
             await self._finish(row.id, "failed", f"no sender for channel {channel!r}")
             return None
         policy = self.policies.get(channel, AlwaysSend())
-        if not policy.may_send(recipient, bool(row.automated), utcnow()):
+        human = isinstance(row.reply, dict) and bool(row.reply.get("human"))
+        allowed = (policy.may_send(recipient, bool(row.automated), utcnow(), human=True)
+                   if human else policy.may_send(recipient, bool(row.automated), utcnow()))
+        if not allowed:
             await self._finish(row.id, "held", None)
             self.metrics.sent(channel, "held")
             return None
-        if await self._write(self._is_unreachable, recipient.user_id):
+        if recipient.unreachable or recipient.user_id in self._unreachable:
             await self._finish(row.id, "unreachable", "user is unreachable")
             return None
         return sender
@@ -323,6 +334,7 @@ class Dispatcher:
             if recipient.is_group:  # the bot left or was removed: the group, not the person
                 await self._write(self._group_unreachable, row, recipient.chat, str(error))
             else:
+                self._unreachable.add(recipient.user_id)
                 await self._write(self._mark_unreachable, row.id, recipient.user_id,
                                   str(error))
         elif isinstance(error, Rejected):
@@ -374,6 +386,13 @@ class Dispatcher:
                 status=status, error=self._clean(error), lease_until=None, retry_since=None,
                 sent_at=utcnow() if status == "sent" else None, **final))
 
+    def _set_sent(self, row_ids: list[int]) -> None:
+        """Several rows sent: one transaction (SentMarks gathers them)."""
+        with self.db.session() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(row_ids)).values(
+                status="sent", error=None, lease_until=None, retry_since=None,
+                sent_at=utcnow(), reply=None).execution_options(synchronize_session=False))
+
     def _clean(self, error: str | None) -> str | None:
         return self.redact(error) if error else None
 
@@ -395,11 +414,6 @@ class Dispatcher:
         with self.db.session() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(row_ids)).values(
                 status="pending", lease_until=None, attempts=OutboxMessage.attempts - 1))
-
-    def _is_unreachable(self, user_id: int) -> bool:
-        with self.db.session() as session:
-            user = session.get(User, user_id)
-            return bool(user and user.unreachable)
 
     def _group_unreachable(self, row: OutboxMessage, chat: str, error: str) -> None:
         """A 403 from a group chat: this row and what is queued for that group (any of its
@@ -423,4 +437,3 @@ class Dispatcher:
                 or_(OutboxMessage.id == row_id,
                     OutboxMessage.status.in_(("pending", "held")))).values(
                 status="unreachable", error=self._clean(error), lease_until=None, reply=None))
-

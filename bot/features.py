@@ -24,8 +24,11 @@ from bot.cli import budgets as budgets_cli
 from bot.cli import core as core_cli
 from bot.cli import dashboard as dashboard_cli
 from bot.cli import meetings as meetings_cli
+from bot.cli import nlu as nlu_cli
+from bot.cli import reports as reports_cli
 from bot.cli import scorecard as scorecard_cli
 from bot.dashboard import models as dashboard_models
+from bot.dashboard import review_models
 from bot.dashboard import routes as dashboard_routes
 from bot.inbox import models as inbox_models
 from content.budgets.section import SECTION as BUDGETS
@@ -33,6 +36,7 @@ from content.forms.section import QUIZ_SECTION as QUIZZES
 from content.forms.section import SECTION as FORMS
 from content.loader import CONTENT_DIR, ContentError, Problem, Section, check_content
 from content.model import Content
+from content.reports.section import SECTION as REPORTS
 from content.surveys.section import SECTION as SURVEYS
 from dialogues.budgets import handlers as budget_chat
 from dialogues.core import basics, outbox, places
@@ -41,9 +45,20 @@ from dialogues.core.router import Router
 from dialogues.core.steps import form as forms
 from dialogues.meetings import handlers as meetings_chat
 from dialogues.meetings import models as meetings_models
+from dialogues.meetings import optout as meetings_optout
+from dialogues.reports import caf_chat as reports_caf
+from dialogues.reports import handlers as reports_chat
+from dialogues.reports import models as reports_models
 from dialogues.scorecard import models as scorecard_models
 from dialogues.scorecard import rounds_chat, survey
+from dialogues.scorecard.jaap import chat_plan, chat_propose
+from dialogues.scorecard.jaap import models as jaap_models
 from dialogues.services import handlers as services_chat
+from dialogues.talk import about as talk_about
+from dialogues.talk import handover as talk_handover
+from dialogues.talk import models as talk_models
+from dialogues.talk import staff as talk_staff
+from scheduler import jaap as jaap_job
 from scheduler.jobs import Periodic, purge
 from scheduler.reminders import housekeeping
 
@@ -149,13 +164,22 @@ FEATURES = Features((
     Feature("services", routers=(services_chat.router,)),
     Feature("budgets", routers=(budget_chat.router,), sections=(BUDGETS, QUIZZES),
             commands=(budgets_cli.register_cli,)),
-    Feature("scorecard", routers=(survey.router, rounds_chat.router), sections=(SURVEYS,),
-            models=(scorecard_models,), commands=(scorecard_cli.register_cli,)),
-    Feature("meetings", routers=(meetings_chat.router,), models=(meetings_models,),
+    Feature("scorecard", routers=(survey.router, rounds_chat.router, chat_propose.router,
+                                  chat_plan.router), sections=(SURVEYS,),
+            models=(scorecard_models, jaap_models), commands=(scorecard_cli.register_cli,),
+            jobs=(Periodic("jaap", jaap_job.announce, every=30.0, quiet=True),)),
+    Feature("meetings", routers=(meetings_chat.router, meetings_optout.router),
+            models=(meetings_models,),
             commands=(meetings_cli.register_cli,),
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),
+    Feature("talk", routers=(talk_about.router, talk_handover.router, talk_staff.router),
+            models=(talk_models,)),
+    Feature("reports", routers=(reports_chat.router, reports_caf.router),
+            sections=(REPORTS,), models=(reports_models,),
+            commands=(reports_cli.register_cli,)),
     Feature("dashboard", models=(dashboard_models,), commands=(dashboard_cli.register_cli,),
             pages=(dashboard_routes,)),
+    Feature("nlu_review", models=(review_models,), commands=(nlu_cli.register_cli,)),
     Feature("messenger", commands=(messenger_setup.register_cli,),
             channels=(messenger.channel_from_settings,)),
     Feature("telegram", commands=(telegram_setup.register_cli,),

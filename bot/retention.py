@@ -15,7 +15,9 @@ interrupted half-way has still done something. What it does:
 - citizens who have not written for the inactive-users period, and have nothing that needs
   them (a subscription, a summary asked for, a CAF commune, a message on its way), are deleted
   with all that is linked to them;
-- expired dashboard sessions and login-limit counters whose window is over are deleted.
+- expired dashboard sessions and login-limit counters whose window is over are deleted;
+- questions dismissed on the NLU review page (only their hash is kept, so that they are not
+  offered again) are forgotten after the message-log period, when the log has no copy left.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 
 from bot.dashboard.auth import forget_finished_windows
 from bot.dashboard.models import DashboardSession
+from bot.dashboard.review_models import NluReviewed
 from bot.db import Database
 from bot.inbox.models import InboundUpdate
 from bot.inbox.queue import HANDLED
@@ -38,6 +41,7 @@ from bot.settings import Retention
 from dialogues.core.models import CafCommune, Conversation, MessageLog, User
 from dialogues.core.outbox import FINAL, OutboxMessage
 from dialogues.meetings.models import MeetingSubscription
+from dialogues.reports.models import ReportFollowup
 from dialogues.scorecard.models import RoundSubscription
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ class Purged:
     conversations_emptied: int = 0
     users_deleted: int = 0
     dashboard_deleted: int = 0
+    dismissed_reviews_deleted: int = 0
 
     def __str__(self) -> str:
         return ", ".join(f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}"
@@ -99,6 +104,8 @@ def purge(db: Database, retention: Retention, now: datetime) -> Purged:
         conversations_emptied=_empty_conversations(db, before["conversation"]),
         users_deleted=_delete_chunks(db, User.id, _inactive_citizen(before["users"])),
         dashboard_deleted=_delete_dashboard(db, now),
+        dismissed_reviews_deleted=_delete_chunks(db, NluReviewed.id, and_(
+            NluReviewed.status == "dismissed", NluReviewed.reviewed_at < before["log"])),
     )
     if result.total:
         log.info("retention purge: %s", result)
@@ -113,6 +120,7 @@ def _inactive_citizen(before: datetime) -> Any:
         func.coalesce(User.last_inbound_at, User.created_at) < before,
         ~exists().where(MeetingSubscription.user_id == User.id),
         ~exists().where(RoundSubscription.user_id == User.id),
+        ~exists().where(ReportFollowup.user_id == User.id),  # waits for a report's answer
         ~exists().where(CafCommune.user_id == User.id),
         ~exists().where(OutboxMessage.user_id == User.id, waiting))
 

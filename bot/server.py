@@ -104,8 +104,7 @@ class Runtime:
                         "that the bot cannot understand right now", claimed.id, waited)
             self.metrics.handled(claimed.channel, "nlu_unavailable")
             effects = await self.app.prepare(incoming, nlu_unavailable=True)
-        self.dispatcher.wake()
-        return effects
+        return effects  # the dispatcher is told once they commit (_handle_and_wake)
 
     async def _nlu_answered(self) -> None:
         """The NLU answers (again): what waited for it goes now."""
@@ -158,8 +157,7 @@ class Runtime:
             self._started.add("migrate")
         self._ready = True
         if "workers" not in self._started:
-            for number in range(1, self.workers + 1):
-                self.supervisor.spawn(f"inbox-{number}", self._work)
+            self.supervisor.spawn("inbox", self._work)
             self._started.add("workers")
         for name, channel in self.channels.items():
             if f"channel:{name}" not in self._started:
@@ -173,7 +171,8 @@ class Runtime:
             self._started.add("lead")
 
     async def _work(self, state: LoopState) -> None:
-        await self.inbox.work(self._handle_and_wake, stop=self._stop, state=state)
+        await self.inbox.work(self._handle_and_wake, stop=self._stop, state=state,
+                              concurrency=self.workers)
 
     async def _lead(self) -> None:
         self._leading = True
@@ -237,6 +236,8 @@ class Runtime:
         effects = await self.handle_update(claimed)
         if self.leadership is not None and not self._leading and self.app.db.is_postgres:
             return _notifying(effects)  # the leader's dispatcher sends: tell it at commit
+        if effects is not None and self._leading:
+            return _handing_over(effects, self.dispatcher)
         return _then(effects, self.dispatcher.wake)
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
@@ -311,6 +312,24 @@ def _then(effects: Any, after: Callable[[], None]) -> Any:
     def run(session: Any) -> None:
         effects(session)
         after()
+
+    return run
+
+
+def _handing_over(effects: Any, dispatcher: Dispatcher) -> Any:
+    """Effects that lease the turn's replies to this process's dispatcher when nothing is
+    ahead of them for their chat, and send them as soon as the turn commits (else the
+    dispatcher, woken, sends them in order)."""
+    def run(session: Any) -> Callable[[], None]:
+        effects(session)
+        taken, left = dispatcher.take_fresh(session)
+
+        def after_commit() -> None:
+            dispatcher.send_now(taken)
+            if left:  # replies behind others, or released held messages
+                dispatcher.wake()
+
+        return after_commit
 
     return run
 

@@ -67,7 +67,7 @@ class Settings:
     loop_max_backoff: float = 10.0  # a failing background loop retries at most this far apart
     # an update or message in hand is taken back this long after its worker stopped answering
     # (killed): the longest an update's handling or a send may take
-    lease_seconds: float = 120.0
+    lease_seconds: float = 20.0  # renewed every lease / 4 while in hand (bot/leases.py)
     nlu_retry_horizon: float = 3600.0  # an update waits this long for the NLU server at most
     nlu_max_backoff: float = 30.0
     send_retry_horizon: float = 86400.0  # a message is retried this long at most
@@ -107,7 +107,7 @@ class Settings:
                                                low=1.0, high=7200.0),
             loop_max_backoff=duration_setting(env, "ISAFBOT_LOOP_MAX_BACKOFF", 10.0,
                                               low=0.1, high=3600.0),
-            lease_seconds=duration_setting(env, "ISAFBOT_LEASE_SECONDS", 120.0, low=1.0,
+            lease_seconds=duration_setting(env, "ISAFBOT_LEASE_SECONDS", 20.0, low=1.0,
                                            high=3600.0),
             nlu_retry_horizon=duration_setting(env, "ISAFBOT_NLU_RETRY_HORIZON", 3600.0,
                                                low=0.0, high=7 * 86400.0),
@@ -126,6 +126,16 @@ class Settings:
             retention=Retention.from_env(env),
             env=env,
         )
+
+    @property
+    def telegram_username(self) -> str | None:
+        """The bot's @username, for the t.me links printed on posters."""
+        return (self.env.get("TELEGRAM_BOT_USERNAME") or "").strip().lstrip("@") or None
+
+    @property
+    def messenger_page(self) -> str | None:
+        """The Facebook page's name or id, for the m.me links printed on posters."""
+        return (self.env.get("MESSENGER_PAGE_NAME") or "").strip() or None
 
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)

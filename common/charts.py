@@ -38,7 +38,7 @@ BANNER_FILL = "#fff3c4"
 BANNER_INK = "#8d2b0b"
 # FreeType faces are not safe to use from two threads at once, and the fonts are shared (cached
 # below): update workers draw one chart at a time. Charts are cached, so this rarely waits.
-_DRAWING = threading.Lock()
+DRAWING = threading.Lock()
 PALETTE = ("#0b7285", "#e8590c", "#5f3dc4", "#2b8a3e", "#c2255c", "#1864ab", "#846358",
            "#495057")
 
@@ -207,7 +207,7 @@ def chart_file(spec: ChartSpec, directory: Path, key: str) -> Path:
     path = directory / f"{key}-{spec.digest()}.png"
     if path.exists():
         return path
-    with _DRAWING:
+    with DRAWING:
         image = render(layout(spec))
     handle, temporary = tempfile.mkstemp(prefix=f".{key}-", suffix=".png", dir=directory)
     try:

@@ -111,6 +111,8 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     image: Path | None = None
     automated: bool = False  # a reminder or broadcast, not an answer (Messenger's 24-hour rule)
+    human: bool = False  # a person's reply (a handover): Messenger's HUMAN_AGENT tag applies
+
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,6 +121,7 @@ class Reply:
                                                                      else {})}
                         for b in self.buttons],
             "image": str(self.image) if self.image else None,
+            **({"human": True} if self.human else {}),
         }
 
 

@@ -17,7 +17,8 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from urllib.parse import quote
 
 MIN_SECRET = 8  # shorter values (test settings such as "t") would redact ordinary words
@@ -128,3 +129,84 @@ def protect(redactor: Redactor, handlers: Iterable[logging.Handler] = (),
 
 # Libraries that log request URLs (at DEBUG or INFO).
 URL_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "telegram.Bot", "telegram.ext")
+
+
+# ------------------------------------------------------------------ personal data in free text
+#
+# What people write (survey comments, problem reports, messages read by staff, questions kept
+# for the NLU's review) can hold a phone number, an e-mail or an ID number although they were
+# asked not to. One detector for all of them, matching on a copy of the text with Khmer digits
+# as Arabic ones (same length, so spans point into what was typed):
+# - e-mail addresses, links and @usernames;
+# - phone numbers in Cambodian formats: 0 and 8 or 9 digits (012 345 678, 097-123-4567,
+#   0961234567), or +855 / 855 and 8 or 9 digits without the 0, separated by spaces, dots or
+#   dashes, in Arabic or Khmer digits (០១២ ៣៤៥ ៦៧៨);
+# - ID-like numbers: 8 digits or more in a row that are not a phone number (a national ID card
+#   has 9), or a letter followed by 7 or 8 digits (a passport); years (4 digits) and amounts
+#   written with separators (`1,000,000`) are kept;
+# - names only where they are introduced as names: "ឈ្មោះ X" (named X), "named X",
+#   "my name is X", "Mr/Mrs/Ms/Dr X" with a capital. A name said without such a cue
+#   ("ពេទ្យសុខាមកយឺត") cannot be told from other words and is NOT detected.
+
+_KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
+_SEP = r"[\s.\-]?"
+_PERSONAL: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    ("link", re.compile(r"(?i)\b(?:https?://|www\.|t\.me/)\S+")),
+    ("username", re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,}")),
+    ("phone", re.compile(rf"(?<![0-9A-Za-z+])(?:\+?855{_SEP}\(?0?\)?{_SEP}|0)[1-9]\d"
+                         rf"(?:{_SEP}\d){{6,7}}(?![0-9])")),
+    ("id", re.compile(r"(?<![0-9A-Za-z])(?:[A-Za-z]\d{7,8}|\d{8,})(?![0-9A-Za-z])")),
+    ("name", re.compile(r"(?:ឈ្មោះ\s?[\u1780-\u17ff]{2,12}|\b(?:[Nn]amed|[Nn]ame is|"
+                        r"(?:Mr|Mrs|Ms|Miss|Dr)\.?)\s+[A-Z][a-z]+)")),
+)
+PERSONAL_KINDS = tuple(kind for kind, _ in _PERSONAL)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A piece of personal data: its kind (email, link, username, phone, id, name) and its
+    span in the text."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+
+
+def find_personal_data(text: str, *, names: bool = True) -> list[Found]:
+    """Personal data in `text` (the kinds above; cued names unless `names` is False: a form
+    that asks for a name), in order, never overlapping."""
+    arabic = text.translate(_KHMER_DIGITS)
+    found: list[Found] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PERSONAL:
+        if kind == "name" and not names:
+            continue
+        for match in pattern.finditer(arabic):
+            start, end = match.span()
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            taken.append((start, end))
+            found.append(Found(kind, start, end, text[start:end]))
+    return sorted(found, key=lambda item: item.start)
+
+
+def replace_personal_data(text: str, replacement: Callable[[Found], str], *,
+                          names: bool = True) -> str:
+    """The text with every detected piece replaced by `replacement(piece)`."""
+    for item in reversed(find_personal_data(text, names=names)):
+        text = text[:item.start] + replacement(item) + text[item.end:]
+    return text
+
+
+def mask_personal_data(text: str, *, names: bool = True, mask: str = "▒▒▒") -> str:
+    """The text with every detected piece replaced by `mask` (what dashboards show)."""
+    return replace_personal_data(text, lambda item: mask, names=names)
+
+
+def redact_personal(text: str) -> str:
+    """The text with each detected piece replaced by its kind (`<phone>`, `<id>`, `<email>`,
+    `<username>`, `<link>`, `<name>`): for texts kept apart from the person who wrote them,
+    such as the NLU's reviewed examples, where the shape of the sentence still teaches."""
+    return replace_personal_data(text, lambda item: f"<{item.kind}>")

@@ -69,6 +69,19 @@ def parse_when(text: str, now_local: datetime) -> When:
     return When(at)
 
 
+def parse_day(text: str, today: date) -> When:
+    """A date alone (a deadline), the same ways as above; the result is midnight of that day
+    (naive). Problems: unreadable, bad_date, past (before `today`)."""
+    raw = khmer_to_arabic_digits(text or "").strip().lower()
+    day, _ = _find_date(raw, today) if raw else (None, "")
+    if day == "bad":
+        return When(None, "bad_date")
+    if not isinstance(day, date):
+        return When(None, "unreadable")
+    at = datetime.combine(day, time(0, 0))
+    return When(at, "past") if day < today else When(at)
+
+
 def _find_date(text: str, today: date) -> tuple[date | str | None, str]:
     """The date and the text without it (so its digits are not read as a time)."""
     for words, days in ((_DAY_AFTER, 2), (_TOMORROW, 1), (_TODAY, 0)):

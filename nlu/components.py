@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -21,6 +22,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from common.amounts import find_amounts, is_year
 from common.khmer import (
     MAX_PARSE_CHARS,
     is_khmer_char,
@@ -28,7 +30,9 @@ from common.khmer import (
     normalise_text,
     words,
 )
-from content.places import gazetteer
+from content.places import SURE_SCORE, Area, gazetteer
+from nlu.entity_rules import scopes_for_intent, without_overlaps
+from nlu.intent_rules import service_named, unsure_service_question
 
 
 @DefaultV1Recipe.register(
@@ -59,7 +63,7 @@ class KhmerTokenizer(Tokenizer):
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute)[:MAX_PARSE_CHARS]
-        tokens = [Token(word.text.lower(), word.start, word.end) for word in words(text)]
+        tokens = [Token(word.text.lower(), word.start, word.end) for word in _words(text)]
         if not tokens:  # Rasa needs at least one token (emoji-only messages, punctuation)
             tokens = [Token("__empty__", 0, len(text) or 1)]
         return self._apply_token_pattern(tokens)
@@ -70,17 +74,25 @@ class KhmerTokenizer(Tokenizer):
 _YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 _CLOSED_ENTITIES = ("service", "aspect", "budget_scope", "facility_type")
 # The same words name a budget scope in a budget question and a facility in a rating request.
-_LEXICON_INTENTS: dict[str, tuple[str, ...]] = {
-    "service": ("ask_service",),
-    "aspect": ("ask_service",),
+# Services and aspects are looked for after small-talk readings too ("ID", "ថ្លៃ?"): the
+# dialogue's context rules (dialogues/core/understanding.py) decide what a bare one means.
+_OPEN_INTENTS = ("ask_service", "affirm", "deny", "help", "out_of_scope", "change_language",
+                 "greet", "thank", "goodbye", "list_services", None)
+# Outside service questions a service or aspect is kept only in a message this short (a
+# misread follow-up); in longer ones it is part of something else ("how much is 1 chi of gold").
+_SHORT_WORDS = 3
+_KEEPS_SERVICE = ("ask_service", "report_problem")  # intents whose long messages name services
+_LEXICON_INTENTS: dict[str, tuple[str | None, ...]] = {
+    "service": (*_OPEN_INTENTS, "rate_service", "report_problem"),
+    "aspect": _OPEN_INTENTS,
     "budget_scope": ("ask_budget",),
-    "facility_type": ("rate_service",),
+    "facility_type": ("rate_service", "report_problem"),
 }
-_TO_SCOPE = {"health_centre": "health_centre", "school": "school", "commune_office": "commune"}
-_TO_FACILITY = {"health_centre": "health_centre", "school": "school", "commune": "commune_office"}
 _PLACE_INTENTS = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders",
-                  "ask_service")
+                  "ask_service", "report_problem")
 _PLACE_MARKERS = ("ឃុំ", "សង្កាត់", "commune", "sangkat", "khum", "sk")
+_AREA_MARKERS = ("khan", "srok", "krong", "district", "province", "khet", "ខណ្ឌ", "ស្រុក",
+                 "ក្រុង", "ខេត្ត", "រាជធានី")
 # Chat words whose romanised keys happen to equal a commune's name.
 _NOT_PLACES = frozenset("""
 the there their then than this that these those what when where which while who whom why how
@@ -90,9 +102,19 @@ about next last much many more most some time today tomorrow tonight morning eve
 """.split())
 
 
+@lru_cache(maxsize=1024)
+def _words(text: str) -> tuple[Any, ...]:
+    """Words segmented once per message for the tokenizer and the canonicalizer (dear)."""
+    return tuple(words(text))
+
+
+@lru_cache(maxsize=16384)
 def _key(text: str) -> str:
     """Lookup key: normalised, lower case, without spaces (Khmer has none to begin with)."""
     return re.sub(r"[\s\-_'’.,?!/]+", "", normalise_text(text).lower())
+
+
+_areas_named = lru_cache(maxsize=16384)(lambda surface: gazetteer().area(surface))
 
 
 @DefaultV1Recipe.register(
@@ -116,11 +138,13 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         self._resource = resource
         self.lexicon: dict[str, dict[str, str]] = lexicon or {}
         self._latin_keys: dict[str, list[str]] = {}
+        self._khmer_keys: dict[tuple[str, str], list[str]] = {}
         self._index()
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"fuzzy_threshold": 86, "fuzzy_threshold_search": 90, "max_ngram": 5}
+        return {"fuzzy_threshold": 86, "fuzzy_threshold_search": 90,
+                "fuzzy_threshold_khmer": 88, "max_ngram": 5}
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -174,6 +198,22 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             name: [k for k in forms if len(k) >= 4 and not any(map(is_khmer_char, k))]
             for name, forms in self.lexicon.items()
         }
+        self._khmer_keys = {}
+        for name, forms in self.lexicon.items():
+            for k in forms:
+                if len(k) >= 5 and is_khmer_char(k[0]):
+                    self._khmer_keys.setdefault((name, k[0]), []).append(k)
+
+    def _khmer_fuzzy(self, name: str, key: str) -> str | None:
+        """Khmer misspellings (សំបុតកំណើត, សៀវភៅគ្រូសារ, ប៉ុនមាន): a close key that starts with
+        the same letter and is about as long, for words long enough not to be other words."""
+        if len(key) < 6 or not is_khmer_char(key[0]):
+            return None
+        candidates = [k for k in self._khmer_keys.get((name, key[0]), ())
+                      if abs(len(k) - len(key)) <= 2]
+        best = process.extractOne(key, candidates, scorer=fuzz.ratio,
+                                  score_cutoff=self._config["fuzzy_threshold_khmer"])
+        return self.lexicon[name][best[0]] if best else None
 
     # -- inference
 
@@ -188,7 +228,15 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
                      if e is not None]
             found += self._from_lexicon(text[:MAX_PARSE_CHARS], intent)
             found += self._years(text[:MAX_PARSE_CHARS])
-            found = self._scopes_for_intent(self._without_overlaps(found), intent)
+            found += self._amounts(text[:MAX_PARSE_CHARS], intent)
+            areas = self._areas(text[:MAX_PARSE_CHARS], intent)
+            found = without_overlaps(found + [a for a in areas if a["entity"] == "place"])
+            found += [a for a in areas if a["entity"] != "place"]
+            found = scopes_for_intent(found, intent)
+            intent = service_named(message, found, intent)
+            intent = unsure_service_question(message, found, intent)
+            if intent not in _KEEPS_SERVICE and len(_words(text[:MAX_PARSE_CHARS])) > _SHORT_WORDS:
+                found = [e for e in found if e["entity"] not in ("service", "aspect")]
             message.set(ENTITIES, found, add_to_output=True)
         return messages
 
@@ -202,6 +250,9 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         elif name == "year":
             match = _YEAR.search(khmer_to_arabic_digits(surface))
             value = match.group() if match else None
+        elif name == "amount":
+            amounts = find_amounts(surface)
+            value = amounts[0].amount.canonical() if amounts else None
         else:
             value = None
         if value is None:
@@ -221,7 +272,9 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             return forms[key]
         if key in forms.values():
             return key
-        if len(key) < 4 or any(map(is_khmer_char, key)):
+        if any(map(is_khmer_char, key)):
+            return self._khmer_fuzzy(name, key)
+        if len(key) < 4:
             return None
         threshold = self._config["fuzzy_threshold_search" if search else "fuzzy_threshold"]
         candidates = self._latin_keys.get(name, [])
@@ -238,7 +291,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
 
     def _from_lexicon(self, text: str, intent: str | None) -> list[dict[str, Any]]:
         """Entities spelled exactly (after normalisation) as in the lexicon, over word n-grams."""
-        tokens = words(text)
+        tokens = list(_words(text))
         found: list[dict[str, Any]] = []
         for name, intents in _LEXICON_INTENTS.items():
             if intent not in intents:
@@ -253,6 +306,48 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             found += self._places_after_markers(tokens, text)
             found += self._places_by_name(tokens, text)
         return found
+
+    def _areas(self, text: str, intent: str | None) -> list[dict[str, Any]]:
+        """Districts and provinces ("khan Sen Sok", "ស្វាយរៀង"), the marker inside the span, and
+        the commune named just before one ("អំពិល ស្វាយរៀង"), looked for in that area only."""
+        if intent not in _PLACE_INTENTS:
+            return []
+        tokens = list(_words(text))
+        found: list[dict[str, Any]] = []
+        for start, end in self._ngram_spans(tokens, longest=4):
+            span = tokens[start:end]
+            marked = span[0].text.lower() in _AREA_MARKERS
+            name = span[1:] if marked else span
+            if not name or (not marked and not self._name_like(name)):
+                continue
+            areas = _areas_named(text[name[0].start:name[-1].end])
+            if not areas or any(span[0].start < e["end"] and e["start"] < span[-1].end
+                                for e in found):
+                continue
+            area = sorted(areas, key=lambda a: a.level == "province")[0]
+            found.append(self._entity(area.level, area.name_en, span[0].start, span[-1].end,
+                                      text))
+            found += self._commune_before(tokens[max(0, start - 3):start], area, text)
+        return found
+
+    @staticmethod
+    def _name_like(span: list[Any]) -> bool:
+        """Unmarked area names: several words, or a long one, never chat words."""
+        surface = "".join(t.text for t in span)
+        if any(map(is_khmer_char, surface)):
+            return len(span) >= 2 or len(surface) >= 5
+        return all(t.text.isascii() and t.text.isalpha() for t in span) and len(surface) >= 5 \
+            and not all(t.text.lower() in _NOT_PLACES for t in span)
+
+    def _commune_before(self, before: list[Any], area: Area, text: str) -> list[Any]:
+        before = [t for t in before if t.text.lower() not in (*_PLACE_MARKERS, ",")]
+        for first in range(len(before)):
+            span = before[first:]
+            ranked = gazetteer().scored(text[span[0].start:span[-1].end], within=area, limit=1)
+            if ranked and ranked[0][1] >= SURE_SCORE:
+                return [self._entity("place", ranked[0][0].name_en, span[0].start,
+                                     span[-1].end, text)]
+        return []
 
     def _places_by_name(self, tokens: list[Any], text: str) -> list[dict[str, Any]]:
         """Commune names written out without ឃុំ/commune before them ("budget Mukhda 2024").
@@ -317,41 +412,15 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         return [self._entity("year", m.group(), m.start(), m.end(), text)
                 for m in _YEAR.finditer(digits)]
 
+    def _amounts(self, text: str, intent: str | None) -> list[dict[str, Any]]:
+        """Sums of money (common.amounts): those with a currency or "ម៉ឺន"/"k" always, bare
+        numbers only in a report (elsewhere "2024" or "3 days" are not money)."""
+        return [self._entity("amount", found.amount.canonical(), found.start, found.end, text)
+                for found in find_amounts(text)
+                if found.amount.value > 0 and (found.amount.named or (
+                    intent == "report_problem" and not is_year(found.amount)))]
+
     def _entity(self, name: str, value: str, start: int, end: int, text: str) -> dict[str, Any]:
         return {"entity": name, "start": start, "end": end, "value": value,
                 "confidence_entity": 1.0, "extractor": self.__class__.__name__,
                 "processors": [self.__class__.__name__]}
-
-    @staticmethod
-    def _scopes_for_intent(entities: list[dict[str, Any]], intent: str | None
-                           ) -> list[dict[str, Any]]:
-        """The same words name a budget scope (ask_budget) or a facility (rate_service): give
-        them the entity the intent needs. "ឃុំ" before a place name marks the place; when a
-        more specific scope or facility is named too, that one is meant."""
-        target = {"ask_budget": "budget_scope", "rate_service": "facility_type"}.get(intent or "")
-        if target:
-            convert = _TO_SCOPE if target == "budget_scope" else _TO_FACILITY
-            for entity in entities:
-                if entity["entity"] in ("budget_scope", "facility_type") \
-                        and entity["entity"] != target:
-                    entity["entity"] = target
-                    entity["value"] = convert[entity["value"]]
-        for name, general in (("budget_scope", "commune"), ("facility_type", "commune_office")):
-            values = {e["value"] for e in entities if e["entity"] == name}
-            if general in values and len(values) > 1:
-                entities = [e for e in entities
-                            if not (e["entity"] == name and e["value"] == general)]
-        return entities
-
-    @staticmethod
-    def _without_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One entity per stretch of text: the longest ("copy of a birth certificate" over
-        "birth certificate"), the model's own first when equally long."""
-        ranked = sorted(entities, key=lambda e: (-(e["end"] - e["start"]),
-                                                 e.get("extractor") == "EntityCanonicalizer",
-                                                 e["start"]))
-        kept: list[dict[str, Any]] = []
-        for entity in ranked:
-            if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
-                kept.append(entity)
-        return sorted(kept, key=lambda e: e["start"])

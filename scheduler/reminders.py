@@ -1,7 +1,8 @@
 """The reminder scheduler: APScheduler 3.9 with its jobs in the app's database.
 
 The meetings table is the truth; `sync` makes the persistent jobs match it (a job per meeting
-and offset, plus one at the start time), so a meeting created, moved or cancelled by any
+and offset, plus one at the start time; and a job per JAAP action deadline reminder,
+scheduler/jaap.py), so a meeting created, moved or cancelled by any
 process (chat worker, CLI) is picked up by the one running scheduler within the housekeeping
 interval (10 s).
 
@@ -30,7 +31,7 @@ from sqlalchemy import create_engine, select
 from dialogues.meetings import broadcasts, store
 from dialogues.meetings.models import Meeting, MeetingReminder
 from dialogues.meetings.texts import MeetingTexts
-from scheduler import jobs
+from scheduler import jaap, jobs
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ def sync(scheduler: BaseScheduler, ctx: jobs.JobContext) -> tuple[int, int]:
     """Make the persistent jobs match the meetings; returns (added or moved, removed)."""
     now = ctx.clock.now()
     wanted = wanted_jobs(ctx, now)
+    wanted.update(jaap.wanted_jobs(ctx, now))  # the JAAP's deadline reminders to CAFs
     have = {job.id: job for job in scheduler.get_jobs(jobstore="default")}
     changed = removed = 0
     for job_id in have:

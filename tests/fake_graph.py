@@ -262,7 +262,11 @@ class FakeGraph:
         if self.enforce_window:
             with self._lock:
                 last = self._last_wrote.get(psid)
-            if last is None or datetime.now(timezone.utc) - last >= timedelta(hours=24):
+            # a person's reply (the HUMAN_AGENT tag) may go 7 days after the user's message
+            window = timedelta(days=7) if (body.get("messaging_type") == "MESSAGE_TAG"
+                                           and body.get("tag") == "HUMAN_AGENT") \
+                else timedelta(hours=24)
+            if last is None or datetime.now(timezone.utc) - last >= window:
                 self.window_violations.append(psid)
                 return OUTSIDE_WINDOW
         return 200, {"recipient_id": psid, "message_id": f"m_{next(self._ids)}"}

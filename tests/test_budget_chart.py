@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image, ImageFont
 
 from bot.features import FEATURES
 from common import charts
@@ -23,6 +23,7 @@ from dialogues.budgets import charting as budget
 from dialogues.core.context import DialogueContext
 from dialogues.core.models import User
 from dialogues.core.router import Turn
+from tests.chart_helpers import assert_shaped_by_raqm
 
 CONTENT = load_content(sections=FEATURES.sections)
 BUDGETS: Budgets = CONTENT.sections[Budgets]
@@ -85,32 +86,15 @@ def test_every_font_the_chart_uses_shapes_with_raqm(tmp_path: Path) -> None:
 
 
 def test_khmer_label_pixels_are_the_raqm_shaping(tmp_path: Path) -> None:
-    """Crop a Khmer label with subscript consonants out of the saved PNG and compare it with
-    the same text drawn alone, once with raqm (identical) and once with the basic layout
-    (different: that is the broken rendering matplotlib 3.5 would give)."""
+    """A Khmer label with subscript consonants, cropped out of the saved PNG, has the pixels
+    of a raqm rendering (tests/chart_helpers.py)."""
     assert KOUK_KHLEANG is not None
     spec = _spec("km", tmp_path)
     path = charts.chart_file(spec, tmp_path / "charts", "shaping-test")
     label = BUDGETS.categories["commune"]["spending"]["roads"].name("km")
     assert "្" in label  # ផ្លូវ, ហេដ្ឋារចនាសម្ព័ន្ធ: coeng, subscript consonants
-    item = next(i for i in charts.layout(spec).texts if i.text == label)
-    shaped = charts.font(item.size, item.bold)
-    box = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((item.x, item.y), label,
-                                                            font=shaped, anchor=item.anchor)
     with Image.open(path) as image:
-        in_file = image.convert("RGB").crop(box)
-
-    def alone(font: ImageFont.FreeTypeFont) -> Image.Image:
-        canvas = Image.new("RGB", (charts.WIDTH, box[3] + 10), charts.BACKGROUND)
-        ImageDraw.Draw(canvas).text((item.x, item.y), label, font=font, fill=item.fill,
-                                    anchor=item.anchor)
-        return canvas.crop(box)
-
-    basic = ImageFont.truetype(shaped.path, item.size, layout_engine=ImageFont.Layout.BASIC)
-    assert ImageChops.difference(in_file, alone(shaped)).getbbox() is None
-    assert ImageChops.difference(in_file, alone(basic)).getbbox() is not None
-    # raqm stacks the subscripts under their base: the shaped line is narrower than basic's
-    assert shaped.getlength(label) < basic.getlength(label)
+        assert_shaped_by_raqm(image, spec, label)
 
 
 def test_charts_are_cached_per_place_year_and_language(tmp_path: Path,

@@ -29,7 +29,8 @@ from tests.conftest import make_settings
 
 # `isafbot`'s commands, as they were before the records built them
 COMMANDS = {"chat", "train", "parse", "content", "run", "db", "rounds", "results",
-            "facilities", "caf", "meetings", "dashboard", "messenger", "telegram"}
+            "facilities", "caf", "meetings", "dashboard", "messenger", "telegram", "nlu",
+            "reports"}
 
 
 class SilentNlu:
@@ -77,7 +78,7 @@ def test_help_lists_every_command_of_the_records() -> None:
 
 def test_every_feature_section_is_loaded_and_typed() -> None:
     content = FEATURES.load_content()
-    assert sorted(content.sections) == ["budgets", "forms", "quizzes", "surveys"]
+    assert sorted(content.sections) == ["budgets", "forms", "quizzes", "reports", "surveys"]
     for section in FEATURES.sections:
         assert isinstance(content.sections[section.kind], section.kind)
 
@@ -106,7 +107,7 @@ def test_every_job_of_the_records_is_scheduled(tmp_path: Path, sqlite_url: str) 
 
     try:
         assert asyncio.run(scheduled()) == {job.id for job in FEATURES.jobs} \
-            == {"purge", "housekeeping"}
+            == {"purge", "housekeeping", "jaap"}
     finally:
         app.close()
 

@@ -14,8 +14,6 @@ from bot.features import FEATURES
 from common.messages import MAX_PAYLOAD_BYTES
 from content.loader import load_content
 from content.places import gazetteer
-from dialogues.core.engine import Dialogues
-from dialogues.core.router import Router, Turn
 from tests.conftest import Chat
 
 CONTENT = load_content(sections=FEATURES.sections)
@@ -106,7 +104,7 @@ def test_fee_answer_as_a_citizen_gets_it(sqlite_app: App, service_id: str) -> No
         assert rights.block(lang) in reply.text
         assert "⚠️" in reply.text  # every fee rests on a source older than two years
         assert visible_length(reply.text) <= PHONE_SCREEN, (lang, visible_length(reply.text))
-        assert f"rights:{service_id}" in chat.payloads  # "I was overcharged"
+        assert f"report:fee:{service_id}" in chat.payloads  # "I was overcharged"
         for payload in chat.payloads:
             assert payload.isascii() and len(payload.encode()) <= MAX_PAYLOAD_BYTES
         if lang == "km":
@@ -157,40 +155,21 @@ def test_more_shows_the_history_and_every_source(chat: Chat) -> None:
     assert "10 January 2017" in chat.text
     assert "https://phnompenhpost.com/national/govt-eliminate-fees" in chat.text
     assert "SEVAKHUM" in chat.text and "Last checked 3 December 2026." in chat.text
-    assert "rights:family_book" in chat.payloads
+    assert "report:fee:family_book" in chat.payloads
     chat.press("svc:certified_copy:fee:more")
     assert "2023 or later" in chat.text  # an undated page says so
 
 
-def test_overcharged_explains_how_to_complain_until_the_report_flow_exists(chat: Chat) -> None:
-    chat.send("how much is an id card?")
-    chat.press("rights:id_card")
-    assert "commune council" in chat.text and "district accountability working group" in chat.text
-    assert "coming soon" in chat.text
-    assert "Based on: Phnom Penh Post (2020 or later, 2018, 2017)" in chat.text
-    assert "svc:id_card:fee" in chat.payloads
-    chat.send("សៀវភៅគ្រួសារតម្លៃប៉ុន្មាន")
-    chat.press("rights:family_book")
-    assert "ក្រុមប្រឹក្សាឃុំ សង្កាត់" in chat.text and "ផ្អែកលើ៖" in chat.text
-
-
 def test_the_report_flow_takes_over_the_button_once_it_exists(sqlite_app: App) -> None:
-    """The reports feature handles `report:fee:<service>`: fee answers then offer it, and older
-    `rights:` buttons forward to it."""
-    reports = Router("reports")
-    received: list[str] = []
-
-    @reports.payload("report")
-    def report(turn: Turn) -> None:
-        received.append(turn.incoming.payload or "")
-        turn.say("report flow")
-
-    sqlite_app.dialogues = Dialogues(sqlite_app.dialogues.ctx, [*FEATURES.routers, reports])
+    """The reports feature handles `report:fee:<service>`: fee answers offer it, and older
+    `rights:` buttons (sent before it existed) forward to it."""
     chat = Chat(sqlite_app)
     chat.send("how much is a family book?")
     assert "report:fee:family_book" in chat.payloads and "rights:family_book" not in chat.payloads
     chat.press("rights:family_book")
-    assert chat.text == "report flow" and received == ["report:fee:family_book"]
+    assert chat.text == CONTENT.message("ask_commune", "en")  # the report's first question
+    chat.send("Kouk Khleang")
+    assert CONTENT.message("rpt_ask_when", "en") in chat.text  # kind and subject are known
 
 
 def test_the_bot_writes_kouk_khleang_as_the_gazetteer_does() -> None:

@@ -26,6 +26,7 @@ DATA_TABLES: dict[str, str] = {
     "bot/db/migrations/versions/0001_core.py": "the core tables, column by column",
     "bot/db/migrations/versions/0005_scorecard.py": "the scorecard tables, column by column",
     "bot/db/migrations/versions/0006_meetings.py": "the meetings tables, column by column",
+    "bot/db/migrations/versions/0012_jaap.py": "the JAAP tables, column by column",
 }
 
 

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_every_form_step_speaks_both_languages_and_has_hooks() -> None:
     content = load_content(sections=FEATURES.sections)
     found = forms_of(content)
-    assert set(found) == {"meeting", "meeting_time", "meeting_place", "broadcast"}
+    assert set(found) == {"meeting", "meeting_time", "meeting_place", "broadcast", "report",
+                          "jaap_action", "jaap_discussion", "jaap_status"}
     hooked = {form_id for router in FEATURES.routers for form_id in router.forms}
     for form in found.values():
         assert form.id in hooked
@@ -35,5 +36,5 @@ def test_a_broken_form_is_a_content_problem(tmp_path: Path) -> None:
     content, problems = check_content(root, sections=FEATURES.sections)
     assert content is None
     text = "\n".join(str(p) for p in problems)
-    assert "one of choice, place, text, datetime, confirm" in text
+    assert "one of choice, place, text, datetime, date, confirm, amount" in text
     assert "a form needs a list of steps" in text

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot.features import FEATURES
+from common.amounts import Amount
 from common.khmer import words
 from content.loader import load_content
 from content.places import gazetteer
@@ -19,7 +20,8 @@ from nlu.lookups import render, service_forms
 INTENTS = {
     "greet", "goodbye", "thank", "help", "affirm", "deny", "out_of_scope", "change_language",
     "ask_service", "list_services", "ask_budget", "rate_service", "ask_meeting",
-    "subscribe_reminders", "unsubscribe",
+    "subscribe_reminders", "unsubscribe", "report_problem", "ask_about_bot", "ask_privacy",
+    "ask_social_accountability", "talk_to_human",
 }
 CLOSED = {
     "aspect": {"documents", "fee", "duration", "place"},
@@ -79,6 +81,10 @@ def test_only_contract_intents_and_entities() -> None:
                 assert re.fullmatch(r"(19|20)\d\d", value), example
             elif entity == "place":
                 assert gazetteer().by_english_name(value), example
+            elif entity in ("district", "province"):
+                assert gazetteer().area_by_name(entity, value), example
+            elif entity == "amount":  # canonical: "20000 riel", "4 usd", "15000"
+                assert Amount.from_canonical(value).canonical() == value, example
             else:
                 pytest.fail(f"unknown entity {entity!r} in {example!r} ({intent})")
 
@@ -98,8 +104,9 @@ def test_entity_spans_sit_on_token_boundaries() -> None:
         text, spans = _plain(example)
         tokens = words(text)
         starts, ends = {t.start for t in tokens}, {t.end for t in tokens}
-        misaligned += [example for start, end, _, _ in spans
-                       if start not in starts or end not in ends]
+        # amounts are found by common.amounts ("$5" is one amount, two tokens), not the CRF
+        misaligned += [example for start, end, entity, _ in spans
+                       if entity != "amount" and (start not in starts or end not in ends)]
     assert misaligned == []
 
 

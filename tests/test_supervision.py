@@ -90,7 +90,7 @@ async def test_workers_and_dispatcher_outlive_a_database_outage(
         await runtime.stop()
         app.close()
         outage.close()
-    failures = [r for r in caplog.records if r.name.startswith("common.supervise.inbox-")
+    failures = [r for r in caplog.records if r.name.startswith("common.supervise.inbox")
                 and r.levelno == logging.ERROR]
     assert 1 <= len(failures) <= 2, [r.getMessage() for r in failures]  # once per worker
     assert any("works again" in r.getMessage() for r in caplog.records)
@@ -133,10 +133,10 @@ async def test_healthz_says_which_loop_is_down(tmp_path: Path, sqlite_url: str,
     runtime = recording_runtime(app, RecordingChannel(), workers=1)
     runtime.supervisor.grace = 0.5
 
-    def broken() -> None:
+    def broken(_limit: int) -> None:
         raise RuntimeError("claim is broken")
 
-    monkeypatch.setattr(runtime.inbox, "claim", broken)
+    monkeypatch.setattr(runtime.inbox, "claim_many", broken)
     web = build_web_app(runtime)
     transport = httpx.ASGITransport(app=web)
     async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
@@ -145,7 +145,7 @@ async def test_healthz_says_which_loop_is_down(tmp_path: Path, sqlite_url: str,
             await asyncio.sleep(1.5)
             response = await http.get("/healthz")
             assert response.status_code == 503
-            assert "loop inbox-1 failing" in response.json()["status"]
+            assert "loop inbox failing" in response.json()["status"]
             assert "claim is broken" in response.json()["status"]
             monkeypatch.undo()
             await asyncio.sleep(1.0)
@@ -439,7 +439,7 @@ def test_metrics_for_loopback_or_with_the_token(tmp_path: Path, sqlite_url: str,
             assert 'isafbot_updates_total{channel="test",result="handled"} 1.0' in lines
             assert 'isafbot_update_handling_seconds_count{channel="test"} 1.0' in lines
             assert "isafbot_inbox_backlog 0.0" in lines
-            assert 'isafbot_loop_up{loop="inbox-1"} 1.0' in lines
+            assert 'isafbot_loop_up{loop="inbox"} 1.0' in lines
             assert 'isafbot_loop_up{loop="dispatcher"} 1.0' in lines
             assert "isafbot_database_up 1.0" in lines
             # a registry per app: the other app counted nothing

@@ -280,6 +280,7 @@ def test_the_message_log_keeps_steps_never_answers(app: App) -> None:
     for _ in HC_INDICATORS[4:]:
         chat.send("skip")
     chat.send(marker)
+    chat.press("svy:pii:comment:keep")  # a name: offered removal first (issue 19, finding 8)
     chat.press(button_payload(chat, "Answer"))
     chat.press(button_payload(chat, "Man"))
     chat.send("stop")

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli.printing import add_poster_parser, add_printable_options, write_printables
 from bot.cli.support import cli_actor, fail, opened
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def cmd_results(args: argparse.Namespace) -> int:
     from dialogues.scorecard.models import ScoringRound, SurveyResponse
     from dialogues.scorecard.results import round_results
 
-    with opened(args) as (database, content, _), database.read_session() as session:
+    with opened(args) as (database, content, settings), database.read_session() as session:
         surveys = surveys_of(content)
         round_id = args.round
         if round_id is None:
@@ -130,9 +131,9 @@ def cmd_results(args: argparse.Namespace) -> int:
         if row.closed_at is None:
             # Figures of an open round, compared before and after someone answers, would
             # show that person's answers: its count only, like the dashboard.
-            if args.csv or args.comments:
-                return fail(f"round {round_id} is still open: its answers and comments can be "
-                            "exported once it is closed (isafbot rounds close)")
+            if args.csv or args.comments or args.xlsx or args.jaap_pdf:
+                return fail(f"round {round_id} is still open: its answers, comments and "
+                            "workbook can be exported once it is closed (isafbot rounds close)")
             responses = session.execute(select(func.count()).select_from(SurveyResponse).where(
                 SurveyResponse.round_id == round_id)).scalar_one()
             label = f" \"{row.label}\"" if row.label else ""
@@ -141,7 +142,8 @@ def cmd_results(args: argparse.Namespace) -> int:
                   "far; the results are shown once it is closed (isafbot rounds close)")
         else:
             print(format_results(round_results(session, surveys, round_id), args.lang))
-        return _write_exports(args, session, surveys, row)
+        return _write_exports(args, session, surveys, row) or \
+            write_printables(args, session, content, row, tz=settings.timezone)
 
 
 def _write_exports(args: argparse.Namespace, session: Any, surveys: Any, row: Any) -> int:
@@ -240,6 +242,7 @@ def register_cli(sub: Any) -> None:
 
     for parser in (opening, closing):
         parser.add_argument("--by", help="who does it (default: cli:<your login>)")
+    poster = add_poster_parser(rounds_sub)
 
     results = sub.add_parser("results", help="results of a scoring round")
     results.add_argument("--facility", required=True, help="facility id")
@@ -249,7 +252,8 @@ def register_cli(sub: Any) -> None:
     results.add_argument("--xlsform", help="write the survey's KoboToolbox form (.xlsx) that "
                          "takes the --csv rows")
     results.add_argument("--lang", choices=("en", "km"), default="en",
-                         help="language of indicator names")
+                         help="language of indicator names (and of the --xlsx workbook)")
+    add_printable_options(results)
     results.set_defaults(func=cmd_results)
 
     facilities = sub.add_parser("facilities", help="facilities that can be rated, by commune")
@@ -257,5 +261,5 @@ def register_cli(sub: Any) -> None:
     facilities.add_argument("--type", choices=("health_centre", "school", "commune_office"))
     facilities.set_defaults(func=cmd_facilities)
 
-    for parser in (opening, closing, listing, results, facilities):
+    for parser in (opening, closing, listing, poster, results, facilities):
         parser.add_argument("--db", help="database URL (default: ISAFBOT_DATABASE_URL or var/)")

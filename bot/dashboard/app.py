@@ -15,14 +15,28 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.dashboard import login, meetings, public, results, usage
+from bot.dashboard import (
+    handovers,
+    jaap,
+    login,
+    meetings,
+    printing,
+    public,
+    report_pages,
+    reports,
+    results,
+    review,
+    usage,
+)
 from bot.dashboard.board import HERE, Board
 
 # Sent with every response to a request that came over HTTPS (directly, or from a trusted
 # proxy that said so in X-Forwarded-Proto). Browsers ignore it over plain HTTP.
 HSTS = "max-age=31536000"
 PAGES: tuple[Callable[[Board], list[BaseRoute]], ...] = (
-    login.routes, results.routes, usage.routes, meetings.routes)
+    login.routes, results.routes, printing.routes, usage.routes, meetings.routes, review.routes,
+    jaap.routes, handovers.routes,
+    report_pages.routes, reports.routes)  # the figures' paths before a report's
 
 
 def routes(runtime: Any) -> list[BaseRoute]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.dashboard.auth import Principal
 from bot.dashboard.models import PublishedRound
+from common.redact import mask_personal_data
 from content.surveys.section import Surveys
 from dialogues.core.models import MessageLog, User
 from dialogues.core.outbox import OutboxMessage, batch_report
@@ -113,8 +114,11 @@ def response_counts(session: Session, round_ids: list[int]) -> dict[int, int]:
 
 
 def comments(session: Session, round_id: int) -> list[str]:
-    return list(session.execute(select(SurveyComment.text).where(
-        SurveyComment.round_id == round_id).order_by(SurveyComment.id)).scalars())
+    """The round's comments as the dashboard shows them: phone numbers, e-mails, ID numbers
+    and names introduced as names masked (issue 19: the dashboard never shows them)."""
+    return [mask_personal_data(text) for text in session.execute(
+        select(SurveyComment.text).where(SurveyComment.round_id == round_id)
+        .order_by(SurveyComment.id)).scalars()]
 
 
 def facility_rounds(session: Session, facility_id: str) -> list[ScoringRound]:
@@ -171,7 +175,8 @@ def usage(session: Session, who: Principal, *, since: datetime, top: int = 20) -
         by_language[language or "-"][week] += 1
         by_channel[channel][week] += 1
         if handled in UNANSWERED or (confidence is not None and confidence < LOW_CONFIDENCE):
-            unanswered[" ".join(text.split()).lower()[:200]] += 1
+            # shown on the usage page: phone numbers and the like masked (issue 19)
+            unanswered[mask_personal_data(" ".join(text.split())).lower()[:200]] += 1
     return Usage(sorted(weeks), dict(by_intent), dict(by_language), dict(by_channel),
                  unanswered.most_common(top), subscribers_per_commune(session, who))
 

@@ -1,5 +1,6 @@
 """Meetings and broadcasts in the dashboard: the viewer's communes' meetings with the delivery
-report of each reminder, and the CAFs' broadcasts with theirs. Times are shown in the bot's
+report of each reminder and of the citizen reports' figures sent to its subscribers
+(`report_pages`), and the CAFs' broadcasts with theirs. Times are shown in the bot's
 time zone (ISAFBOT_TIMEZONE)."""
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.dashboard import data
+from bot.dashboard import data, report_pages
 from bot.dashboard.auth import Principal
 from bot.dashboard.board import DELIVERY_STATUSES, Board, commune_name, strings
 from common import formatting as fmt
+from dialogues.core.outbox import batch_report
 
 
 def routes(board: Board) -> list[BaseRoute]:
@@ -60,6 +62,7 @@ def _meetings(board: Board, session: Session, who: Principal, lang: str,
         "commune": commune_name(m.meeting.commune_code, lang),
         "kind": kind(m.meeting.kind), "place": m.meeting.place,
         "status": table.get(f"meeting_{m.meeting.status}", {}).get(lang, m.meeting.status),
+        "figures": batch_report(session, report_pages.batch_of(m.meeting.id)),
         "reminders": [{"label": table["reminder_before"][lang].format(
                            hours=fmt.number(round(r.offset_minutes / 60, 1), lang)),
                        "report": report,

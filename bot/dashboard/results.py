@@ -33,6 +33,7 @@ from bot.dashboard.board import Board, Endpoint, commune_name, strings
 from bot.dashboard.views import chart_spec, results_view, round_name, round_row, trend_view
 from common import charts
 from common import formatting as fmt
+from common.redact import mask_personal_data
 from content.surveys.section import Surveys
 from dialogues.scorecard.export import write_comments_csv, write_responses_csv
 from dialogues.scorecard.results import MIN_GROUP, RoundResults, round_results
@@ -199,7 +200,8 @@ async def csv(board: Board, request: Request, who: Principal) -> Response:
     surveys = board.surveys
     handle, name = tempfile.mkstemp(prefix="isafbot-export-", suffix=".csv")
     path = Path(name)
-    writer = write_responses_csv if kind == "responses" else write_comments_csv
+    writer = write_responses_csv if kind == "responses" else partial(
+        write_comments_csv, mask=mask_personal_data)
 
     def export(session: Session) -> str:
         row = data.visible_round(session, surveys, who, round_id)

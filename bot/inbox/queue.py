@@ -35,12 +35,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import Database
 from bot.inbox.models import InboundUpdate
+from bot.inbox.storing import GroupStore, insert_ignoring_duplicates
+from bot.leases import LeaseKeeper
 from bot.metrics import Metrics
 from common.db.base import utcnow
 from common.db.session import database_unavailable
@@ -80,13 +82,14 @@ class RetryUpdateLater(Exception):
         self.seconds = seconds
 
 
-# Handles one stored update inside the given session (the caller commits it with the update
-# marked done).
-UpdateHandler = Callable[[Claimed], Awaitable[Callable[[Session], None] | None]]
+# Handles one stored update: returns its effects, run inside the session the caller commits
+# with the update marked done; what the effects return, if callable, is called (on the event
+# loop) once that commit succeeded.
+UpdateHandler = Callable[[Claimed], Awaitable[Callable[[Session], Any] | None]]
 
 
 class Inbox:
-    def __init__(self, db: Database, *, lease_seconds: float = 120,
+    def __init__(self, db: Database, *, lease_seconds: float = 20,
                  max_attempts: int = MAX_ATTEMPTS, metrics: Metrics | None = None,
                  backoff: Backoff | None = None,
                  redact: Callable[[str], str] | None = None) -> None:
@@ -96,6 +99,8 @@ class Inbox:
         self.max_attempts = max_attempts
         self.metrics = metrics or Metrics()
         self.backoff = backoff or Backoff()
+        self.leases = LeaseKeeper(db, InboundUpdate, "processing", self.lease)
+        self._stores = GroupStore(db)
         self._arrived = asyncio.Event()
         self._waiting = False  # some update was postponed: `retry_waiting()` has work
 
@@ -104,6 +109,23 @@ class Inbox:
     def accept(self, channel: str, external_id: str, chat_key: str,
                payload: dict[str, Any]) -> bool:
         """Store an update; False when it was already stored (a redelivery)."""
+        if self.db.is_postgres:  # with the updates arriving at the same moment
+            stored = self._stores.store((channel, external_id, chat_key, payload))
+        else:
+            stored = self._insert_one(channel, external_id, chat_key, payload)
+        if stored:
+            self._notify()
+        return stored
+
+    def _insert_one(self, channel: str, external_id: str, chat_key: str,
+                    payload: dict[str, Any]) -> bool:
+        insert = insert_ignoring_duplicates(self.db)
+        if insert is not None:  # one statement, no exception for a redelivery
+            with self.db.session() as session:
+                result = session.execute(insert.values(
+                    channel=channel, external_id=external_id, chat_key=chat_key,
+                    payload=payload, status="pending", attempts=0, received_at=utcnow()))
+            return bool(result.rowcount == 1)
         try:
             with self.db.session() as session:
                 session.add(InboundUpdate(channel=channel, external_id=external_id,
@@ -111,7 +133,6 @@ class Inbox:
                                           status="pending", attempts=0))
         except IntegrityError:
             return False
-        self._notify()  # webhooks call this in a thread: asyncio.Event is not thread-safe
         return True
 
     def accept_many(self, channel: str,
@@ -124,7 +145,9 @@ class Inbox:
             unique.setdefault(item[0], item)
         if not unique:
             return 0
-        insert = _insert_ignoring_duplicates(self.db)
+        if len(unique) == 1:  # the usual webhook: one statement
+            return int(self.accept(channel, *next(iter(unique.values()))))
+        insert = insert_ignoring_duplicates(self.db)
         if insert is None:  # another database: one row at a time
             return sum(self.accept(channel, *item) for item in unique.values())
         now = utcnow()
@@ -161,52 +184,98 @@ class Inbox:
     # -- working
 
     def claim(self) -> Claimed | None:
-        """The oldest update whose chat has nothing earlier unfinished.
+        """The oldest update whose chat has nothing earlier unfinished."""
+        claimed = self.claim_many(1)
+        return claimed[0] if claimed else None
 
-        The unfinished updates (ids and chats only, oldest first) are walked once: the first
-        of each chat is its only candidate, taken if pending (and not waiting until later) or
-        if its lease ran out. The cost grows with the backlog, not with the history of done
-        updates; a correlated NOT EXISTS per row made a backlog of 1000 events cost seconds per
-        claim.
+    def claim_many(self, limit: int) -> list[Claimed]:
+        """Up to `limit` updates of different chats, each the oldest unfinished of its chat,
+        leased in one transaction (one claim for a whole batch of arrivals).
+
+        The unfinished updates (ids, chats and lease columns only, oldest first) are walked
+        once: the first of each chat is its only candidate, taken if pending (and not waiting
+        until later) or if its lease ran out. The cost grows with the backlog, not with the
+        history of done updates; a correlated NOT EXISTS per row made a backlog of 1000 events
+        cost seconds per claim. One UPDATE then leases the candidates, checking their status
+        again (PostgreSQL: skipping rows another worker has locked).
         """
         now = utcnow()
         with self.db.session() as session:
-            unfinished = session.execute(
-                select(InboundUpdate.id, InboundUpdate.chat_key, InboundUpdate.retry_at)
-                .where(InboundUpdate.status.in_(("pending", "processing")))
-                .order_by(InboundUpdate.id)).all()
-            seen: set[str] = set()
-            for update_id, chat_key, retry_at in unfinished:
-                if chat_key in seen:
-                    continue  # an earlier update of this chat is not done
-                seen.add(chat_key)
-                if retry_at is not None and retry_at > now:
-                    continue  # waiting out an outage: the chat waits with it
-                row = self._take(session, update_id, now)  # None while another worker has it
-                if row is None:
-                    continue
-                if row.status == "failed":  # set aside: the chat's next update may go
-                    seen.discard(chat_key)
-                    continue
-                return Claimed(row.id, row.channel, row.chat_key, dict(row.payload),
-                               row.attempts, row.received_at)
-            return None
+            candidates, worn_out = self._candidates(session, limit, now)
+            if worn_out and self._set_aside(session, worn_out, now):
+                candidates, _ = self._candidates(session, limit, now)  # their chats may go
+            return self._lease(session, candidates, now) if candidates else []
 
-    def _take(self, session: Session, update_id: int, now: datetime) -> InboundUpdate | None:
-        """Lease one update, unless another worker took it since the scan (PostgreSQL: the row
-        lock is skipped if held, and the status is checked again on the newest version). An
-        update whose lease ran out `max_attempts` times (the process handling it died each
-        time) is set aside as failed instead."""
+    def _candidates(self, session: Session, limit: int, now: datetime
+                    ) -> tuple[list[int], list[int]]:
+        """(the first update of each chat that may be taken now, up to `limit`; updates whose
+        worker died `max_attempts` times, whose chats wait until they are set aside)."""
+        unfinished = session.execute(
+            select(InboundUpdate.id, InboundUpdate.chat_key, InboundUpdate.retry_at,
+                   InboundUpdate.status, InboundUpdate.lease_until, InboundUpdate.attempts)
+            .where(InboundUpdate.status.in_(("pending", "processing")))
+            .order_by(InboundUpdate.id)).all()
+        seen: set[str] = set()
+        candidates: list[int] = []
+        worn_out: list[int] = []
+        for update_id, chat_key, retry_at, status, lease_until, attempts in unfinished:
+            if chat_key in seen:
+                continue  # an earlier update of this chat is not done
+            seen.add(chat_key)
+            if retry_at is not None and retry_at > now:
+                continue  # waiting out an outage: the chat waits with it
+            if status == "processing":
+                if lease_until is not None and lease_until >= now:
+                    continue  # another worker has it
+                if (attempts or 0) >= self.max_attempts:
+                    worn_out.append(update_id)
+                    continue
+            if len(candidates) < limit:
+                candidates.append(update_id)
+        return candidates, worn_out
+
+    def _claimable(self, now: datetime) -> Any:
+        return or_(InboundUpdate.status == "pending",
+                   and_(InboundUpdate.status == "processing", InboundUpdate.lease_until < now))
+
+    def _lease(self, session: Session, ids: list[int], now: datetime) -> list[Claimed]:
+        """Lease these updates unless another worker took them since the scan."""
+        lease_until = now + self.lease
+        values = {"status": "processing", "lease_until": lease_until,
+                  "attempts": func.coalesce(InboundUpdate.attempts, 0) + 1}
+        columns = (InboundUpdate.id, InboundUpdate.channel, InboundUpdate.chat_key,
+                   InboundUpdate.payload, InboundUpdate.attempts, InboundUpdate.received_at)
+        if self.db.is_postgres:
+            free = (select(InboundUpdate.id).where(InboundUpdate.id.in_(ids),
+                                                   self._claimable(now))
+                    .with_for_update(skip_locked=True).scalar_subquery())
+            rows = session.execute(update(InboundUpdate).where(InboundUpdate.id.in_(free))
+                                   .values(**values).returning(*columns)
+                                   .execution_options(synchronize_session=False)).all()
+        else:  # SQLite: BEGIN IMMEDIATE already keeps other writers out
+            session.execute(update(InboundUpdate).where(
+                InboundUpdate.id.in_(ids), self._claimable(now)).values(**values)
+                .execution_options(synchronize_session=False))
+            rows = session.execute(select(*columns).where(
+                InboundUpdate.id.in_(ids), InboundUpdate.status == "processing",
+                InboundUpdate.lease_until == lease_until)).all()
+        return sorted((Claimed(row.id, row.channel, row.chat_key, dict(row.payload),
+                               row.attempts, row.received_at) for row in rows),
+                      key=lambda claimed: claimed.id)
+
+    def _set_aside(self, session: Session, ids: list[int], now: datetime) -> list[int]:
+        """Updates whose lease ran out `max_attempts` times (the process handling them died
+        each time) are failed instead of taken again: a message that crashes the process is
+        not retried forever."""
+        if not ids:
+            return []
         query = select(InboundUpdate).where(
-            InboundUpdate.id == update_id,
-            or_(InboundUpdate.status == "pending",
-                and_(InboundUpdate.status == "processing", InboundUpdate.lease_until < now)))
+            InboundUpdate.id.in_(ids), InboundUpdate.status == "processing",
+            InboundUpdate.lease_until < now)
         if self.db.is_postgres:
             query = query.with_for_update(skip_locked=True)
-        row = session.execute(query).scalar_one_or_none()
-        if row is None:
-            return None
-        if row.status == "processing" and (row.attempts or 0) >= self.max_attempts:
+        failed = []
+        for row in session.execute(query).scalars():
             row.status = "failed"
             row.lease_until = None
             row.error = (f"set aside: the worker handling it stopped {row.attempts} times "
@@ -215,11 +284,8 @@ class Inbox:
                 setattr(row, column, value)
             log.error("update %s (%s) %s", row.id, row.channel, row.error)
             self.metrics.handled(str(row.channel), "failed")
-            return row
-        row.status = "processing"
-        row.lease_until = now + self.lease
-        row.attempts = (row.attempts or 0) + 1
-        return row
+            failed.append(int(row.id))
+        return failed
 
     def _mine(self, claimed: Claimed) -> Any:
         """The condition that the update is still leased to whoever claimed `claimed`."""
@@ -280,35 +346,75 @@ class Inbox:
         return int(result.rowcount or 0)
 
     async def work(self, handle: UpdateHandler, *, poll_seconds: float = 0.5,
-                   stop: asyncio.Event | None = None, state: LoopState | None = None) -> None:
-        """One worker loop; run several for concurrency across chats. A database error while
-        claiming ends it (the supervisor starts it again after a backoff)."""
+                   stop: asyncio.Event | None = None, state: LoopState | None = None,
+                   concurrency: int = 1) -> None:
+        """One worker loop handling up to `concurrency` updates at a time (different chats):
+        it claims as many as it has free slots in one transaction, and claims again when
+        updates arrive or one it holds is finished (no other wake-ups, no herd of idle loops
+        racing for each arrival). Leases of the updates in hand are renewed meanwhile. A
+        database error while claiming ends it (the supervisor starts it again after a
+        backoff); the updates in hand are finished first."""
         stop = stop or asyncio.Event()
-        while not stop.is_set():
-            claimed = await asyncio.to_thread(self.claim)
-            if state is not None:
-                state.ok()
-            if claimed is None:
-                self._arrived.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._arrived.wait(), poll_seconds)
-                continue
-            await self.process(claimed, handle, stop=stop)
+        running: set[asyncio.Task[None]] = set()
+        renewing = asyncio.create_task(self.leases.keep(stop))
+        try:
+            while not stop.is_set():
+                free = concurrency - len(running)
+                if free > 0:
+                    self._arrived.clear()
+                    claimed = await asyncio.to_thread(self.claim_many, free)
+                    if state is not None:
+                        state.ok()
+                    for one in claimed:
+                        task = asyncio.create_task(self.process(one, handle, stop=stop))
+                        running.add(task)
+                        task.add_done_callback(self._finished(running))
+                    if len(claimed) == free:
+                        continue  # there may be more: claim again (or wait for a slot)
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._arrived.wait(), poll_seconds)
+                else:  # every slot busy: the next claim waits for one to be free
+                    await asyncio.wait(running, timeout=poll_seconds,
+                                       return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    def _finished(self, running: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]],
+                                                                       None]:
+        def done(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            self._arrived.set()  # a slot is free, and the chat's next update may go
+
+        return done
 
     async def process(self, claimed: Claimed, handle: UpdateHandler, *,
                       stop: asyncio.Event | None = None) -> None:
         started = time.monotonic()
+        self.leases.hold(claimed.id)
+        try:
+            await self._process(claimed, handle, stop, started)
+        finally:
+            self.leases.drop(claimed.id)
+
+    async def _process(self, claimed: Claimed, handle: UpdateHandler,
+                       stop: asyncio.Event | None, started: float) -> None:
         try:
             effects = await handle(claimed)
 
-            def commit() -> None:
+            def commit() -> Any:
                 with self.db.session() as session:
-                    if effects is not None:
-                        effects(session)
+                    after = effects(session) if effects is not None else None
                     self.complete(session, claimed)
+                return after
 
-            await asyncio.to_thread(commit)
+            after = await asyncio.to_thread(commit)
             self.metrics.handled(claimed.channel, "handled", time.monotonic() - started)
+            if callable(after):  # what the effects do once committed (hand replies over)
+                after()
         except RetryUpdateLater as later:
             self.metrics.handled(claimed.channel, "postponed")
             await self._settle(stop, self.postpone, claimed, later.seconds, str(later))
@@ -342,17 +448,3 @@ class Inbox:
             return len(session.execute(select(InboundUpdate.id).where(
                 InboundUpdate.status.in_(("pending", "processing")))).all())
 
-
-def _insert_ignoring_duplicates(db: Database) -> Any:
-    """INSERT ... ON CONFLICT (channel, external_id) DO NOTHING, for SQLite and PostgreSQL."""
-    if db.is_postgres:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(InboundUpdate.__table__).on_conflict_do_nothing(
-            index_elements=["channel", "external_id"])
-    if db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(InboundUpdate.__table__).on_conflict_do_nothing(
-            index_elements=["channel", "external_id"])
-    return None

@@ -12,7 +12,8 @@ from typing import Any
 from content.loader import Checker, Section
 from content.model import Content, Source
 
-STEP_TYPES = ("choice", "place", "text", "datetime", "confirm")  # the kinds a form walks
+STEP_TYPES = ("choice", "place", "text", "datetime", "date", "confirm",
+              "amount")  # the kinds a form walks
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 
 

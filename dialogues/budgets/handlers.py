@@ -29,11 +29,14 @@ from dialogues.budgets.pieces import (
 )
 from dialogues.budgets.quiz import quiz, quiz_answer, quiz_change
 from dialogues.budgets.where import (
+    area_named,
     ask_which_place,
     commune_button,
     mine,
     pick,
     places_named,
+    unknown_place,
+    within_area,
     year_asked,
 )
 from dialogues.core.places import need_commune, user_commune
@@ -74,6 +77,12 @@ def ask_budget(turn: Turn) -> None:
         scope = "commune"
     named = places_named(turn)
     year = year_asked(turn, follow_up=not named or recent_place(turn) in named)
+    if area_named(turn) is not None:
+        named = within_area(turn, named, scope, year)
+        if not named:
+            return  # asked which commune of the district or province
+    elif not named and unknown_place(turn, scope, year):
+        return
     if len(named) > 1:
         known = [p for p in (recent_place(turn), user_commune(turn)) if p in named]
         if known:

@@ -18,9 +18,10 @@ from content.budgets.section import (
 from content.places import Place, gazetteer
 from dialogues.core.provenance import freshness, source_line
 from dialogues.core.router import Turn
+from dialogues.core.understanding import BUDGET_PLACE, BUDGET_PLACE_AT
 
-PLACE = "budget_place"  # the commune of the last budget answer (code) ...
-PLACE_AT = "budget_place_at"  # ... and when, so that "and last year?" refers to it
+PLACE = BUDGET_PLACE  # the commune of the last budget answer (code) ...
+PLACE_AT = BUDGET_PLACE_AT  # ... and when, so that "and last year?" refers to it
 PLACE_YEAR = "budget_year"  # ... and the year it showed ("and the year before?")
 PENDING = "budget_pending"  # scope and year asked while the user picks among namesakes
 MEETING_PAYLOAD = "meet:next"  # the meetings feature's button (stable: other features use it)

@@ -13,7 +13,7 @@ from common.messages import Button
 from content.budgets.section import (
     FACILITY_SCOPES,
 )
-from content.places import Place, gazetteer
+from content.places import Area, Place, gazetteer, resolve
 from dialogues.budgets.explain import show
 from dialogues.budgets.pieces import (
     PENDING,
@@ -24,7 +24,7 @@ from dialogues.budgets.pieces import (
     recent_place,
     year_arg,
 )
-from dialogues.core.places import need_commune
+from dialogues.core.places import area_choices, need_commune
 from dialogues.core.router import Turn
 
 _LAST_YEAR = re.compile(r"\b(last|previous|past) year\b|\byear before\b|ឆ្នាំមុន|ឆ្នាំទៅ"
@@ -53,6 +53,74 @@ def places_named(turn: Turn) -> list[Place]:
             return sorted(places, key=lambda p: (p.code not in covered, p.province_en,
                                                  p.district_en))
     return []
+
+
+def area_named(turn: Turn) -> Area | None:
+    """The district (narrower, preferred) or province the question names, if any; not words
+    inside a commune's name ("Chik" of Srah Chik is not Chhuk district)."""
+    entities = turn.understanding.entities if turn.understanding else ()
+    spelled = [e for e in entities if e.entity == "place" and e.end > e.start
+               and _compact(turn.text[e.start:e.end]) == _compact(e.value)]
+    for level in ("district", "province"):
+        for entity in (e for e in entities if e.entity == level):
+            if any(p.start < entity.end and entity.start < p.end and p.value != entity.value
+                   for p in spelled):
+                continue  # its words overlap another name: a commune's, spelled exactly
+            area = gazetteer().area_by_name(level, entity.value)
+            if area is not None:
+                return area
+    return None
+
+
+def _compact(name: str) -> str:
+    return name.lower().replace(" ", "")
+
+
+def within_area(turn: Turn, named: list[Place], scope: str, year: int | None) -> list[Place]:
+    """The named communes inside the district/province named too. None inside (or none
+    named): ask which commune of that area, never a namesake elsewhere stated as sure."""
+    area = area_named(turn)
+    if area is None:
+        return named
+    inside = [p for p in named if p.code.startswith(area.code)]
+    if inside:
+        return inside
+    turn.state[PENDING] = {"scope": scope, "year": year}
+    turn.say(turn.t("commune_in_area", area=area.name(turn.lang)),
+             [Button(p.label(turn.lang), f"bud:pick:{p.code}")
+              for p in area_choices(area, named)])
+    return []
+
+
+# A name in Latin letters after the marker: in unspaced Khmer the words after ឃុំ run on
+# ("ថវិកាឃុំឆ្នាំនេះ"), so a Khmer name the gazetteer lacks is not guessed at here.
+_MARKED = re.compile(r"(?:ឃុំ|សង្កាត់|\bcommune|\bsangkat|\bkhum)\s*([A-Za-z][A-Za-z'\-]+"
+                     r"(?:\s+[A-Za-z][A-Za-z'\-]+)?)", re.I)
+
+
+def unknown_place(turn: Turn, scope: str, year: int | None) -> bool:
+    """A commune named after ឃុំ/sangkat that the gazetteer does not have: "I could not find
+    X", with near misses as buttons. True when the user was told."""
+    match = _MARKED.search(turn.text)
+    if match is None or turn.entity("budget_scope") not in (None, "commune"):
+        return False
+    typed = match.group(1).strip()
+    if typed.split()[0].lower() in _NOT_NAMES:
+        return False
+    found = resolve(typed)
+    if found.places or found.area is not None:
+        return False
+    turn.state[PENDING] = {"scope": scope, "year": year}
+    key = "commune_not_found_suggest" if found.suggestions else "commune_not_found"
+    turn.say(turn.t(key, name=typed[:60]),
+             [*(Button(p.label(turn.lang), f"bud:pick:{p.code}") for p in found.suggestions),
+              turn.button("menu_button", "menu")])
+    return True
+
+
+_NOT_NAMES = frozenset("""budget budgets money fund funds office get gets got have has had
+receive receives received spend spends spent go goes my your our this that the of in for is
+was are and or where what how when which who year last next chief council hall people""".split())
 
 
 def _looks_like(surface: str, name: str) -> bool:

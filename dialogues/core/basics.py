@@ -6,7 +6,9 @@ import re
 
 from common.khmer import MAX_PARSE_CHARS
 from common.messages import Button, Kind
+from dialogues.core import language
 from dialogues.core.router import Router, Turn
+from dialogues.core.understanding import ASK_BACK, EXPECT, ask_back, context_buttons
 
 router = Router("core")
 router.menu_item("menu_language", "lang", order=90)
@@ -15,7 +17,8 @@ router.uses(
     "nlu_unavailable",
     "out_of_scope", "choose_language", "language_set", "voice", "sticker", "media", "location",
     "contact", "unsupported", "unknown_link", "menu_button", "private_only",
-    "private_only_button",
+    "private_only_button", "context_ask_back", "context_topic_rating", "other_services",
+    "button_documents", "button_fee", "button_duration", "button_place",
 )
 
 _ENGLISH = re.compile(r"english|anglais|អង់គ្លេស|\ben\b", re.IGNORECASE)
@@ -62,7 +65,7 @@ def thank(turn: Turn) -> None:
 @router.intent("affirm", "deny")
 def yes_or_no(turn: Turn) -> None:
     """A yes/no answers the last question that offered one (state["expect"])."""
-    expect = turn.state.pop("expect", None)
+    expect = turn.state.pop(EXPECT, None)
     answer = "yes" if turn.intent == "affirm" else "no"
     if isinstance(expect, dict) and expect.get(answer):
         turn.press(str(expect[answer]))
@@ -72,14 +75,24 @@ def yes_or_no(turn: Turn) -> None:
 
 @router.intent("out_of_scope")
 def out_of_scope(turn: Turn) -> None:
-    turn.say(turn.t("out_of_scope"), turn.menu())
+    turn.say(turn.t("out_of_scope"), context_buttons(turn))
 
 
 @router.intent("nlu_fallback")
 def fallback(turn: Turn) -> None:
     """The bot never guesses: it says what it can do and offers the menu."""
     key = "fallback_long" if len(turn.text) > MAX_PARSE_CHARS else "fallback"
-    turn.say(turn.t(key), turn.menu())
+    turn.say(turn.t(key), context_buttons(turn))
+
+
+@router.intent(ASK_BACK)
+def asked_back(turn: Turn) -> None:
+    """A question that does not fit the current topic (dialogues.core.understanding)."""
+    topic = turn.state.pop(ASK_BACK, None)
+    if isinstance(topic, str):
+        ask_back(turn, topic)
+    else:
+        fallback(turn)
 
 
 @router.intent("change_language")
@@ -107,8 +120,7 @@ def ask_language(turn: Turn) -> None:
 
 
 def set_language(turn: Turn, lang: str) -> None:
-    turn.user.language = lang
-    turn.user.language_chosen = True
+    language.choose(turn.user, turn.state, lang)
     turn.say(turn.t("language_set"), turn.menu())
 
 

@@ -16,11 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.khmer import MAX_PARSE_CHARS, script_of, words
+from common.khmer import MAX_PARSE_CHARS
 from common.messages import Button, Incoming, Kind, Reply, Understanding
+from dialogues.core import language
 from dialogues.core.context import DialogueContext
 from dialogues.core.models import Conversation, MessageLog, User
 from dialogues.core.router import FlowHandler, Handler, MenuItem, Router, TakesText, Turn
+from dialogues.core.understanding import ASK_BACK, read_in_context
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ class Dialogues:
         whose buttons need no NLU), and nothing else happens."""
         now = now or datetime.now(timezone.utc)
         user = find_or_create_user(session, incoming.channel, incoming.user_id,
-                                   language=_first_language(incoming))
+                                   language=language.first_language(incoming))
         conversation = session.get(Conversation, user.id)
         if conversation is None:
             conversation = Conversation(user_id=user.id, state={}, version=0)
@@ -118,7 +120,7 @@ class Dialogues:
         if not isinstance(state.get("flow"), dict):
             # Inside a flow the user answers a question: a commune typed in Latin letters or
             # a short comment says nothing about the language they want to read.
-            self._update_language(user, incoming)
+            language.follow(session, user, state, incoming)
         user.last_inbound_at = now.replace(tzinfo=None)
         user.unreachable = False  # they wrote to us: they can be reached again
 
@@ -162,6 +164,13 @@ class Dialogues:
         if len(incoming.text) > MAX_PARSE_CHARS:  # not a question: ask for a short one
             turn.handled_as = "fallback"
             self.intents["nlu_fallback"](turn)
+            return
+        reading = read_in_context(turn)
+        turn.understanding = reading.understanding
+        if reading.topic is not None:
+            turn.handled_as = f"context:{reading.rule}"
+            turn.state[ASK_BACK] = reading.topic
+            self.run(turn, self.intents[ASK_BACK])
             return
         intent = turn.intent
         if intent and intent in self.intents and self._sure_enough(turn):
@@ -216,24 +225,11 @@ class Dialogues:
 
     # ---------------------------------------------------------------- helpers
 
-    def _update_language(self, user: User, incoming: Incoming) -> None:
-        """Answer in the script the user writes in. An explicit choice sticks until the user
-        writes a real sentence (two words or more) in the other language."""
-        if incoming.kind != Kind.TEXT or not incoming.text:
-            return
-        detected = script_of(incoming.text)
-        if detected is None or detected == user.language:
-            return
-        if user.language_chosen and len(words(incoming.text[:200])) < 2:
-            return
-        user.language = detected
-        user.language_chosen = False
-
     def _log(self, session: Session, turn: Turn, incoming: Incoming, was_private: bool,
              step_before: str | None) -> None:
         """`incoming` is what the user sent (a handler may have pressed other payloads)."""
         understanding = turn.understanding
-        withheld = was_private
+        withheld = was_private or turn.private_incoming
         text = incoming.text if incoming.kind == Kind.TEXT else (incoming.payload or
                                                                    incoming.command or None)
         if incoming.kind == Kind.COMMAND and incoming.argument:
@@ -242,7 +238,7 @@ class Dialogues:
             user_id=turn.user.id, channel=incoming.channel, direction="in",
             kind=incoming.kind.value,
             text=None if withheld else (text[:MAX_LOGGED_CHARS] if text else None),
-            step=step_before if withheld else None,
+            step=(step_before or _flow_step(turn.state)) if withheld else None,
             intent=None if withheld or understanding is None else understanding.intent,
             confidence=None if withheld or understanding is None else understanding.confidence,
             entities=None if withheld or understanding is None else
@@ -265,13 +261,6 @@ def _flow_step(state: dict[str, Any]) -> str | None:
         return None
     step = flow.get("step")
     return f"{flow.get('name')}:{step}" if step is not None else str(flow.get("name"))
-
-
-def _first_language(incoming: Incoming) -> str:
-    """A new user's language: the script of their first text, else their app's language."""
-    if incoming.kind == Kind.TEXT and (script := script_of(incoming.text)):
-        return script
-    return "en" if (incoming.language_hint or "").startswith("en") else "km"
 
 
 def find_or_create_user(session: Session, channel: str, channel_user_id: str,

@@ -29,6 +29,9 @@ from common.db.base import Base, utcnow
 from common.messages import Reply
 
 FINAL = ("sent", "failed", "unreachable", "withdrawn")  # the message body is dropped
+# session.info key: the rows `enqueue` added in this session (the server hands a turn's replies
+# straight to its sender when they commit: bot.delivery.Dispatcher.take_fresh)
+NEW_ROWS = "outbox_new_rows"
 
 
 class OutboxMessage(Base):
@@ -86,6 +89,7 @@ def enqueue(session: Session, *, user_id: int, channel: str, address: str,
         session.add(row)
         rows.append(row)
     session.flush()
+    session.info.setdefault(NEW_ROWS, []).extend(rows)
     return rows
 
 

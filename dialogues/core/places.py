@@ -9,15 +9,16 @@ namesakes with buttons) the `then` payload is pressed to carry on where they wer
 from __future__ import annotations
 
 from common.messages import Button
-from content.places import Place, gazetteer
+from content.places import Area, Place, gazetteer, resolve
 from dialogues.core.router import Router, Turn
 
 router = Router("places")
 router.uses("ask_commune", "commune_ambiguous", "commune_not_found", "commune_set",
-            "change_commune", "menu_button")
+            "change_commune", "menu_button", "commune_in_area", "commune_not_found_suggest")
 
 FLOW = "commune"
 MAX_CHOICES = 8
+MAX_AREA_CHOICES = 16  # a district's communes (Sen Sok has 6, some districts 15)
 
 
 def user_commune(turn: Turn) -> Place | None:
@@ -39,20 +40,35 @@ def ask_commune(turn: Turn, *, then: str | None) -> None:
 
 
 def resolve_commune(turn: Turn, text: str, *, then: str | None) -> bool:
-    """Set the commune from a typed name. True when set; otherwise the user was asked again
-    (buttons for namesakes, or a polite "not found")."""
-    places = gazetteer().find(text)
-    if len(places) == 1:
-        set_commune(turn, places[0], then=then)
+    """Set the commune from a typed name. True when set; otherwise the user was asked again:
+    which commune of the district named, which of the namesakes, did you mean one of these
+    near misses, or a polite "not found"."""
+    found = resolve(text)
+    if found.sure:
+        set_commune(turn, found.places[0], then=then)
         return True
-    if not places:
-        turn.start_flow(FLOW, then=then)
-        turn.say(turn.t("commune_not_found", name=text.strip()[:60]))
-        return False
     turn.start_flow(FLOW, then=then)
-    buttons = [Button(p.label(turn.lang), f"commune:{p.code}") for p in places[:MAX_CHOICES]]
-    turn.say(turn.t("commune_ambiguous"), buttons)
+    name = text.strip()[:60]
+    if found.area is not None and not found.suggestions:
+        choices = area_choices(found.area, list(found.places))
+        turn.say(turn.t("commune_in_area", area=found.area.name(turn.lang)),
+                 [Button(p.label(turn.lang), f"commune:{p.code}") for p in choices])
+    elif found.places:
+        turn.say(turn.t("commune_ambiguous"), [Button(p.label(turn.lang), f"commune:{p.code}")
+                                               for p in found.places[:MAX_CHOICES]])
+    elif found.suggestions:
+        turn.say(turn.t("commune_not_found_suggest", name=name),
+                 [Button(p.label(turn.lang), f"commune:{p.code}") for p in found.suggestions])
+    else:
+        turn.say(turn.t("commune_not_found", name=name))
     return False
+
+
+def area_choices(area: Area, namesakes: list[Place]) -> list[Place]:
+    """The communes of a district or province to choose from, then communes elsewhere that
+    bear the typed name (Saen Sokh commune in Siem Reap, for khan Sen Sok)."""
+    inside = gazetteer().communes_in(area)[:MAX_AREA_CHOICES]
+    return [*inside, *(p for p in namesakes if p not in inside)][:MAX_AREA_CHOICES + 2]
 
 
 def set_commune(turn: Turn, place: Place, *, then: str | None) -> None:
@@ -67,7 +83,7 @@ def set_commune(turn: Turn, place: Place, *, then: str | None) -> None:
 @router.flow(FLOW)
 def on_commune_text(turn: Turn) -> bool:
     """While we wait for a commune, a text is its name; other intents (menu, goodbye...) that
-    the NLU is sure about go through."""
+    the NLU is sure about go through, and so does a question that names no place."""
     flow = turn.flow() or {}
     if turn.intent in ("help", "goodbye", "unsubscribe", "change_language") and \
             turn.understanding and turn.understanding.confidence >= 0.8:
@@ -75,9 +91,22 @@ def on_commune_text(turn: Turn) -> bool:
         return False
     if not turn.text.strip():
         return False
+    if turn.entity("place") is None and _another_question(turn):
+        turn.end_flow()  # "how long does it take?" is not a commune: answer it instead
+        return False
     name = turn.entity("place") or turn.text
     resolve_commune(turn, name, then=flow.get("then"))
     return True
+
+
+def _another_question(turn: Turn) -> bool:
+    """A text that names no place and that the NLU reads, surely, as something else."""
+    understanding = turn.understanding
+    if understanding is None or understanding.intent in (None, "out_of_scope") \
+            or understanding.confidence < turn.ctx.fallback_threshold:
+        return False
+    found = resolve(turn.text)
+    return not (found.places or found.area or found.suggestions)
 
 
 @router.payload("commune")

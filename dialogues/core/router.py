@@ -46,6 +46,8 @@ class Turn:
     dialogues: Dialogues  # to show the menu or act as if a button was pressed
     replies: list[Reply] = field(default_factory=list)
     handled_as: str | None = None
+    # the message itself is personal (a report's first words): the log keeps its step only
+    private_incoming: bool = False
 
     @property
     def lang(self) -> str:

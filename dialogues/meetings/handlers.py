@@ -119,12 +119,6 @@ def ask_subscribe(turn: Turn) -> None:
     subscribe(turn)
 
 
-@router.intent("unsubscribe")
-@router.command("stop", "unsubscribe")
-def ask_unsubscribe(turn: Turn) -> None:
-    unsubscribe(turn)
-
-
 # Exact payloads (matched before the `meet` prefix): these are also pressed on the user's
 # behalf once their commune is known (`need_commune(then=...)`), when the incoming message
 # is their text, not this payload.

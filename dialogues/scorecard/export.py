@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -88,8 +88,11 @@ def write_responses_csv(session: Session, surveys: Surveys, round_id: int, path:
     return _write(path, header, rows())
 
 
-def write_comments_csv(session: Session, surveys: Surveys, round_id: int, path: Path) -> int:
-    """Comments only: no profile field, no response id, no author key."""
+def write_comments_csv(session: Session, surveys: Surveys, round_id: int, path: Path, *,
+                       mask: Callable[[str], str] | None = None) -> int:
+    """Comments only: no profile field, no response id, no author key. `mask`: what the
+    dashboard's download hides (phone numbers...: common.redact.mask_personal_data)."""
+    shown = mask or (lambda text: text)
     row = session.get(ScoringRound, round_id)
     if row is None:
         raise LookupError(f"there is no round {round_id}")
@@ -98,4 +101,4 @@ def write_comments_csv(session: Session, surveys: Surveys, round_id: int, path: 
         SurveyComment.round_id == round_id).order_by(SurveyComment.id)).all()
     header = ["comment_id", "facility_id", "facility_name", "round_id", "round_label", "comment"]
     return _write(path, header, ([c.id, row.facility_id, facility.name.en if facility else "",
-                                  row.id, row.label, c.text] for c in comments))
+                                  row.id, row.label, shown(c.text)] for c in comments))

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content.surveys.section import SCALE_VALUES, Facility, Survey, Surveys
+from dialogues.scorecard.jaap.store import round_survey
 from dialogues.scorecard.models import (
     ScoringRound,
     SurveyComment,
@@ -184,7 +185,7 @@ def round_results(session: Session, surveys: Surveys, round_id: int, *,
     if row is None:
         raise LookupError(f"there is no round {round_id}")
     facility = surveys.facilities.get(row.facility_id)
-    survey = next((s for s in surveys.by_type.values() if s.id == row.survey_id), None)
+    survey = round_survey(session, surveys, row)  # with the round's custom indicators
     status, scores, profile = response_table(session, round_id)
     known = [i.id for i in survey.indicators] if survey else []
     extra = sorted({i for answers in scores.values() for i in answers} - set(known))

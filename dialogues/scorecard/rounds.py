@@ -1,8 +1,9 @@
 """Scoring rounds: opened and closed by a CAF or an admin; closing one queues the summaries of
 its results for the respondents who asked for them, in the same transaction.
 
-The summary requests (`round_subscriptions`) say who asked, never what they answered, and are
-deleted once the summaries are queued (docs/privacy.md).
+The summary requests (`round_subscriptions`) say who asked, never what they answered. They are
+kept after close so the same people hear about the agreed plan and its progress, and deleted
+once that is done (scheduler/jaap.py, docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common import formatting as fmt
@@ -22,6 +23,7 @@ from content.surveys.section import surveys_of
 from dialogues.core.models import User
 from dialogues.core.outbox import enqueue
 from dialogues.core.permissions import Actor, NotAllowed
+from dialogues.scorecard.jaap.proposals import attach_to_round
 from dialogues.scorecard.models import RoundSubscription, ScoringRound
 from dialogues.scorecard.results import MIN_GROUP, RoundResults, round_results
 from dialogues.scorecard.store import lock_round, open_round_of
@@ -50,6 +52,7 @@ def open_round(session: Session, content: Content, facility_id: str, *, by: Acto
                        opened_at=now or utcnow(), opened_by=by.name[:64])
     session.add(row)
     session.flush()  # the unique open_facility refuses a second open round from a racing CAF
+    attach_to_round(session, facility_id, int(row.id), now)  # its custom indicators, if any
     return row
 
 
@@ -80,7 +83,6 @@ def close_round(session: Session, content: Content, round_id: int, *, by: Actor,
                 address=str(user.channel_user_id), replies=[Reply(text, automated=True)],
                 automated=True, batch=SUMMARY_BATCH.format(round_id=round_id),
                 dedup_key=f"{SUMMARY_BATCH.format(round_id=round_id)}:{user.id}")
-    session.execute(delete(RoundSubscription).where(RoundSubscription.round_id == round_id))
     row.summaries = len(users)
     return row
 

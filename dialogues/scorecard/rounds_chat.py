@@ -19,6 +19,8 @@ from dialogues.core.permissions import Actor, NotAllowed
 from dialogues.core.places import need_commune
 from dialogues.core.router import Router, Turn
 from dialogues.scorecard import store
+from dialogues.scorecard.jaap.store import valid_id
+from dialogues.scorecard.poster_chat import send_poster
 from dialogues.scorecard.results import round_results
 from dialogues.scorecard.rounds import RoundError, close_round, open_round, summary_text
 
@@ -26,12 +28,13 @@ router = Router("rounds", private=lambda turn: "rounds")  # CAF tools: private c
 router.uses("rounds_not_allowed", "rounds_list", "rounds_open_button", "rounds_close_button",
             "rounds_results_button", "rounds_opened", "rounds_confirm_close",
             "rounds_close_yes", "rounds_closed", "rounds_none", "rounds_error", "menu_button",
-            "change_commune", "meet_no_communes")
+            "change_commune", "meet_no_communes", "rounds_poster_button",
+            "rounds_poster_caption", "rounds_poster_unavailable")
 
 PREFIX = "rnd"
 
 
-def _allowed(turn: Turn) -> Actor | None:
+def allowed_actor(turn: Turn) -> Actor | None:
     """The actor when they are a CAF with communes or an admin; else they are told why."""
     actor = turn.actor()
     if actor.is_admin or (actor.is_staff and actor.communes):
@@ -44,7 +47,7 @@ def _allowed(turn: Turn) -> Actor | None:
 @router.command("rounds")
 @router.deep_link("rounds")
 def rounds_command(turn: Turn) -> None:
-    actor = _allowed(turn)
+    actor = allowed_actor(turn)
     if actor is not None:
         show_rounds(turn, actor)
 
@@ -84,8 +87,9 @@ def show_rounds(turn: Turn, actor: Actor) -> None:
 
 @router.payload(PREFIX)
 def rounds_button(turn: Turn) -> None:
-    """`rnd` | `rnd:open:<facility>` | `rnd:close:<round>[:yes]` | `rnd:results:<round>`."""
-    actor = _allowed(turn)
+    """`rnd` | `rnd:open:<facility>` | `rnd:close:<round>[:yes]` | `rnd:results:<round>` |
+    `rnd:poster:<round>`."""
+    actor = allowed_actor(turn)
     if actor is None:
         return
     parts = (turn.incoming.payload or "").split(":")
@@ -97,7 +101,10 @@ def rounds_button(turn: Turn) -> None:
             facility = surveys_of(turn.content).facilities[row.facility_id]
             turn.say(turn.t("rounds_opened", facility=facility.name(turn.lang),
                             start=f"svy_{facility.id}"),
-                     [turn.button("menu_button", "menu")])
+                     [turn.button("rounds_poster_button", f"{PREFIX}:poster:{row.id}"),
+                      turn.button("menu_button", "menu")])
+        elif action == "poster" and valid_id(value) is not None:
+            send_poster(turn, actor, int(value))
         elif action == "close" and value.isdigit():
             _close(turn, int(value), confirmed, actor)
         elif action == "results" and value.isdigit():

@@ -248,3 +248,14 @@ def is_subscribed(session: Session, round_id: int, user_id: int) -> bool:
     return session.execute(select(RoundSubscription.user_id).where(
         RoundSubscription.round_id == round_id,
         RoundSubscription.user_id == user_id)).first() is not None
+
+
+def comment_text(session: Session, round_id: int, author: str) -> str | None:
+    return session.execute(select(SurveyComment.text).where(
+        SurveyComment.round_id == round_id, SurveyComment.author == author)).scalar_one_or_none()
+
+
+def delete_comment(session: Session, round_id: int, author: str) -> None:
+    writable_round(session, round_id)
+    session.execute(delete(SurveyComment).where(
+        SurveyComment.round_id == round_id, SurveyComment.author == author))

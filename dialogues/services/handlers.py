@@ -12,7 +12,7 @@ The answers are built by pure functions of the content (`fact_message`, `fee_ext
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from common import formatting as fmt
 from common.messages import Button
@@ -21,6 +21,7 @@ from content.model import ASPECTS, Content, Fact, FeeOption, Service
 from content.review import newest_source
 from dialogues.core.provenance import Freshness, freshness, published, source_line, source_names
 from dialogues.core.router import Router, Turn
+from dialogues.core.understanding import LAST_SERVICE, LAST_SERVICE_AT
 
 router = Router("services")
 router.menu_item("menu_services", "svcs", order=10)
@@ -37,8 +38,6 @@ router.uses(
     "rights_button", "rights_based_on", "rights_report_soon",
 )
 
-LAST_SERVICE = "last_service"
-LAST_SERVICE_AT = "last_service_at"
 _ASPECT_ORDER = (*ASPECTS, "validity")
 REPORT_PREFIX = "report"  # the overcharging report flow (its own issue) takes these buttons
 RIGHTS_PREFIX = "rights"  # until then: how to complain
@@ -48,7 +47,7 @@ RIGHTS_PREFIX = "rights"  # until then: how to complain
 def ask_service(turn: Turn) -> None:
     aspects = [a for a in dict.fromkeys(turn.understanding.all("aspect"))  # type: ignore[union-attr]
                if a in ASPECTS]
-    service_id = turn.entity("service") or _recent_service(turn)
+    service_id = turn.entity("service")  # a follow-up's comes from the context rules
     if service_id is None or service_id not in turn.content.services:
         _ask_which(turn, aspects)
         return
@@ -270,14 +269,3 @@ def _ask_which(turn: Turn, aspects: list[str], key: str = "which_service") -> No
     services = sorted(turn.content.services.values(), key=lambda s: s.name(turn.lang))
     turn.say(turn.t(key), [Button(s.name(turn.lang), f"svc:{s.id}") for s in services])
 
-
-def _recent_service(turn: Turn) -> str | None:
-    """The service of the last answer, if it was recent enough to be what "it" means."""
-    service_id, at = turn.state.get(LAST_SERVICE), turn.state.get(LAST_SERVICE_AT)
-    if not service_id or not at:
-        return None
-    try:
-        elapsed = turn.now - datetime.fromisoformat(at)
-    except (TypeError, ValueError):
-        return None
-    return str(service_id) if elapsed.total_seconds() <= turn.ctx.followup_minutes * 60 else None

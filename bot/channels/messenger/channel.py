@@ -30,6 +30,7 @@ from bot.channels.messenger.settings import CHANNEL, WEBHOOK_PATH, MessengerSett
 from bot.delivery import Recipient
 from bot.ratelimit import Limits, RateLimiter
 from bot.request_body import parse_json, read_body
+from common.db.base import utcnow
 from common.db.session import database_unavailable
 from common.messages import Incoming, Reply
 
@@ -51,7 +52,8 @@ class MessengerSender:
         self.client = client
 
     async def send(self, recipient: Recipient, reply: Reply) -> None:
-        await self.client.send_reply(recipient.address, reply)
+        tag = StandardWindow().human_tag(recipient, reply, utcnow())
+        await self.client.send_reply(recipient.address, reply, tag)
 
 
 class MessengerChannel:

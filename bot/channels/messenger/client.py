@@ -51,6 +51,7 @@ from common.messages import Reply
 log = logging.getLogger(__name__)
 
 RESPONSE = "RESPONSE"  # an answer to the user's message
+MESSAGE_TAG = "MESSAGE_TAG"  # outside the 24 hours, with a tag (HUMAN_AGENT: a person)
 UPDATE = "UPDATE"  # sent on our own initiative (reminders, broadcasts), inside the window
 
 
@@ -234,10 +235,14 @@ class MessengerClient:
 
     # -- blocking calls (run in the client's threads)
 
-    def send_message(self, psid: str, message: dict[str, Any], messaging_type: str) -> str:
-        """One Send API call; the message id."""
-        answer = self.bot.send_raw({"recipient": {"id": psid},
-                                    "messaging_type": messaging_type, "message": message})
+    def send_message(self, psid: str, message: dict[str, Any], messaging_type: str,
+                     tag: str | None = None) -> str:
+        """One Send API call; the message id. `tag`: a message tag (MESSAGE_TAG)."""
+        body: dict[str, Any] = {"recipient": {"id": psid}, "messaging_type": messaging_type,
+                                "message": message}
+        if tag:
+            body["tag"] = tag
+        answer = self.bot.send_raw(body)
         return str(answer.get("message_id", ""))
 
     def upload_image(self, path: Path) -> str:
@@ -272,10 +277,11 @@ class MessengerClient:
 
     # -- async entry point
 
-    async def send_reply(self, psid: str, reply: Reply) -> None:
-        """Send one reply; raises RetryLater, Unreachable, Held or Rejected."""
+    async def send_reply(self, psid: str, reply: Reply, tag: str | None = None) -> None:
+        """Send one reply; raises RetryLater, Unreachable, Held or Rejected. `tag`: the
+        message tag it needs (HUMAN_AGENT: a person's reply after the 24 hours)."""
         outgoing = render(reply)  # on the loop thread: see `shorten`
-        messaging_type = UPDATE if reply.automated else RESPONSE
+        messaging_type = MESSAGE_TAG if tag else UPDATE if reply.automated else RESPONSE
         key = self._progress_key(psid, outgoing)
         done = self._resume(key)
         try:
@@ -290,7 +296,7 @@ class MessengerClient:
                     attachment_id = await self._run(self.upload_image, image)
                     message = {**message, "attachment": {"type": "image", "payload": {
                         "attachment_id": attachment_id}}}
-                await self._run(self.send_message, psid, message, messaging_type)
+                await self._run(self.send_message, psid, message, messaging_type, tag)
                 done = index + 1
         except GraphError as error:
             raised = delivery_error(error, self.retry_seconds)

@@ -31,6 +31,7 @@ MAX_TEMPLATE_BUTTONS = 3
 MAX_ELEMENT_TITLE = 80  # carousel cards
 MAX_CAROUSEL = 10
 ELLIPSIS = "…"
+HUMAN_AGENT = "HUMAN_AGENT"  # the message tag of a person's reply, up to 7 days after
 
 
 # ------------------------------------------------------------------ labels
@@ -168,10 +169,25 @@ class StandardWindow:
     and the core releases them with the reply to the user's next message. Replies go out
     within seconds of the user's message, so they are inside the window; one delayed past it
     (a backlog after an outage) is held too, since Meta would refuse it.
+
+    A person's reply in a handover (`Reply.human`) may go for 7 days with the HUMAN_AGENT tag
+    (Meta: "human replies only", still documented in 2026; /work/shared/reference/platforms.md);
+    `human_tag` says when the tag is needed.
     """
 
     window = timedelta(hours=24)
+    human_window = timedelta(days=7)
 
-    def may_send(self, recipient: Recipient, automated: bool, now: datetime) -> bool:
+    def may_send(self, recipient: Recipient, automated: bool, now: datetime, *,
+                 human: bool = False) -> bool:
         last = recipient.last_inbound_at
-        return last is not None and now - last < self.window
+        if last is None:
+            return False
+        return now - last < (self.human_window if human and not automated else self.window)
+
+    def human_tag(self, recipient: Recipient, reply: Reply, now: datetime) -> str | None:
+        """HUMAN_AGENT for a person's reply outside the 24 hours (within 7 days), else None."""
+        last = recipient.last_inbound_at
+        if not reply.human or reply.automated or last is None or now - last < self.window:
+            return None
+        return HUMAN_AGENT

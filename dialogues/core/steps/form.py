@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from common import formatting as fmt
-from common.messages import Button
+from common.messages import Button, Kind
 from content.forms.section import Form, Step, forms_of
 from content.places import gazetteer
 from dialogues.core.router import Router, Turn
@@ -33,11 +33,15 @@ router = Router("forms", private=lambda turn: "meet")  # CAF forms: private chat
 router.uses("form_cancel_button", "form_back_button", "form_skip_button", "form_yes_button",
             "form_cancelled", "form_stale", "form_press_button", "form_too_long", "form_empty",
             "form_when_unreadable", "form_when_no_date", "form_when_no_time",
-            "form_when_bad_date", "form_when_past", "form_when_understood")
+            "form_when_bad_date", "form_when_past", "form_when_understood",
+            "form_day_unreadable", "form_day_bad_date", "form_day_past", "form_day_understood",
+            "form_amount_not_a_number", "form_amount_zero", "form_amount_several",
+            "form_amount_too_large")
 
 FLOW = "form"
 PREFIX = "frm"
 _CANCEL_WORDS = ("cancel", "បោះបង់")
+_ATTACHMENTS = (Kind.IMAGE, Kind.VOICE, Kind.AUDIO, Kind.FILE, Kind.VIDEO)
 Values = dict[str, Any]
 
 
@@ -48,12 +52,22 @@ class FormHooks:
     done: Callable[[Turn, Values, Values], None]  # (turn, values, extra), once confirmed
     preview: Callable[[Turn, Values, Values], str]  # shown with the confirm step's question
     communes: Callable[[Turn, Values], list[str]] = lambda turn, flow: []  # a place step's
+    # steps not to ask (already answered from the first message, or not relevant to the
+    # answers so far): (turn, flow, step id) -> skip it
+    skip: Callable[[Turn, Values, str], bool] = lambda turn, flow, step_id: False
+    # a photo, voice note or file sent while the form is open (None: "press a button")
+    attachment: Callable[[Turn], None] | None = None
 
 
 def start_form(turn: Turn, form_id: str, *, values: Values | None = None, **extra: Any) -> None:
     """Begin a form at its first step; `values` pre-fills answers (an edit), `extra` is kept
     in the flow for the hooks (a meeting id...)."""
     turn.start_flow(FLOW, form=form_id, step=0, values=dict(values or {}), extra=extra)
+    _ask(turn)
+
+
+def resume_form(turn: Turn) -> None:
+    """Ask the current step of the form in progress again (a user back after a while)."""
     _ask(turn)
 
 
@@ -98,6 +112,9 @@ def _ask(turn: Turn) -> None:
     if found is None:
         return
     form, flow, hooks = found
+    while hooks.skip(turn, flow, _step(form, flow).id) \
+            and int(flow.get("step", 0)) < len(form.steps) - 1:
+        flow["step"] = int(flow.get("step", 0)) + 1
     step = _step(form, flow)
     controls = _controls(turn, flow, step)
     if step.type == "place":
@@ -140,8 +157,12 @@ def on_text(turn: Turn) -> bool:
     found = _form(turn)
     if found is None:
         return False
-    form, flow, _ = found
+    form, flow, hooks = found
     step = _step(form, flow)
+    if turn.incoming.kind in _ATTACHMENTS and hooks.attachment is not None:
+        hooks.attachment(turn)
+        _ask(turn)
+        return True
     text = turn.text.strip()
     if text.lower() in _CANCEL_WORDS:
         _cancel(turn)
@@ -150,6 +171,10 @@ def on_text(turn: Turn) -> bool:
         _typed_text(turn, form, flow, step, text)
     elif step.type == "datetime":
         _typed_when(turn, form, flow, step, text)
+    elif step.type == "date":
+        _typed_day(turn, form, flow, step, text)
+    elif step.type == "amount":
+        _typed_amount(turn, form, flow, step, text)
     else:  # a choice, place or confirmation: buttons only
         turn.say(turn.t("form_press_button"))
         _ask(turn)
@@ -178,6 +203,25 @@ def _typed_when(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> 
     _advance(turn, form, flow, step, read.value.isoformat())
 
 
+def _typed_day(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> None:
+    read = kinds.read_date(text, turn.now.astimezone(ZoneInfo(turn.ctx.timezone)).date())
+    if not read.ok:
+        at = read.values.get("at")
+        values = {"day": fmt.day(at, turn.lang)} if at else {}
+        turn.say(turn.t(f"form_day_{read.problem}", **values), _controls(turn, flow, step))
+        return
+    turn.say(turn.t("form_day_understood", day=fmt.day(read.value, turn.lang)))
+    _advance(turn, form, flow, step, read.value.isoformat())
+
+
+def _typed_amount(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> None:
+    read = kinds.read_amount(text)
+    if not read.ok:
+        turn.say(turn.t(f"form_amount_{read.problem}"), _controls(turn, flow, step))
+        return
+    _advance(turn, form, flow, step, read.value)
+
+
 @router.payload(PREFIX)
 def on_button(turn: Turn) -> None:
     """A button of the form: an answer, skip, back, cancel or the confirmation."""
@@ -191,8 +235,7 @@ def on_button(turn: Turn) -> None:
     if action == "cancel":
         _cancel(turn)
     elif action == "back":
-        flow["step"] = max(0, int(flow.get("step", 0)) - 1)
-        _ask(turn)
+        _back(turn, form, flow, hooks)
     elif action == "skip" and step.optional:
         _advance(turn, form, flow, step, None)
     elif action == "c" and step.type == "choice" and value.isdigit() \
@@ -208,6 +251,15 @@ def on_button(turn: Turn) -> None:
     else:  # a button of an earlier step, or forged
         turn.say(turn.t("form_stale"))
         _ask(turn)
+
+
+def _back(turn: Turn, form: Form, flow: Values, hooks: FormHooks) -> None:
+    """One step back, over the steps the hooks skip (the first step is always asked)."""
+    index = max(0, int(flow.get("step", 0)) - 1)
+    while index > 0 and hooks.skip(turn, flow, form.steps[index].id):
+        index -= 1
+    flow["step"] = index
+    _ask(turn)
 
 
 def _cancel(turn: Turn) -> None:

@@ -6,9 +6,10 @@ server is down and the same reading serves a meeting form and the scorecard. Khm
 digits, Khmer particles and punctuation are all handled by `answer_key` / `typed_number`.
 
 Kinds: choice (one of some options), rating (the five faces, 1-5), text (free text), place (a
-commune, from buttons), datetime (a local date and time, refused in the past), confirm (yes or
-no). The result is a `Read`: a value, a problem (a message-key suffix such as "too_long"), or
-neither (the text is not an answer of this kind: the feature may ask the NLU, or say "press a
+commune, from buttons), datetime (a local date and time, refused in the past), date (a day, a
+deadline: refused before today), confirm (yes or no), amount (a sum of money in riel or
+dollars). The result is a `Read`: a value, a problem (a message-key suffix such as "too_long"),
+or neither (the text is not an answer of this kind: the feature may ask the NLU, or say "press a
 button").
 """
 
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from common.when import parse_when
+from common.amounts import AmountError, parse_amount
+from common.when import parse_day, parse_when
 from content.surveys.section import answer_key, typed_number
 
-KINDS = ("choice", "rating", "text", "place", "datetime", "confirm")
+KINDS = ("choice", "rating", "text", "place", "datetime", "date", "confirm", "amount")
 RATING_TOP = 5  # the five faces
 
 
@@ -98,6 +100,25 @@ def read_datetime(text: str, now_local: datetime) -> Read:
         return Read(problem=when.problem or "unreadable",
                     values={"at": when.at} if when.at else {})
     return Read(when.at)
+
+
+def read_date(text: str, today: date) -> Read:
+    """A day (common/when.py), as a date; the problem is the parser's (unreadable, bad_date,
+    past), with the day it did read."""
+    when = parse_day(text, today)
+    if when.problem or when.at is None:
+        return Read(problem=when.problem or "unreadable",
+                    values={"at": when.at.date()} if when.at else {})
+    return Read(when.at.date())
+
+
+def read_amount(text: str, *, currency: str | None = None) -> Read:
+    """A sum of money (common/amounts.py: "20,000", "២ម៉ឺន", "$5"), as its canonical text
+    ("20000 riel"); the problem is the parser's (not_a_number, zero, several, too_large)."""
+    try:
+        return Read(parse_amount(text, currency=currency).canonical())
+    except AmountError as error:
+        return Read(problem=error.reason)
 
 
 def read_confirm(text: str, words: Mapping[str, str]) -> Read:

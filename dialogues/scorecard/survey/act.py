@@ -10,7 +10,7 @@ from dialogues.core.router import Turn
 from dialogues.core.steps.buttons import verify
 from dialogues.scorecard import store
 from dialogues.scorecard.store import COMPLETE, STOPPED
-from dialogues.scorecard.survey import entry, show
+from dialogues.scorecard.survey import entry, personal, show
 from dialogues.scorecard.survey.walk import FLOW, Walk, current_walk, end, profile_number, step_kind
 
 
@@ -79,6 +79,8 @@ def step_button(turn: Turn, action: str, step: str, tag: str) -> None:
         choose(turn, walk, step, action)
     elif action in ("back", "skip", "stop"):
         control(turn, walk, step, action)
+    elif action == "pii" and tag in personal.CHOICES:
+        personal.choose(turn, walk, step, tag)
     else:
         show.show(turn, walk, current)
 

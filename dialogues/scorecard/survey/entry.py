@@ -12,6 +12,7 @@ from content.surveys.section import FACILITY_TYPES, Facility, surveys_of
 from dialogues.core.places import need_commune
 from dialogues.core.router import Turn
 from dialogues.scorecard import store
+from dialogues.scorecard.jaap.chat_propose import propose_buttons
 from dialogues.scorecard.store import COMPLETE, ResponseState, RoundClosed
 from dialogues.scorecard.survey import act, show
 from dialogues.scorecard.survey.walk import (
@@ -122,7 +123,7 @@ def choose_facility(turn: Turn, commune_code: str, facility_type: str | None) ->
             text = turn.t("survey_no_open_round", facility=facilities[0].name(turn.lang))
         else:
             text = turn.t("survey_no_open_rounds", commune=commune)
-        turn.say(text, after)
+        turn.say(text, propose_buttons(turn, [f.id for f in facilities]) + after)
         return
     if len(available) == 1:
         facility_chosen(turn, available[0].id)
@@ -149,7 +150,7 @@ def facility_chosen(turn: Turn, facility_id: str) -> None:
     if found is None:
         end(turn)
         turn.say(turn.t("survey_no_open_round", facility=facility.name(turn.lang)),
-                 [turn.button("menu_button", "menu")])
+                 [*propose_buttons(turn, [facility.id]), turn.button("menu_button", "menu")])
         return
     existing = store.find_response(turn.session, found.id, respondent(turn))
     if existing and existing.status != COMPLETE and existing.position > 0:

@@ -13,7 +13,7 @@ from dialogues.core.router import Turn
 from dialogues.core.steps import kinds
 from dialogues.scorecard import store
 from dialogues.scorecard.store import RoundClosed
-from dialogues.scorecard.survey import act, show
+from dialogues.scorecard.survey import act, personal, show
 from dialogues.scorecard.survey.walk import (
     FLOW,
     LEAVE_CONFIDENCE,
@@ -167,6 +167,8 @@ def _typed_comment(turn: Turn, walk: Walk, step: str) -> bool:
         return True
     walk.ensure_response()
     cut = store.save_comment(turn.session, walk.round_id, walk.author, turn.text.strip())
+    if personal.offer(turn, walk, step, turn.text.strip()):
+        return True
     note = turn.t("survey_comment_saved")
     if cut:
         note += " " + turn.t("survey_comment_truncated",

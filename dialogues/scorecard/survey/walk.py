@@ -19,6 +19,7 @@ from content.surveys.section import Facility, Survey, Surveys, surveys_of
 from dialogues.core.router import Router, Turn
 from dialogues.core.steps.buttons import payload, sign
 from dialogues.scorecard import store
+from dialogues.scorecard.jaap.store import round_survey
 from dialogues.scorecard.store import IN_PROGRESS, ResponseState
 
 FLOW = "survey"
@@ -46,9 +47,16 @@ def private_link(turn: Turn) -> str:
         facility = argument[len("svy_"):]
     else:
         facility = str((turn.flow() or {}).get("facility") or "")
-    known = facility in surveys_of(turn.content).facilities and \
-        _LINK_SAFE.fullmatch(facility) is not None
-    return f"{PREFIX}_{facility}" if known else PREFIX
+    known = facility in surveys_of(turn.content).facilities
+    return (start_payload(facility) or PREFIX) if known else PREFIX
+
+
+def start_payload(facility_id: str) -> str | None:
+    """The deep-link argument that opens the rating of one facility (`/start svy_<id>` on
+    Telegram, an m.me link's `ref` on Messenger: posters, QR codes); None when the id cannot
+    be one (a /start parameter is at most 64 characters of A-Z a-z 0-9 _ -)."""
+    payload = f"{PREFIX}_{facility_id}"
+    return payload if _LINK_SAFE.fullmatch(facility_id) and len(payload) <= 64 else None
 
 
 router = Router("survey", private=private_link)
@@ -124,7 +132,7 @@ class Walk:
         self.turn = turn
         self.surveys = surveys
         self.facility = facility
-        self.survey = surveys.survey_for(facility)
+        self.survey = _round_survey(turn, surveys, facility, round_id)
         self.round_id = round_id
         self.nonce = nonce
         self.respondent = respondent(turn)
@@ -204,6 +212,14 @@ class Walk:
         """A signed answer button: `svy:a:<step>:<tag>`."""
         tag = sign(self.turn.ctx.secret_key, self.nonce, step, value)
         return Button(label, payload(PREFIX, "a", step, tag))
+
+
+def _round_survey(turn: Turn, surveys: Surveys, facility: Facility, round_id: int) -> Survey:
+    """The survey the round asks: the facility's, with the custom indicators the CAF added from
+    citizens' proposals after the standard ones (dialogues/scorecard/jaap)."""
+    row = store.round_row(turn.session, round_id)
+    found = round_survey(turn.session, surveys, row) if row is not None else None
+    return found or surveys.survey_for(facility)
 
 
 def respondent(turn: Turn) -> str:

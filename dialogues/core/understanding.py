@@ -1,0 +1,214 @@
+"""Context in understanding: what a message means given the conversation so far (issue 18,
+issue 19 findings 3 and 4). Every rule is here, in the order they are tried, so that what the
+bot makes of "and the price?" is decided in one place and tested in one place:
+
+1. A yes/no right after a question that offered one answers it, however unsure the NLU is.
+2. An aspect (fee, documents, time, place) with no service, in a message that says little else,
+   after a service answer, is a follow-up on that service, whatever the intent confidence.
+3. A service named alone ("ID", "កាតខ្មែរ?") is a question about it.
+4. A bare place name after a budget answer is that budget for the new place.
+5. A question that does not fit the topic is never answered with the old topic: a service
+   question naming no service, but saying more than a follow-up, is asked back ("Do you mean
+   the marriage certificate, or something else?"); a question about a rating's results does not
+   start a new rating.
+
+When nothing applies the NLU's reading stands; when the bot does not understand, the fallback
+keeps the current service's buttons (`context_buttons`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from common.khmer import words
+from common.messages import Button, Entity, Understanding
+from content.places import resolve
+
+if TYPE_CHECKING:
+    from dialogues.core.router import Turn
+
+LAST_SERVICE = "last_service"  # the service of the last answer (its id) ...
+LAST_SERVICE_AT = "last_service_at"  # ... and when: "how much is it?" refers to it a while
+BUDGET_PLACE = "budget_place"  # the commune of the last budget answer (its code) ...
+BUDGET_PLACE_AT = "budget_place_at"  # ... and when
+EXPECT = "expect"  # {"yes": payload, "no": payload}: the last question offered yes/no
+ASK_BACK = "context_ask_back"  # the internal intent that asks back
+_ASPECTS = ("documents", "fee", "duration", "place")
+_YES = frozenset("yes y yeah yep ok okay sure ya yes please បាទ ចាស បាទបង ចាសបង អូខេ ព្រម "
+                 "ត្រូវ ត្រូវហើយ baat chas jas bat ok".split())
+_NO = frozenset("no nope nah not now no thanks ទេ អត់ទេ អត់ មិនទេ ទេបង te ot ot te".split())
+# Words that say nothing of their own in a short follow-up ("and the price?", "ចុះថ្លៃវិញ?").
+_FILLERS = frozenset("""
+and the a an what about how is it its does do i that this for then so ok okay please pls bong
+of to there go with much many take need bring cost costs get again also too now ?
+ចុះ វិញ ហើយ បង អ៊ីចឹង ចឹង នោះ នេះ ដែរ ទេ វា អី អ្វី ខ្លះ ត្រូវ ការ ធ្វើ បាន នៅ ណា សម្រាប់ មួយ
+ណាស់ ចេញ ទៅ មែន ម៉េច អញ្ចឹង បាទ ចាស ផង ដែល គេ យក អស់ ប៉ុន្មាន
+chos vinh hz hoy ey klas klah na nov tver trov ka
+long time days day take takes spend pay ចំណាយ ពេល យូរ ថ្ងៃ ខែ លុយ បង់ ចាំ
+""".split())
+_RESULTS = re.compile(r"\bresults?\b|\bwhen will i (know|see|hear)\b|លទ្ធផល|ពេលណាដឹង", re.I)
+_FIRM = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders", "unsubscribe",
+         "change_language", "goodbye", "report_problem", "ask_about_bot", "ask_privacy",
+         "ask_social_accountability", "talk_to_human")
+# Intents a question about a rating's results is read as (it names the rating, or asks who
+# sees the answers): it is asked back, never a new rating or the privacy notice.
+_RESULTS_READ_AS = ("rate_service", "ask_privacy", "ask_about_bot")
+_SMALL_TALK = ("affirm", "deny", "thank", "greet", "goodbye", "help", "unsubscribe",
+               "subscribe_reminders", "change_language")
+_SHORT = 1  # content words a follow-up may carry besides its aspect or service
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The understanding to act on, the rule that produced it (None: the NLU's own), and for
+    an asked-back question the topic it might be about."""
+
+    understanding: Understanding | None
+    rule: str | None = None
+    topic: str | None = None  # "service:<id>" or "rating"
+
+
+def read_in_context(turn: Turn) -> Reading:
+    """The first rule that applies to this message in this conversation."""
+    understanding = turn.understanding
+    if understanding is None or not turn.text.strip():
+        return Reading(understanding)
+    for rule in (_yes_no, _aspect_follow_up, _bare_service, _bare_place, _off_topic):
+        reading = rule(turn, understanding)
+        if reading is not None:
+            return reading
+    return Reading(understanding)
+
+
+def _as(understanding: Understanding, intent: str, *extra: Entity) -> Understanding:
+    return replace(understanding, intent=intent, confidence=1.0,
+                   entities=(*understanding.entities, *extra))
+
+
+def _yes_no(turn: Turn, understanding: Understanding) -> Reading | None:
+    if not isinstance(turn.state.get(EXPECT), dict):
+        return None
+    said = " ".join(w.text.lower() for w in words(turn.text))
+    if said in _YES:
+        return Reading(_as(understanding, "affirm"), "yes_no")
+    if said in _NO:
+        return Reading(_as(understanding, "deny"), "yes_no")
+    return None
+
+
+def _aspect_follow_up(turn: Turn, understanding: Understanding) -> Reading | None:
+    service = recent_service(turn)
+    if service is None or understanding.first("service"):
+        return None
+    aspects = [a for a in understanding.all("aspect") if a in _ASPECTS]
+    if not aspects and understanding.intent != "ask_service":
+        return None
+    if _firm(turn, understanding) or _content_words(turn.text, understanding) > _SHORT:
+        return None
+    return Reading(_as(understanding, "ask_service", Entity("service", service, 0, 0)),
+                   "follow_up")
+
+
+def _bare_service(turn: Turn, understanding: Understanding) -> Reading | None:
+    if not understanding.first("service") or (
+            understanding.intent == "ask_service"
+            and understanding.confidence >= turn.ctx.fallback_threshold):
+        return None
+    if _firm(turn, understanding) or _content_words(turn.text, understanding) > _SHORT:
+        return None
+    return Reading(_as(understanding, "ask_service"), "bare_service")
+
+
+def _bare_place(turn: Turn, understanding: Understanding) -> Reading | None:
+    """Right after a budget answer, a place typed alone asks for that place's budget."""
+    if not _recent(turn, BUDGET_PLACE, BUDGET_PLACE_AT) or understanding.intent == "ask_budget":
+        return None
+    if understanding.first("service") or understanding.all("aspect"):
+        return None
+    names = [e for e in understanding.entities if e.entity in ("place", "district", "province")]
+    if names and _content_words(turn.text, understanding) <= _SHORT:
+        return Reading(_as(understanding, "ask_budget"), "budget_place")
+    if len(words(turn.text)) > 4 or (
+            understanding.intent in _SMALL_TALK
+            and understanding.confidence >= turn.ctx.fallback_threshold):
+        return None
+    found = resolve(turn.text)
+    if found.area is not None:
+        return Reading(_as(understanding, "ask_budget", Entity(
+            found.area.level, found.area.name_en, 0, len(turn.text))), "budget_place")
+    if found.places and found.places[0].name_en:
+        return Reading(_as(understanding, "ask_budget", Entity(
+            "place", found.places[0].name_en, 0, len(turn.text))), "budget_place")
+    return None
+
+
+def _off_topic(turn: Turn, understanding: Understanding) -> Reading | None:
+    """A question that does not fit the topic is asked back, never answered with the topic."""
+    if understanding.intent in _RESULTS_READ_AS and _RESULTS.search(turn.text):
+        return Reading(understanding, "off_topic", topic="rating")
+    service = recent_service(turn)
+    if understanding.intent == "ask_service" and service and not understanding.first("service"):
+        return Reading(understanding, "off_topic", topic=f"service:{service}")
+    return None
+
+
+def _firm(turn: Turn, understanding: Understanding) -> bool:
+    """The NLU is sure of an intent that a follow-up is not (a budget question, "bye")."""
+    return understanding.intent in _FIRM and understanding.confidence >= 0.8
+
+
+def _content_words(text: str, understanding: Understanding) -> int:
+    """Words of the message outside its entities that are not fillers."""
+    spans = [(e.start, e.end) for e in understanding.entities if e.end > e.start]
+    return sum(1 for w in words(text)
+               if not any(s <= w.start and w.end <= e for s, e in spans)
+               and w.text.lower() not in _FILLERS and not w.text.isdigit())
+
+
+def _recent(turn: Turn, key: str, at_key: str) -> bool:
+    value, at = turn.state.get(key), turn.state.get(at_key)
+    if not value or not at:
+        return False
+    try:
+        elapsed = turn.now - datetime.fromisoformat(str(at))
+    except (TypeError, ValueError):
+        return False
+    return elapsed.total_seconds() <= turn.ctx.followup_minutes * 60
+
+
+def recent_service(turn: Turn) -> str | None:
+    """The service of the last answer, if it was recent enough to be what "it" means."""
+    if not _recent(turn, LAST_SERVICE, LAST_SERVICE_AT):
+        return None
+    service = str(turn.state[LAST_SERVICE])
+    return service if service in turn.content.services else None
+
+
+# ------------------------------------------------------------------ replies
+
+def ask_back(turn: Turn, topic: str) -> None:
+    """"Do you mean the marriage certificate, or something else?" with the topic's button."""
+    if topic.startswith("service:"):
+        service = turn.content.services[topic.partition(":")[2]]
+        name, payload = service.name(turn.lang), f"svc:{service.id}"
+    else:
+        name, payload = turn.t("context_topic_rating"), "svy"
+    turn.say(turn.t("context_ask_back", topic=name),
+             [Button(name, payload), turn.button("other_services", "svcs"),
+              turn.button("menu_button", "menu")])
+
+
+def context_buttons(turn: Turn) -> list[Button]:
+    """The current service's buttons (when one was just answered), then the menu's: a message
+    the bot did not understand does not drop the topic."""
+    service_id = recent_service(turn)
+    if service_id is None:
+        return turn.menu()
+    service = turn.content.services[service_id]
+    buttons = [Button(turn.t(f"button_{a}"), f"svc:{service.id}:{a}") for a in _ASPECTS
+               if service.fact(a)]
+    return [*buttons, turn.button("other_services", "svcs"), turn.button("menu_button", "menu")]
+

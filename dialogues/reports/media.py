@@ -1,0 +1,91 @@
+"""A report's photo (a receipt, a price board) or voice note, kept as a file: under the data
+directory (never the web root: the dashboard serves it only through a permission check), with a
+random name, size-limited, and a photo re-encoded by Pillow so that no EXIF metadata (the
+phone's GPS position, its model, the time) survives.
+
+The channels do not download attachments yet (Incoming carries no file): the flow tells a
+person who sends one that it cannot be kept and goes on (docs/reports.md). These functions
+are what a download will call.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from content.reports.section import ReportRules
+
+MEDIA_DIR = "report-media"  # under the data directory
+MAX_PIXELS = 40_000_000  # a larger image is refused before decoding (a decompression bomb)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A file written: its random name (the `report_media` row's) and size."""
+
+    kind: str  # photo | voice
+    file_name: str
+    size: int
+
+
+class MediaRefused(ValueError):
+    """Not kept: `reason` is "too_big", "too_long" or "not_an_image"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def media_dir(data_dir: Path) -> Path:
+    directory = data_dir / MEDIA_DIR
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return directory
+
+
+def _write(directory: Path, suffix: str, data: bytes) -> str:
+    name = f"{secrets.token_hex(16)}{suffix}"
+    path = directory / name
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    return name
+
+
+def clean_photo(data: bytes, rules: ReportRules) -> bytes:
+    """The photo as a fresh JPEG: turned upright, at most `photo_max_pixels` on its longer
+    side, without any metadata. MediaRefused when too big or not an image."""
+    if len(data) > rules.photo_max_bytes:
+        raise MediaRefused("too_big")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise MediaRefused("too_big")
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise MediaRefused("not_an_image") from error
+    upright.thumbnail((rules.photo_max_pixels, rules.photo_max_pixels))
+    clean = Image.new("RGB", upright.size)
+    clean.paste(upright)  # pixels only: no info, no EXIF, no ICC profile carried over
+    out = io.BytesIO()
+    clean.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def save_photo(data: bytes, data_dir: Path, rules: ReportRules) -> Saved:
+    cleaned = clean_photo(data, rules)
+    return Saved("photo", _write(media_dir(data_dir), ".jpg", cleaned), len(cleaned))
+
+
+def save_voice(data: bytes, seconds: float, data_dir: Path, rules: ReportRules) -> Saved:
+    """A voice note as it came (an Ogg/Opus or AAC file holds no location), limited in length
+    and size."""
+    if seconds > rules.voice_max_seconds:
+        raise MediaRefused("too_long")
+    if len(data) > rules.photo_max_bytes:
+        raise MediaRefused("too_big")
+    return Saved("voice", _write(media_dir(data_dir), ".ogg", data), len(data))

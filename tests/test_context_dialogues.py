@@ -1,0 +1,131 @@
+"""Scripted conversations for context in understanding (issue 18) and issue 19's findings 1
+(wrong place said with confidence), 3 (misspellings lose the topic) and 4 (the previous topic
+hijacks unrelated questions), in Khmer and English, through the real app with the model's
+recorded answers (tests/fake_nlu.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Chat
+from tests.fake_nlu import RecordedNlu
+
+KOUK_KHLEANG = "120809"
+
+
+@pytest.fixture
+def nlu(recorded_nlu: RecordedNlu) -> RecordedNlu:
+    return recorded_nlu
+
+
+# ------------------------------------------------------------------ follow-ups
+
+@pytest.mark.parametrize(("first", "follow_up", "expected"), [
+    ("what documents for a birth certificate", "and the price?", "💵 Birth certificate"),
+    ("what documents for a birth certificate", "what does it cost", "💵 Birth certificate"),
+    ("what documents for a family book", "how long?", "Family book: how long it takes"),
+    ("ធ្វើសំបុត្រកំណើតត្រូវការឯកសារអ្វីខ្លះ", "ចុះថ្លៃវិញ?", "💵 សំបុត្រកំណើត"),
+    ("ធ្វើសៀវភៅគ្រួសារត្រូវការឯកសារអ្វីខ្លះ", "អស់លុយប៉ុនមាន", "💵 សៀវភៅគ្រួសារ"),
+])
+def test_an_aspect_alone_after_a_service_answer_is_about_that_service(
+        chat: Chat, first: str, follow_up: str, expected: str) -> None:
+    chat.send(first)
+    chat.send(follow_up)
+    assert chat.text.startswith(expected), chat.text[:120]
+
+
+def test_a_service_named_alone_is_answered(chat: Chat) -> None:
+    chat.send("កាតខ្មែរ")
+    assert "អត្តសញ្ញាណប័ណ្ណ" in chat.text and "svc:id_card:fee" in chat.payloads
+
+
+def test_a_bare_place_after_a_budget_answer_is_that_budget_for_the_new_place(chat: Chat) -> None:
+    chat.send("budget of Kouk Khleang")
+    assert "Kouk Khleang" in chat.text
+    chat.send("Khmuonh")
+    assert "In 2023, Khmuonh" in chat.text
+
+
+# ------------------------------------------------------------------ finding 3: misspellings
+
+@pytest.mark.parametrize(("typed", "service_km"), [
+    ("សំបុតកំណើត", "សំបុត្រកំណើត"),
+    ("សំបុត្រកំនើត", "សំបុត្រកំណើត"),
+    ("សៀវភៅគ្រូសារ", "សៀវភៅគ្រួសារ"),
+])
+def test_common_khmer_misspellings_are_understood(chat: Chat, typed: str, service_km: str
+                                                  ) -> None:
+    chat.send(typed)
+    assert service_km in chat.text and "មិនយល់" not in chat.text
+
+
+@pytest.mark.parametrize(("first", "noise", "payload"), [
+    ("how much is a family book", "blorp zzkx qq", "svc:family_book:documents"),
+    ("សៀវភៅគ្រួសារតម្លៃប៉ុន្មាន", "ឡឹកឡាក់ ផុងផាំង", "svc:family_book:documents"),
+])
+def test_not_understood_keeps_the_current_services_buttons(chat: Chat, first: str, noise: str,
+                                                          payload: str) -> None:
+    chat.send(first)
+    chat.send(noise)
+    assert payload in chat.payloads and "svcs" in chat.payloads
+
+
+# ------------------------------------------------------------------ finding 4: topic hijack
+
+@pytest.mark.parametrize(("first", "question"), [
+    ("what documents for a marriage certificate", "where do my answers go?"),
+    ("ធ្វើសំបុត្រអាពាហ៍ពិពាហ៍ត្រូវការឯកសារអ្វីខ្លះ", "ចម្លើយរបស់ខ្ញុំទៅដល់អ្នកណាខ្លះ?"),
+])
+def test_an_unrelated_question_is_not_answered_with_the_previous_service(
+        chat: Chat, first: str, question: str) -> None:
+    chat.send(first)
+    chat.send(question)
+    assert "where to apply" not in chat.text and "what to bring" not in chat.text
+    assert "កន្លែងដាក់ពាក្យ" not in chat.text and "ឯកសារដែលត្រូវយកមក" not in chat.text
+    assert chat.payloads  # an answer of its own (who sees the answers), never a dead end
+
+
+@pytest.mark.parametrize("question", [
+    "when will I know the results of the health centre rating?",
+    "ពេលណាដឹងលទ្ធផលនៃការវាយតម្លៃមណ្ឌលសុខភាព?",
+])
+def test_asking_about_a_ratings_results_does_not_start_a_rating(chat: Chat, question: str
+                                                                 ) -> None:
+    chat.send(question)
+    assert not any(p.startswith("svy:yes:consent") for p in chat.payloads)
+    assert "svy" in chat.payloads  # asked back: rating, or something else
+
+
+# ------------------------------------------------------------------ finding 1: places
+
+@pytest.mark.parametrize("question", [
+    "how much money does khan sen sok get",
+    "sangkat knhom ban luy ponman? Sen Sok",
+    "ថវិកាខណ្ឌសែនសុខប៉ុន្មាន",
+])
+def test_a_district_asks_which_sangkat_with_buttons(chat: Chat, question: str) -> None:
+    chat.send(question)
+    assert "Kralanh" not in chat.text and "ក្រឡាញ់" not in chat.text
+    assert f"bud:pick:{KOUK_KHLEANG}" in chat.payloads
+    chat.press(f"bud:pick:{KOUK_KHLEANG}")
+    assert "Kouk Khleang" in chat.text or "គោកឃ្លាង" in chat.text
+
+
+def test_commune_and_province_typed_when_asked_resolve(chat: Chat) -> None:
+    chat.send("how much money does my commune have")
+    assert "Which commune or sangkat do you live in?" in chat.text
+    chat.send("អំពិល ស្វាយរៀង")
+    assert "Ampil (Romeas Haek, Svay Rieng)" in chat.text
+
+
+def test_a_district_typed_when_asked_offers_its_communes(chat: Chat) -> None:
+    chat.send("how much money does my commune have")
+    chat.send("khan Sen Sok")
+    assert "Which commune or sangkat of Saen Sokh?" in chat.text
+    assert f"commune:{KOUK_KHLEANG}" in chat.payloads
+
+
+def test_a_place_that_does_not_exist_is_not_found_with_no_wrong_answer(chat: Chat) -> None:
+    chat.send("budget of sangkat Blorpvillex")
+    assert 'I couldn\'t find a commune or sangkat called "Blorpvillex"' in chat.text
+    assert "Which commune or sangkat do you live in?" not in chat.text
