@@ -52,3 +52,23 @@ def test_the_users_own_commune_settles_a_namesake_without_asking(chat: Chat) -> 
 def test_a_khmer_romeas_haek_question(chat: Chat) -> None:
     chat.send("ថវិកាឃុំត្រពាំងស្តៅឆ្នាំ២០២២")
     assert "នៅឆ្នាំ ២០២២ ត្រពាំងស្ដៅ (រមាសហែក, ស្វាយរៀង) មានថវិកាសរុប" in chat.text
+
+
+def test_a_romanised_my_sangkat_is_not_searched_as_a_name(chat: Chat) -> None:
+    """"sangkat knhom" is "my sangkat": the bot asks which one instead of "I could not find
+    knhom ban", and a district typed next leads to its sangkats."""
+    chat.send("sangkat knhom ban luy ponman chnam nis")
+    assert "knhom" not in chat.text
+    chat.send("khan sen sok")
+    titles = [b.title for r in chat.last for b in r.buttons]
+    assert "Tuek Thla (Saen Sokh, Phnom Penh)" in titles
+
+
+def test_a_place_typed_after_not_found_is_that_budget(chat: Chat) -> None:
+    """After "I could not find X" the budget question waits: a district typed alone is read
+    as its place, not as small talk."""
+    chat.send("budget of sangkat Zzyzx")
+    assert "Zzyzx" in chat.text
+    chat.send("khan sen sok")
+    titles = [b.title for r in chat.last for b in r.buttons]
+    assert "Tuek Thla (Saen Sokh, Phnom Penh)" in titles

@@ -18,12 +18,17 @@ from content.budgets.section import (
 from content.places import Place, gazetteer
 from dialogues.core.provenance import freshness, source_line
 from dialogues.core.router import Turn
-from dialogues.core.understanding import BUDGET_PLACE, BUDGET_PLACE_AT
+from dialogues.core.understanding import (
+    BUDGET_PENDING,
+    BUDGET_PENDING_AT,
+    BUDGET_PLACE,
+    BUDGET_PLACE_AT,
+)
 
 PLACE = BUDGET_PLACE  # the commune of the last budget answer (code) ...
 PLACE_AT = BUDGET_PLACE_AT  # ... and when, so that "and last year?" refers to it
 PLACE_YEAR = "budget_year"  # ... and the year it showed ("and the year before?")
-PENDING = "budget_pending"  # scope and year asked while the user picks among namesakes
+PENDING = BUDGET_PENDING  # scope and year asked while the user picks among namesakes
 MEETING_PAYLOAD = "meet:next"  # the meetings feature's button (stable: other features use it)
 ICONS = {"health_centre": "🏥", "school": "🏫"}
 FUND_NOTE = "cs_fund"  # the national fact told when a commune has no figures
@@ -37,6 +42,12 @@ def meeting_button(turn: Turn) -> Button:
     """`meet:next` once the meetings feature handles it; `bud:meet` ("coming soon") before."""
     return turn.button("budget_btn_meeting",
                        MEETING_PAYLOAD if meetings_installed(turn) else "bud:meet")
+
+
+def wait_for_place(turn: Turn, scope: str, year: int | None) -> None:
+    """Keep the budget question while the user picks or types its place."""
+    turn.state[PENDING] = {"scope": scope, "year": year}
+    turn.state[BUDGET_PENDING_AT] = turn.now.isoformat()
 
 
 def remember(turn: Turn, place: Place, year: int | None) -> None:

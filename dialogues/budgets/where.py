@@ -22,6 +22,7 @@ from dialogues.budgets.pieces import (
     lost,
     place_arg,
     recent_place,
+    wait_for_place,
     year_arg,
 )
 from dialogues.core.places import area_choices, need_commune
@@ -85,7 +86,7 @@ def within_area(turn: Turn, named: list[Place], scope: str, year: int | None) ->
     inside = [p for p in named if p.code.startswith(area.code)]
     if inside:
         return inside
-    turn.state[PENDING] = {"scope": scope, "year": year}
+    wait_for_place(turn, scope, year)
     turn.say(turn.t("commune_in_area", area=area.name(turn.lang)),
              [Button(p.label(turn.lang), f"bud:pick:{p.code}")
               for p in area_choices(area, named)])
@@ -110,7 +111,7 @@ def unknown_place(turn: Turn, scope: str, year: int | None) -> bool:
     found = resolve(typed)
     if found.places or found.area is not None:
         return False
-    turn.state[PENDING] = {"scope": scope, "year": year}
+    wait_for_place(turn, scope, year)
     key = "commune_not_found_suggest" if found.suggestions else "commune_not_found"
     turn.say(turn.t(key, name=typed[:60]),
              [*(Button(p.label(turn.lang), f"bud:pick:{p.code}") for p in found.suggestions),
@@ -120,7 +121,9 @@ def unknown_place(turn: Turn, scope: str, year: int | None) -> bool:
 
 _NOT_NAMES = frozenset("""budget budgets money fund funds office get gets got have has had
 receive receives received spend spends spent go goes my your our this that the of in for is
-was are and or where what how when which who year last next chief council hall people""".split())
+was are and or where what how when which who year last next chief council hall people
+knhom khnhom kh'nhom yeung yerng neak bong ban baan luy loy lui prak ponman ponmann chnam
+chhnam nis nih ni thavika tvika mean min ot""".split())  # romanised Khmer: my, we, get, money...
 
 
 def _looks_like(surface: str, name: str) -> bool:
@@ -132,7 +135,7 @@ def _looks_like(surface: str, name: str) -> bool:
 
 
 def ask_which_place(turn: Turn, places: list[Place], scope: str, year: int | None) -> None:
-    turn.state[PENDING] = {"scope": scope, "year": year}
+    wait_for_place(turn, scope, year)
     buttons = [Button(p.label(turn.lang), f"bud:pick:{p.code}") for p in places[:8]]
     turn.say(turn.t("budget_which_place", name=places[0].name(turn.lang)), buttons)
 

@@ -34,6 +34,8 @@ LAST_SERVICE = "last_service"  # the service of the last answer (its id) ...
 LAST_SERVICE_AT = "last_service_at"  # ... and when: "how much is it?" refers to it a while
 BUDGET_PLACE = "budget_place"  # the commune of the last budget answer (its code) ...
 BUDGET_PLACE_AT = "budget_place_at"  # ... and when
+BUDGET_PENDING = "budget_pending"  # a budget question still waiting for its place ...
+BUDGET_PENDING_AT = "budget_pending_at"  # ... since when ("I could not find X": type another)
 EXPECT = "expect"  # {"yes": payload, "no": payload}: the last question offered yes/no
 ASK_BACK = "context_ask_back"  # the internal intent that asks back
 _ASPECTS = ("documents", "fee", "duration", "place")
@@ -123,8 +125,11 @@ def _bare_service(turn: Turn, understanding: Understanding) -> Reading | None:
 
 
 def _bare_place(turn: Turn, understanding: Understanding) -> Reading | None:
-    """Right after a budget answer, a place typed alone asks for that place's budget."""
-    if not _recent(turn, BUDGET_PLACE, BUDGET_PLACE_AT) or understanding.intent == "ask_budget":
+    """Right after a budget answer, or while a budget question waits for its place, a place
+    typed alone asks for that place's budget."""
+    waiting = (_recent(turn, BUDGET_PLACE, BUDGET_PLACE_AT)
+               or _recent(turn, BUDGET_PENDING, BUDGET_PENDING_AT))
+    if not waiting or understanding.intent == "ask_budget":
         return None
     if understanding.first("service") or understanding.all("aspect"):
         return None
