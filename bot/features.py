@@ -43,6 +43,7 @@ from dialogues.core import basics, outbox, places
 from dialogues.core import models as core_models
 from dialogues.core.router import Router
 from dialogues.core.steps import form as forms
+from dialogues.meetings import caf_help as meetings_caf_help
 from dialogues.meetings import handlers as meetings_chat
 from dialogues.meetings import models as meetings_models
 from dialogues.meetings import optout as meetings_optout
@@ -168,7 +169,8 @@ FEATURES = Features((
                                   chat_plan.router), sections=(SURVEYS,),
             models=(scorecard_models, jaap_models), commands=(scorecard_cli.register_cli,),
             jobs=(Periodic("jaap", jaap_job.announce, every=30.0, quiet=True),)),
-    Feature("meetings", routers=(meetings_chat.router, meetings_optout.router),
+    Feature("meetings", routers=(meetings_chat.router, meetings_optout.router,
+                                 meetings_caf_help.router),
             models=(meetings_models,),
             commands=(meetings_cli.register_cli,),
             jobs=(Periodic("housekeeping", housekeeping, every=10.0, quiet=True),)),

@@ -23,7 +23,7 @@ CONTRACT_INTENTS = {
     "greet", "goodbye", "thank", "help", "affirm", "deny", "out_of_scope", "change_language",
     "ask_service", "list_services", "ask_budget", "rate_service", "ask_meeting",
     "subscribe_reminders", "unsubscribe", "report_problem", "ask_about_bot", "ask_privacy",
-    "ask_social_accountability", "talk_to_human",
+    "ask_social_accountability", "talk_to_human", "caf_help",
 }
 
 
