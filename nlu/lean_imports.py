@@ -78,7 +78,7 @@ def _stand_in(name: str) -> _StandIn:
 def _deferred(module: str, name: str) -> type:
     """A class whose call imports the real `module` and returns `module.name(...)`."""
 
-    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:  # noqa: N807
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
         return getattr(real_module(module), name)(*args, **kwargs)
 
     return type(name, (), {"__new__": __new__, "__module__": module,

@@ -182,7 +182,7 @@ def _intents(component: Any) -> Callable[[list[Any]], list[Any]]:
             probabilities = component.clf.predict_proba(
                 hstack([f.features for f in sentence], format="csr"))[0]
             ranking = sorted(({"name": name, "confidence": confidence} for name, confidence
-                              in zip(component.clf.classes_, probabilities)),
+                              in zip(component.clf.classes_, probabilities, strict=True)),
                              key=lambda e: -e["confidence"])
             intent = ranking[0]
             if component.config[RANKING_LENGTH] > 0:
@@ -270,7 +270,7 @@ def read_logistic_regression(path: Path) -> Any | None:
                     return None
     except (KeyError, ValueError, OSError, zipfile.BadZipFile):
         return None
-    if not _LR_ARRAYS <= set(state):
+    if not set(state) >= _LR_ARRAYS:
         return None
     from sklearn.linear_model import LogisticRegression
 

@@ -24,8 +24,8 @@ TEXTS = 60  # held-out texts compared with Rasa's Agent (both languages, mixed)
 def _texts() -> list[str]:
     examples = heldout_examples()
     step = max(1, len(examples) // TEXTS)
-    return [ex["text"] for ex in examples[::step]][:TEXTS] + [
-        "/ស្នើសុំសំបុត្រកំណើត", "x" * 50, "how much is a birth certificate in Kampong Cham"]
+    return [*[ex["text"] for ex in examples[::step]][:TEXTS], "/ស្នើសុំសំបុត្រកំណើត", "x" * 50,
+            "how much is a birth certificate in Kampong Cham"]
 
 
 def _as_json(parsed: dict[str, Any]) -> Any:
