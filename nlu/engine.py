@@ -193,6 +193,17 @@ _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu-parse")
 _THREAD_LOOP = threading.local()
 
 
+def _new_parser_after_fork() -> None:
+    """A process forked after the model was loaded (bot/forking.py) has the executor but not
+    its thread: it would queue parses nobody runs. It gets an executor of its own."""
+    global _PARSER, _THREAD_LOOP
+    _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu-parse")
+    _THREAD_LOOP = threading.local()
+
+
+os.register_at_fork(after_in_child=_new_parser_after_fork)
+
+
 def _parse_in_thread(agent: Any, text: str) -> dict[str, Any]:
     """The pipeline's parse, or Rasa's parse_message on this thread's own event loop (made
     once, kept)."""

@@ -9,12 +9,13 @@ components from the same model archive, with the same constructors and configura
 Rasa's `GraphNode`, and calls their `process` one after the other on a `Message`; the result is
 the dict `MessageProcessor.parse_message` returns (tests/test_nlu.py compares the two).
 
-Two costs more are avoided when the pipeline has no TensorFlow component (`LEAN_COMPONENTS`):
+Two costs more are avoided, since the pipeline has no TensorFlow component (`LEAN_COMPONENTS`):
 TensorFlow itself (nlu/lean_imports.py) and skops, whose import walks every estimator of
 scikit-learn (2.5 s) to build its list of trusted types: our logistic regression is read from
 its .skops file by `read_logistic_regression`, which accepts only that estimator's plain
 parameters and numeric or text arrays (no pickle, nothing else built) and otherwise leaves the
-file to skops. A graph that is not such a chain returns None: the caller loads it with Rasa.
+file to skops. A graph that is not such a chain, or has another component (DIET), returns None:
+the caller loads it with Rasa's Agent as before.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import uuid
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,7 +106,7 @@ def _chain(schema: dict[str, Any], target: str) -> list[str] | None:
 
 def load_pipeline(archive: Path, cache: Path | None = None) -> Pipeline | None:
     """The components of the model at `archive`, or None when its predict graph is not a
-    chain this module runs (the caller then uses Rasa's Agent). Only the predict graph's
+    chain of `LEAN_COMPONENTS` (the caller then uses Rasa's Agent). Only the predict graph's
     classes are imported (Rasa's own loading imports the training graph's too: DIET, hence
     TensorFlow, for the default recipe's validator). `cache`: a directory for the trained CRF
     taggers (`_crf_extractor`), None to train them at every load as Rasa does."""
@@ -124,7 +124,9 @@ def load_pipeline(archive: Path, cache: Path | None = None) -> Pipeline | None:
         if order is None:
             return None
         lean = all(schema[name]["uses"] in LEAN_COMPONENTS for name in order)
-        with deferred_training_imports() if lean else nullcontext():
+        if not lean:  # a TensorFlow pipeline (bench/configs): Rasa's own loading, as before
+            return None
+        with deferred_training_imports():
             from rasa.engine.graph import ExecutionContext, GraphSchema
             from rasa.engine.storage.local_model_storage import LocalModelStorage
 
