@@ -90,7 +90,10 @@ def parses(count: int) -> dict[str, Any]:
     return {"texts": len(texts), "model_load_s": loaded,
             "parse_p50_ms": 1000 * statistics.median(walls),
             "parse_p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))],
-            "parse_cpu_p50_ms": 1000 * statistics.median(cpus), **memory()}
+            "parse_cpu_p50_ms": 1000 * statistics.median(cpus),
+            "parse_cpu_p95_ms": 1000 * sorted(cpus)[int(0.95 * (len(cpus) - 1))],
+            "lean": bool(getattr(nlu.agent, "lean", False)),
+            "tensorflow_imported": "tensorflow" in sys.modules, **memory()}
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
-"""Running the web server: one process (`isafbot run`), or several sharing the port behind
-uvicorn's supervisor (`isafbot run --workers N`, each building its app with `create_app`), and
-which process may lead (ISAFBOT_LEADER). What runs inside a process is bot.server's `Runtime`.
+"""Running the web server: one process (`isafbot run`), or several sharing the port
+(`isafbot run --workers N`: forked from a parent that loaded the NLU model, bot/forking.py, or
+with ISAFBOT_PRELOAD=no behind uvicorn's supervisor, each building its app with `create_app`),
+and which process may lead (ISAFBOT_LEADER). What runs inside a process is bot.server's `Runtime`.
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 
 
 def serve_processes(settings: Settings, *, processes: int, handlers: int) -> None:
-    """`isafbot run --workers N`: N server processes sharing the port (uvicorn's supervisor,
-    which restarts a worker that dies). Each builds its app with `create_app`; they elect the
-    leader. The schema is migrated here once, before they start; if the database is down,
-    each worker migrates when it answers (under the migrations' advisory lock)."""
+    """`isafbot run --workers N`: N server processes sharing the port, forked after the model
+    is loaded (bot/forking.py restarts a worker that dies), or with ISAFBOT_PRELOAD=no spawned
+    by uvicorn's supervisor. Each builds its app with `create_app`; they elect the leader.
+    The schema is migrated here once, before they start; if the database is down, each
+    worker migrates when it answers (under the migrations' advisory lock)."""
     import uvicorn
 
     from bot.db import Database
@@ -74,19 +76,35 @@ def serve_processes(settings: Settings, *, processes: int, handlers: int) -> Non
         database.dispose()
     os.environ["ISAFBOT_HANDLERS"] = str(handlers)
     os.environ.setdefault("ISAFBOT_LEADER", "elect")
+    if settings.env.get("ISAFBOT_PRELOAD", "yes").lower() not in ("no", "0", "false"):
+        from bot.forking import serve_forked
+
+        serve_forked(settings, processes, _forked_worker)  # the model loaded once, shared
+        return
     uvicorn.run("bot.serving:create_app", factory=True, workers=processes,
                 host=settings.http_host, port=settings.http_port, **_uvicorn_options(settings))
 
 
-def create_app() -> Starlette:
-    """The app factory each worker process calls (`bot.serving:create_app`, factory=True):
-    settings from the environment, the app bootstrapped in this process."""
+def _forked_worker(sock: Any, nlu: Any) -> None:
+    """One worker forked by bot.forking: its app (with the parent's NLU), served on the
+    parent's socket until SIGTERM."""
+    import uvicorn
+
+    web = create_app(nlu=nlu)
+    uvicorn.Server(uvicorn.Config(web, **_uvicorn_options(Settings.from_env()))).run(
+        sockets=[sock])
+
+
+def create_app(nlu: Any = None) -> Starlette:
+    """The app factory each worker process calls (`bot.serving:create_app`, factory=True, or
+    a forked worker with the parent's `nlu`): settings from the environment, the app
+    bootstrapped in this process."""
     from bot.bootstrap import bootstrap
     from bot.logs import configure_logging
 
     settings = Settings.from_env()
     configure_logging(settings)
-    app = bootstrap(settings, migrate=False)
+    app = bootstrap(settings, migrate=False, nlu=nlu)
     runtime = build_runtime(app, workers=int(settings.env.get("ISAFBOT_HANDLERS", "4")),
                             elect=_leader_mode(app) == "elect", migrate=True)
     if _leader_mode(app) == "no":

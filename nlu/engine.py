@@ -2,8 +2,9 @@
 
 The model is named after a hash of everything that shapes it (data, config, our components,
 library versions), so `isafbot train` does nothing when nothing changed and a stale model is never
-loaded by mistake. Rasa is imported lazily: it costs seconds (TensorFlow), and commands such as
-`isafbot content check` do not need it.
+loaded by mistake. Rasa is imported lazily: it costs seconds, and commands such as
+`isafbot content check` do not need it. The model is loaded and run by nlu/pipeline.py, without
+Rasa's Agent and, for our pipeline, without TensorFlow (issue 17).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -104,6 +106,13 @@ def _prune(model_dir: Path, keep: Path) -> None:
     for old in models[KEEP_MODELS:]:
         if old != keep:
             old.unlink(missing_ok=True)
+            shutil.rmtree(cache_dir(old), ignore_errors=True)
+
+
+def cache_dir(model: Path) -> Path:
+    """Where what a load of `model` computes is kept for the next load (its CRF taggers,
+    nlu/pipeline.py): beside the model, removed with it."""
+    return model.with_name(model.name.removesuffix(".tar.gz") + ".cache")
 
 
 def _quiet_rasa() -> None:
@@ -122,9 +131,10 @@ def _quiet_rasa() -> None:
 
 @dataclass
 class LocalNlu:
-    """The trained model, in this process."""
+    """The trained model, in this process: its components run in order (nlu/pipeline.py), or
+    Rasa's Agent for a model whose graph that module does not run."""
 
-    agent: Any
+    agent: Any  # a nlu.pipeline.Pipeline, or rasa's Agent
     path: Path
     load_seconds: float
 
@@ -134,15 +144,13 @@ class LocalNlu:
             raise NluError(f"no NLU model at {path}: run `isafbot train` (or `make chat`)")
         started = time.perf_counter()
         _quiet_rasa()
-        import skops.io  # noqa: F401  - imported before Rasa, it makes loading the model fast
-        from rasa.core.agent import Agent
-
         from common.khmer import warm_up
+        from nlu.pipeline import load_pipeline
 
         warm_up()
-        agent = Agent.load(str(path))
-        if not agent.is_ready():
-            raise NluError(f"the NLU model at {path} could not be loaded")
+        agent: Any = load_pipeline(path, cache=cache_dir(path))
+        if agent is None:
+            agent = _load_agent(path)
         nlu = cls(agent, path, 0.0)
         _run_now(nlu.parse("birth certificate សំបុត្រកំណើត"))  # builds the CRF taggers
         release_crf_temp_files(agent)
@@ -157,9 +165,9 @@ class LocalNlu:
         if not has_words(text[:MAX_PARSE_CHARS]):  # empty, emoji or punctuation only
             return {"text": text, "intent": {"name": None, "confidence": 0.0}, "entities": []}
         leading = len(text) - len(text.lstrip("/"))
-        # Rasa's parse is synchronous work behind an async signature: done on the event loop
-        # it held up every webhook and send for the length of a parse. One thread: the CRF
-        # taggers keep state between calls, so parses are not run concurrently.
+        # Rasa's parse is synchronous work: done on the event loop it held up every webhook
+        # and send for the length of a parse. One thread: the CRF taggers keep state between
+        # calls, so parses are not run concurrently.
         parsed = await asyncio.get_running_loop().run_in_executor(
             _PARSER, _parse_in_thread, self.agent, text[leading:])
         if leading:
@@ -170,12 +178,39 @@ class LocalNlu:
         return parsed
 
 
+def _load_agent(path: Path) -> Any:
+    """Rasa's own loading, for a model whose graph nlu/pipeline.py does not run."""
+    import skops.io  # noqa: F401  - imported before Rasa, it makes loading the model fast
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(path))
+    if not agent.is_ready():
+        raise NluError(f"the NLU model at {path} could not be loaded")
+    return agent
+
+
 _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu-parse")
 _THREAD_LOOP = threading.local()
 
 
+def _new_parser_after_fork() -> None:
+    """A process forked after the model was loaded (bot/forking.py) has the executor but not
+    its thread: it would queue parses nobody runs. It gets an executor of its own."""
+    global _PARSER, _THREAD_LOOP
+    _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu-parse")
+    _THREAD_LOOP = threading.local()
+
+
+os.register_at_fork(after_in_child=_new_parser_after_fork)
+
+
 def _parse_in_thread(agent: Any, text: str) -> dict[str, Any]:
-    """Rasa's parse_message on this thread's own event loop (made once, kept)."""
+    """The pipeline's parse, or Rasa's parse_message on this thread's own event loop (made
+    once, kept)."""
+    from nlu.pipeline import Pipeline
+
+    if isinstance(agent, Pipeline):
+        return agent.parse(text)
     loop = getattr(_THREAD_LOOP, "loop", None)
     if loop is None:
         loop = _THREAD_LOOP.loop = asyncio.new_event_loop()
@@ -195,7 +230,8 @@ def _run_now(coroutine: Any) -> Any:
 def crf_models(agent: Any) -> list[Any]:
     """The CRF models this process loads: khmer-nltk's module-level segmenter (and POS tagger,
     if loaded) and the entity taggers of Rasa's CRFEntityExtractor, reached through the
-    agent's graph (Rasa 3.6's runner keeps its components in `_instantiated_nodes`).
+    pipeline's components or an Agent's graph (Rasa 3.6's runner keeps its components in
+    `_instantiated_nodes`).
 
     They are found by name, never by scanning the heap: `gc.get_objects()` in this loader
     thread returned (so held a second reference to) every tuple other threads were building at
@@ -207,9 +243,13 @@ def crf_models(agent: Any) -> list[Any]:
         model = getattr(sys.modules.get(name), "crf_model", None)
         if model is not None:
             found.append(model)
-    runner = getattr(getattr(agent, "processor", None), "graph_runner", None)
-    for node in (getattr(runner, "_instantiated_nodes", None) or {}).values():
-        taggers = getattr(getattr(node, "_component", None), "entity_taggers", None)
+    components = getattr(agent, "components", None)
+    if components is None:
+        runner = getattr(getattr(agent, "processor", None), "graph_runner", None)
+        components = [getattr(node, "_component", None)
+                      for node in (getattr(runner, "_instantiated_nodes", None) or {}).values()]
+    for component in components:
+        taggers = getattr(component, "entity_taggers", None)
         if isinstance(taggers, dict):
             found.extend(taggers.values())
     return found
