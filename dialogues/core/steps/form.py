@@ -193,7 +193,9 @@ def _typed_text(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> 
 
 
 def _typed_when(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> None:
-    read = kinds.read_datetime(text, turn.now.astimezone(ZoneInfo(turn.ctx.timezone)))
+    given = flow["values"].get(step.id)  # an edit's current answer: "move it to 3" keeps its day
+    base = datetime.fromisoformat(given) if isinstance(given, str) and given else None
+    read = kinds.read_datetime(text, turn.now.astimezone(ZoneInfo(turn.ctx.timezone)), base)
     if not read.ok:
         at = read.values.get("at")
         values = {"when": fmt.moment(at, turn.lang)} if at else {}
