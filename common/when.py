@@ -6,7 +6,7 @@ Accepted (local time, Asia/Phnom_Penh by default):
   a day and month the way people write them (`ទី៨ ខែ១២`, `ថ្ងៃទី៨ ខែធ្នូ ឆ្នាំ២០២៦`,
   `៨ ធ្នូ ២០២៦`, `8 Dec`, `December 8th 2026`, `ទី៨` alone: the next 8th), or a weekday
   (`Tuesday`, `this Friday`, `next Tuesday`, `ថ្ងៃអង្គារ`, `ថ្ងៃសុក្រនេះ`, `ថ្ងៃអង្គារក្រោយ`);
-- a time: `14:00`, `14h`, `14h30`, `2pm`, `8 am`, `at 3`, `to 3`, `ម៉ោង ២`, `ម៉ោង២រសៀល`,
+- a time: `14:00`, `14h`, `14h30`, `2pm`, `8 am`, `at 3`, `from 2`, `to 3`, `ម៉ោង ២`, `ម៉ោង២រសៀល`,
   `ម៉ោង ២:៣០`, `ម៉ោង២កន្លះ`, with an optional period word (`morning`/`afternoon`/`evening`,
   `ព្រឹក`, `ថ្ងៃត្រង់`, `រសៀល`, `ល្ងាច`, `យប់`).
 
@@ -37,7 +37,7 @@ _TIME_AMPM = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)", 
 _TIME_H = re.compile(r"\b(\d{1,2})\s*(?:h|o'?clock)\b", re.IGNORECASE)
 _TIME_KHMER = re.compile(r"ម៉ោង\s*(\d{1,2})(?:\s*[:.]\s*(\d{2})|\s*(?:និង)?\s*(\d{1,2})\s*នាទី"
                          r"|\s*(កន្លះ))?")
-_TIME_AT = re.compile(r"\b(?:at|to|for)\s+(\d{1,2})\b(?!\s*[/.\-]\s*\d)", re.IGNORECASE)
+_TIME_AT = re.compile(r"\b(?:at|from|to)\s+(\d{1,2})\b(?!\s*[/.\-]\s*\d)", re.IGNORECASE)
 
 _DAY_AFTER = ("day after tomorrow", "ខានស្អែក")
 _TOMORROW = ("tomorrow", "ថ្ងៃស្អែក", "ស្អែក")

@@ -317,7 +317,7 @@ def _meeting_preview(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) 
     place = values.get("place") or place
     return turn.t("meet_preview", kind=turn.t(f"meet_kind_{kind}"),
                   commune=_commune_name(str(commune), turn.lang),
-                  when=fmt.moment(starts, turn.lang) if starts else "-",
+                  when=dates.moment(starts, turn.lang) if starts else "-",
                   place=place or "-", agenda=agenda or "-")
 
 
