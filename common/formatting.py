@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
+from common import khmer_dates
 from common.khmer import arabic_to_khmer_digits, khmer_to_arabic_digits
 
 _LOCALES = {"km": "km", "en": "en_GB"}
@@ -58,11 +59,8 @@ def day(value: date, lang: str) -> str:
 
 
 def moment(value: datetime, lang: str) -> str:
-    """A local date and time, e.g. for a meeting."""
-    if lang == "km":
-        text = f"{format_date(value, format='full', locale='km')} ម៉ោង {value:%H:%M}"
-        return arabic_to_khmer_digits(text)
-    return format_datetime(value, format="EEEE d MMMM y, HH:mm", locale=_LOCALES["en"])
+    """A local date and time, e.g. for a meeting: the one way of common.khmer_dates."""
+    return khmer_dates.moment(value, lang)
 
 
 def clock_time(value: datetime, lang: str) -> str:

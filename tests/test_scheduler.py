@@ -106,7 +106,7 @@ def test_reminders_fire_at_the_right_moments_in_phnom_penh(sapp: App, clock: Fak
     assert "Reminder: Interface meeting in Kouk Khleang" in texts[people["en"]]
     assert "Tuesday 15 December 2026, 14:00" in texts[people["en"]]
     assert "ការរំលឹក៖ កិច្ចប្រជុំរវាងប្រជាពលរដ្ឋ និងអ្នកផ្តល់សេវា នៅគោកឃ្លាង" in texts[people["km"]]
-    assert "ម៉ោង ១៤:០០" in texts[people["km"]]
+    assert "ថ្ងៃអង្គារ ទី១៥ ខែធ្នូ ឆ្នាំ២០២៦ ម៉ោង ២ រសៀល" in texts[people["km"]]
     assert all(row.automated and row.status == "pending" for row in outbox(sapp))
     assert all(b.payload == "meet:unsub" for row in outbox(sapp)
                for b in [*map(lambda d: type("B", (), d), row.reply["buttons"])])

@@ -27,6 +27,7 @@ from bot.dashboard.auth import Principal
 from bot.dashboard.board import Board, commune_name
 from bot.dashboard.views import round_name
 from common import formatting as fmt
+from common import khmer_dates as dates
 from content.model import Content
 from content.surveys.section import Surveys
 from dialogues.core.permissions import NotAllowed
@@ -61,7 +62,7 @@ def _label(content: Content, key: str, lang: str) -> str:
 def action_view(content: Content, action: JaapAction, lang: str, now: date) -> dict[str, Any]:
     return {"id": action.id, "what": action.what, "indicator": action.indicator,
             "responsible": _label(content, f"jaap_responsible_{action.responsible}", lang),
-            "due": fmt.day(action.due_date, lang), "status": action.status,
+            "due": dates.day(action.due_date, lang, weekday=False), "status": action.status,
             "status_label": _label(content, f"jaap_status_{action.status}", lang),
             "note": action.progress_note, "late": jaap_store.is_overdue(action, now),
             "photo": bool(action.photo),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -58,6 +59,7 @@ class Dialogues:
         self.takes_text: dict[str, TakesText] = {}
         self.kinds: dict[Kind, Handler] = {}
         self.deep_links: dict[str, Handler] = {}
+        self.shapes: dict[str, Handler] = {}  # router.shape: texts read before the NLU
         self.forms: dict[str, Any] = {}  # form id -> hooks (dialogues/core/steps/form.py)
         self.private: dict[Any, Any] = {}  # handler -> PrivateLink: never run in a group
         self.menu: list[MenuItem] = []
@@ -68,7 +70,7 @@ class Dialogues:
                 (self.commands, router.commands), (self.flows, router.flows),
                 (self.takes_text, router.takes_text),
                 (self.kinds, router.kinds), (self.deep_links, router.deep_links),
-                (self.forms, router.forms)]
+                (self.forms, router.forms), (self.shapes, router.shapes)]
             for mine, theirs in tables:
                 clash = set(mine) & set(theirs)
                 if clash:
@@ -85,21 +87,32 @@ class Dialogues:
         steps). Read-only."""
         if incoming.kind not in TEXT_KINDS or len(incoming.text) > MAX_PARSE_CHARS:
             return False
+        shaped = self._shape(incoming) is not None
         user = session.execute(select(User.id).where(
             User.channel == incoming.channel,
             User.channel_user_id == incoming.user_id)).scalar_one_or_none()
         if user is None:
-            return True
+            return not shaped
         state = session.execute(select(Conversation.state).where(
             Conversation.user_id == user)).scalar_one_or_none()
         flow = (state or {}).get("flow") if isinstance(state, dict) else None
         if not isinstance(flow, dict):
-            return True
+            return not shaped
         name = str(flow.get("name"))
         if incoming.in_group and self.flows.get(name) in self.private:
-            return True  # a private flow waits in the private chat (see `dispatch`)
+            return not shaped  # a private flow waits in the private chat (see `dispatch`)
         takes_text = self.takes_text.get(name)
-        return takes_text is None or not takes_text(flow, incoming.text.strip(), self.ctx)
+        if takes_text is not None and takes_text(flow, incoming.text.strip(), self.ctx):
+            return False
+        return not shaped
+
+    def _shape(self, incoming: Incoming) -> Handler | None:
+        """The handler of a text wholly of a registered shape (Router.shape)."""
+        if incoming.kind not in TEXT_KINDS:
+            return None
+        text = incoming.text.strip()
+        return next((handler for pattern, handler in self.shapes.items()
+                     if re.fullmatch(pattern, text)), None)
 
     def handle(self, session: Session, incoming: Incoming, understanding: Understanding | None,
                now: datetime | None = None, *, nlu_unavailable: bool = False) -> Outcome:
@@ -157,6 +170,11 @@ class Dialogues:
             turn.handled_as = f"flow:{flow_name}"
             if flow_handler(turn):
                 return
+        shaped = self._shape(incoming)
+        if shaped is not None:
+            turn.handled_as = "shape"
+            self.run(turn, shaped)
+            return
         if incoming.kind not in TEXT_KINDS:
             turn.handled_as = f"kind:{incoming.kind.value}"
             self.kinds.get(incoming.kind, self.kinds[Kind.UNSUPPORTED])(turn)

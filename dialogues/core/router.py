@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from common.messages import Button, Incoming, Kind, Reply, Understanding
 from dialogues.core.permissions import Actor, chat_actor
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Turn"], None]
 FlowHandler = Callable[["Turn"], bool]  # returns False to let the message through
+AnyHandler = TypeVar("AnyHandler", Handler, FlowHandler)
 # Whether a flow reads this text itself (an answer to its step: a number, a word of its own, a
 # comment, a date), given the flow's state and the context: then the NLU is not asked at all.
 TakesText = Callable[[dict[str, Any], str, "DialogueContext"], bool]
@@ -136,6 +137,7 @@ class Router:
         self.takes_text: dict[str, TakesText] = {}
         self.kinds: dict[Kind, Handler] = {}
         self.deep_links: dict[str, Handler] = {}  # /start <prefix>_<value>
+        self.shapes: dict[str, Handler] = {}  # regex -> handler of a text wholly of that shape
         self.menu: list[MenuItem] = []
         self.messages: set[str] = set()  # message keys this module uses
         self.forms: dict[str, Any] = {}  # form id -> its hooks (dialogues/core/steps/form.py)
@@ -153,6 +155,11 @@ class Router:
     def deep_link(self, *prefixes: str) -> Callable[[Handler], Handler]:
         """Handle `/start <prefix>_<value>` (Telegram deep links, Messenger ref parameters)."""
         return self._register(self.deep_links, prefixes)
+
+    def shape(self, *patterns: str) -> Callable[[Handler], Handler]:
+        """Handle a text that wholly matches one of these regular expressions (an invite code
+        typed without its command) when no flow reads it: it never goes to the NLU."""
+        return self._register(self.shapes, patterns)
 
     def kind(self, *kinds: Kind) -> Callable[[Handler], Handler]:
         return self._register(self.kinds, kinds)
@@ -172,9 +179,10 @@ class Router:
             return handler
         return register
 
-    def private_only(self, link: PrivateLink) -> Callable[[Handler], Handler]:
-        """Mark one handler as working in private chats only (see `Router(private=...)`)."""
-        def mark(handler: Handler) -> Handler:
+    def private_only(self, link: PrivateLink) -> Callable[[AnyHandler], AnyHandler]:
+        """Mark one handler (or flow) as working in private chats only (see
+        `Router(private=...)`)."""
+        def mark(handler: AnyHandler) -> AnyHandler:
             self.private[handler] = link
             return handler
         return mark

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from common import formatting as fmt
+from common import khmer_dates as dates
 from common.messages import Button
 from content.places import gazetteer
 from dialogues.core.permissions import NotAllowed
@@ -21,7 +22,7 @@ from dialogues.core.places import need_commune
 from dialogues.core.router import Router, Turn
 from dialogues.core.steps.form import FormHooks, start_form
 from dialogues.meetings import broadcasts as casts
-from dialogues.meetings import store
+from dialogues.meetings import invites, store
 from dialogues.meetings.store import MeetingError
 from dialogues.meetings.texts import MeetingTexts, local, meeting_text, report_text
 
@@ -30,7 +31,8 @@ router.menu_item("menu_meetings", "meet", order=40)
 router.uses(
     "meet_kind_interface", "meet_kind_scorecard", "meet_kind_jaap", "meet_kind_other",
     "meet_ask_kind", "meet_ask_commune", "meet_ask_place", "meet_ask_when", "meet_ask_agenda",
-    "meet_confirm", "meet_ask_new_when", "meet_ask_new_place", "meet_confirm_edit",
+    "meet_confirm", "meet_ask_new_when", "meet_ask_moved_when", "meet_ask_new_place",
+    "meet_confirm_edit",
     "meet_preview", "meet_next", "meet_none", "meet_subscribe_button",
     "meet_unsubscribe_button", "meet_subscribed", "meet_already_subscribed",
     "meet_unsubscribed", "meet_not_subscribed", "meet_reminder", "meet_cancelled_notice",
@@ -170,7 +172,7 @@ def unsubscribe(turn: Turn) -> None:
 @router.private_only(lambda turn: "caf")  # an invite code is not for the group to read
 @router.command("caf")
 def caf_command(turn: Turn) -> None:
-    redeem(turn, (turn.incoming.argument or "").strip())
+    invites.redeem(turn, (turn.incoming.argument or "").strip())
 
 
 @router.private_only(lambda turn: "caf")
@@ -178,23 +180,20 @@ def caf_command(turn: Turn) -> None:
 def caf_link(turn: Turn) -> None:
     """`/start caf-CODE` (a Telegram deep link from `isafbot caf invite`)."""
     argument = (turn.incoming.argument or "").strip()
-    redeem(turn, argument[4:] if len(argument) > 4 else "")
+    invites.redeem(turn, argument[4:] if len(argument) > 4 else "")
 
 
-def redeem(turn: Turn, code: str) -> None:
-    if not code:
-        turn.say(turn.t("caf_ask_code"))
-        return
-    try:
-        communes = store.redeem_invite(turn.session, turn.user, code[:16], now=turn.now)
-    except MeetingError:
-        turn.say(turn.t("caf_bad_code"), [turn.button("menu_button", "menu")])
-        return
-    names = ", ".join(_commune_name(c, turn.lang) for c in communes)
-    turn.say(turn.t("caf_welcome", communes=names),
-             [turn.button("meet_new_button", "meet:new"),
-              turn.button("meet_manage_button", "meet:list"),
-              turn.button("broadcast_button", "bc:new"), turn.button("menu_button", "menu")])
+@router.private_only(lambda turn: "caf")
+@router.shape(*invites.ALONE)
+def caf_code_alone(turn: Turn) -> None:
+    """An invite code typed without /caf (dialogues/meetings/invites.py: which texts)."""
+    invites.redeem(turn, turn.text)
+
+
+@router.private_only(lambda turn: "caf")
+@router.flow(invites.FLOW, takes_text=invites.takes_code)
+def caf_code_after_command(turn: Turn) -> bool:
+    return invites.code_typed(turn)
 
 
 # ------------------------------------------------------------------ CAF: meetings
@@ -215,7 +214,7 @@ def list_meetings(turn: Turn) -> None:
     communes = my_communes(turn)
     meetings = store.list_meetings(turn.session, communes=communes, now=turn.now)
     names = ", ".join(_commune_name(c, turn.lang) for c in communes)
-    buttons = [Button(f"{fmt.moment(local(m.starts_at, _tz(turn)), turn.lang)} · "
+    buttons = [Button(f"{dates.short_moment(local(m.starts_at, _tz(turn)), turn.lang)} · "
                       f"{turn.t('meet_kind_' + m.kind)}"[:60], f"meet:show:{m.id}")
                for m in meetings[:10]]
     buttons += [turn.button("meet_new_button", "meet:new"),
@@ -266,7 +265,9 @@ def edit(turn: Turn, form: str, value: str) -> None:
     if meeting.status != "scheduled" or meeting.starts_at <= store.naive_utc(turn.now):
         turn.say(turn.t("meet_past"), [turn.button("meet_manage_button", "meet:list")])
         return
-    start_form(turn, form, meeting_id=meeting.id)
+    values = {"starts_at": local(meeting.starts_at, _tz(turn)).isoformat()} \
+        if form == "meeting_time" else {}  # "move it to 3" keeps the day (common/when.py)
+    start_form(turn, form, values=values, meeting_id=meeting.id)
 
 
 @router.payload(PREFIX)
@@ -316,7 +317,7 @@ def _meeting_preview(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) 
     place = values.get("place") or place
     return turn.t("meet_preview", kind=turn.t(f"meet_kind_{kind}"),
                   commune=_commune_name(str(commune), turn.lang),
-                  when=fmt.moment(starts, turn.lang) if starts else "-",
+                  when=dates.moment(starts, turn.lang) if starts else "-",
                   place=place or "-", agenda=agenda or "-")
 
 

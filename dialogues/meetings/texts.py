@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from common import formatting as fmt
+from common import khmer_dates as dates
 from common.messages import Button, Reply
 from content.model import Content
 from content.places import gazetteer
@@ -35,7 +36,7 @@ def meeting_text(content: Content, meeting: Meeting, key: str, lang: str, tz: st
     return content.message(
         key, lang, kind=content.message(f"meet_kind_{meeting.kind}", lang),
         commune=_commune(meeting.commune_code, lang),
-        when=fmt.moment(local(meeting.starts_at, tz), lang), place=meeting.place,
+        when=dates.moment(local(meeting.starts_at, tz), lang), place=meeting.place,
         agenda=meeting.agenda or "-")
 
 

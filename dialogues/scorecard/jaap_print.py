@@ -17,6 +17,7 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from common import formatting as fmt
+from common import khmer_dates as dates
 from common import pages
 from common.charts import DRAWING
 from content.model import Content
@@ -85,7 +86,7 @@ def action_cells(content: Content, plan: Plan, action: PlanAction, number: int,
             " / ".join(indicator.get(lang, str(action.indicator)) for lang in langs)
             if action.indicator else "",
             _both(content, f"jaap_responsible_{action.responsible}", langs),
-            " / ".join(fmt.day(action.due, lang) for lang in langs),
+            " / ".join(dates.day(action.due, lang, weekday=False) for lang in langs),
             _both(content, f"jaap_status_{action.status}", langs)]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from common import formatting as fmt
 from common.db.base import utcnow
+from common.khmer import arabic_to_khmer_digits, script_of
 from common.messages import Reply
 from content.model import Content
 from content.surveys.section import surveys_of
@@ -115,7 +116,16 @@ def median_label(content: Content, median: float, lang: str) -> MedianLabel:
 
 
 def round_name(content: Content, round_id: int, label: str | None, lang: str) -> str:
-    return label or content.message("survey_round_name", lang, n=fmt.digits(round_id, lang))
+    """The round's label in the reader's language: a label may be written in both
+    ("ឆមាសទី១ ២០២៦ / 2026 first half"); one written only in the other script is shown
+    after the translated "round 12" (ជុំទី ១២ (2026 first half)), never alone in a Khmer
+    sentence."""
+    name = content.message("survey_round_name", lang, n=fmt.digits(round_id, lang))
+    parts = [p.strip() for p in (label or "").split("/") if p.strip()]
+    mine = [p for p in parts if script_of(p) in (lang, None)]
+    if mine:  # a label of digits only (2026) is either language's, in its digits
+        return arabic_to_khmer_digits(mine[0]) if lang == "km" else mine[0]
+    return f"{name} ({parts[0]})" if parts else name
 
 
 def _local_day(moment: datetime, tz: str) -> str:

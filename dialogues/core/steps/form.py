@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from common import formatting as fmt
+from common import khmer_dates as dates
 from common.messages import Button, Kind
 from content.forms.section import Form, Step, forms_of
 from content.places import gazetteer
@@ -193,7 +194,9 @@ def _typed_text(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> 
 
 
 def _typed_when(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> None:
-    read = kinds.read_datetime(text, turn.now.astimezone(ZoneInfo(turn.ctx.timezone)))
+    given = flow["values"].get(step.id)  # an edit's answer: "move it to 3" keeps its day
+    base = datetime.fromisoformat(given) if isinstance(given, str) and given else None
+    read = kinds.read_datetime(text, turn.now.astimezone(ZoneInfo(turn.ctx.timezone)), base)
     if not read.ok:
         at = read.values.get("at")
         values = {"when": fmt.moment(at, turn.lang)} if at else {}
@@ -207,10 +210,11 @@ def _typed_day(turn: Turn, form: Form, flow: Values, step: Step, text: str) -> N
     read = kinds.read_date(text, turn.now.astimezone(ZoneInfo(turn.ctx.timezone)).date())
     if not read.ok:
         at = read.values.get("at")
-        values = {"day": fmt.day(at, turn.lang)} if at else {}
+        # (the Khmer message already says ថ្ងៃ before the day: "ថ្ងៃ អង្គារ ទី៨ ខែធ្នូ ...")
+        values = {"day": dates.day(at, turn.lang).removeprefix("ថ្ងៃ")} if at else {}
         turn.say(turn.t(f"form_day_{read.problem}", **values), _controls(turn, flow, step))
         return
-    turn.say(turn.t("form_day_understood", day=fmt.day(read.value, turn.lang)))
+    turn.say(turn.t("form_day_understood", day=dates.day(read.value, turn.lang)))
     _advance(turn, form, flow, step, read.value.isoformat())
 
 

@@ -92,10 +92,11 @@ def read_place(code: str, allowed: Sequence[str]) -> Read:
     return Read(code) if code in allowed else Read(problem="not_offered")
 
 
-def read_datetime(text: str, now_local: datetime) -> Read:
+def read_datetime(text: str, now_local: datetime, base: datetime | None = None) -> Read:
     """A local date and time (common/when.py), as an aware datetime; the problem is the
-    parser's (unreadable, no_date, no_time, bad_date, past), with the time it did read."""
-    when = parse_when(text, now_local)
+    parser's (unreadable, no_date, no_time, bad_date, past), with the time it did read.
+    `base` (the answer being changed) keeps the date or the time the text leaves out."""
+    when = parse_when(text, now_local, base)
     if when.problem or when.at is None:
         return Read(problem=when.problem or "unreadable",
                     values={"at": when.at} if when.at else {})

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from common import formatting as fmt
+from common import khmer_dates as dates
 from common.messages import Button
 from content.places import gazetteer
 from content.surveys.section import surveys_of
@@ -303,7 +304,7 @@ def _action_preview(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -
     due = date.fromisoformat(values["due"]) if values.get("due") else None
     return turn.t("jaap_action_preview", what=values.get("what") or "–",
                   responsible=turn.t(f"jaap_responsible_{values.get('responsible')}"),
-                  due=fmt.day(due, turn.lang) if due else "–",
+                  due=dates.day(due, turn.lang) if due else "–",
                   indicator=_indicator_title(turn, int(extra.get("round") or 0),
                                              extra.get("indicator")))
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from common import formatting as fmt
+from common import khmer_dates as dates
 from content.model import Content
 from content.surveys.section import surveys_of
 from dialogues.scorecard.jaap.models import JaapAction
@@ -36,7 +37,7 @@ def action_line(content: Content, action: JaapAction, lang: str) -> str:
         "jaap_action_line", lang, face=STATUS_FACES.get(str(action.status), ""),
         what=str(action.what),
         responsible=content.message(f"jaap_responsible_{action.responsible}", lang),
-        due=fmt.day(action.due_date, lang),
+        due=dates.day(action.due_date, lang),
         status=content.message(f"jaap_status_{action.status}", lang))
 
 
