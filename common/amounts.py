@@ -4,8 +4,9 @@
 "5 dollars", "៥ដុល្លារ", "2 meun riel" all read as a number and, when one is named, the
 currency (riel or usd). Khmer number words too ("ម្ភៃពាន់", "ដប់ប្រាំពាន់", "មួយសែន",
 "ប្រាំរយ", "មួយលាន", mixed with digits: "២ម៉ឺនប្រាំពាន់"), when a multiplier or a currency
-follows them: a bare "មួយ" or "ពីរ" is too often part of another word to be a sum. Used by the NLU's entity canonicaliser (the `amount` entity) and by the
-report form's amount step, so both read the same forms the same way. What is not an amount
+follows them: a bare "មួយ" or "ពីរ" is too often part of another word to be a sum.
+Used by the NLU's entity canonicaliser (the `amount` entity) and by the report form's
+amount step, so both read the same forms the same way. What is not an amount
 (no digits, zero, an absurd sum) is refused with a reason the dialogue can explain.
 """
 

@@ -88,7 +88,7 @@ class FakeGraph:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.served: dict[str, int] = {}  # attachment id -> bytes written to the client
-        self._cdn: dict[str, tuple[bytes, int | None | str]] = {}
+        self._cdn: dict[str, tuple[bytes, int | str | None]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -143,7 +143,7 @@ class FakeGraph:
                     and isinstance(c.body, dict)
                     and (c.body.get("recipient") or {}).get("id") == psid]
 
-    def add_attachment(self, data: bytes, *, announce: int | None | str = "honest") -> str:
+    def add_attachment(self, data: bytes, *, announce: int | str | None = "honest") -> str:
         """Serve `data` at a CDN URL (see the module docstring for `announce`)."""
         attachment = f"a{next(self._ids)}"
         with self._lock:

@@ -7,7 +7,7 @@ open: a receipt photo is stored without its EXIF metadata, under a random name o
 root, and the commune's CAF sees it in /reports and on the dashboard; a redelivered update or
 the same photo sent twice is kept once; a 20 MB photo and a 10-minute voice note are refused
 (in Khmer and English) without any download; a Messenger body larger than its cap, or than it
-announced, is cut.
+announced, is cut. A JAAP action's progress photo sent by its CAF goes through the same port.
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ from sqlalchemy import select
 from bot.bootstrap import App, bootstrap
 from dialogues.reports import media
 from dialogues.reports.models import Report, ReportMedia
+from dialogues.scorecard.jaap.chat_photo import FOLDER as JAAP_PHOTOS
+from dialogues.scorecard.jaap.models import JaapAction
 from tests import test_messenger, test_telegram
 from tests.conftest import Chat, make_settings
 from tests.dashboard_helpers import add_accounts, login
 from tests.fake_graph import FakeGraph
 from tests.fake_telegram import FakeTelegram
 from tests.meetings_helpers import KK, invite, make_user
+from tests.test_jaap_chat import _round_with_action
 from tests.test_privacy import PSID, TG_USER, MessengerUser, TelegramUser, _unlimited
 from tests.test_reports_media import photo_with_exif
 
@@ -191,3 +194,30 @@ def image_event(url: str) -> dict[str, Any]:
     event = test_messenger.attachment_event(PSID, "image")
     event["message"]["attachments"][0]["payload"]["url"] = url
     return event
+
+
+def test_a_jaap_actions_progress_photo_from_telegram(make_app: Callable[..., App]) -> None:
+    caf = 7_300_001
+    with FakeTelegram(test_telegram.TOKEN) as tg:
+        app = make_app(test_telegram.telegram_env(tg, webhook=True))
+        _, action_id = _round_with_action(app)
+        with _unlimited(test_telegram.LiveServer(app, tg)) as server:
+            tg.wait_for(lambda: "getMe" in tg.methods())
+            server.deliver(tg.text_update(caf, f"/start caf-{invite(app, KK)}", language="en"))
+            server.deliver(tg.callback_update(caf, "lang:en", language="en"))
+            server.deliver(tg.callback_update(caf, f"jaap:st:{action_id}:done", language="en"))
+            too_big = tg.add_file(b"\xff\xd8", size=15 * 1024 * 1024)
+            server.deliver(tg.media_update(caf, "photo", file=too_big, language="en"))
+            assert "This photo is too big (at most 8 MB)" in "\n".join(tg.texts(caf))
+            progress = tg.add_file(photo_with_exif())
+            server.deliver(tg.media_update(caf, "photo", file=progress, language="en"))
+            assert "I kept this photo" in "\n".join(tg.texts(caf))
+            server.deliver(tg.text_update(caf, "The roof is fixed", language="en"))
+            server.deliver(tg.callback_update(caf, "frm:yes", language="en"))
+    assert len(tg.downloads) == 1
+    with app.db.session() as session:
+        row = session.get(JaapAction, action_id)
+        assert row is not None and row.status == "done" and row.photo
+        photo = str(row.photo)
+    kept = (app.settings.data_dir / JAAP_PHOTOS / photo).read_bytes()
+    assert b"SecretPhoneMaker" not in kept and kept[:2] == b"\xff\xd8"
