@@ -45,7 +45,9 @@ _MESSAGE = ("message_id", "date", "text", "caption", "message_thread_id", "is_to
 def reduced(update: dict[str, Any]) -> dict[str, Any]:
     """The update as stored in the inbox: only the fields the handler reads. A button press
     loses the message it was under (its text and its keyboard would show which label the
-    person chose) and every name; media, contacts and locations become their kind only."""
+    person chose) and every name; contacts, locations and most media become their kind only; a
+    photo, a voice note, an audio file or an image document keeps its file reference (file_id,
+    size, duration, MIME type: never a name or caption) for a report to fetch later."""
     out: dict[str, Any] = {"update_id": update["update_id"]}
     if isinstance(update.get("message"), dict):
         out["message"] = _reduced_message(update["message"])
