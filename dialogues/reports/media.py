@@ -105,3 +105,21 @@ def remove(data_dir: Path, file_name: str) -> None:
     """Delete a saved file (a report's form cancelled or refused); no error if gone."""
     if "/" not in file_name and not file_name.startswith("."):
         (data_dir / MEDIA_DIR / file_name).unlink(missing_ok=True)
+
+
+def sweep_orphans(data_dir: Path, kept: set[str], older_than_seconds: float,
+                  now: float) -> int:
+    """Delete files no report names (`kept`: every `report_media.file_name`) and older than
+    `older_than_seconds`: what a cancelled or abandoned form left. Choose a period longer than
+    a form can wait to be resumed (the conversation state's). Returns how many went. For the
+    retention job (bot/retention.py) to call; `now` is time.time()."""
+    directory = data_dir / MEDIA_DIR
+    if not directory.is_dir():
+        return 0
+    removed = 0
+    for path in directory.iterdir():
+        if path.is_file() and path.name not in kept \
+                and now - path.stat().st_mtime > older_than_seconds:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
