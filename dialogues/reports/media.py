@@ -73,6 +73,8 @@ def clean_photo(data: bytes, rules: ReportRules) -> bytes:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise MediaRefused("too_big")
+            side = rules.photo_max_pixels  # a JPEG twice as large or more: decoded scaled down
+            image.draft("RGB", (side, side))
             upright = ImageOps.exif_transpose(image).convert("RGB")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise MediaRefused("not_an_image") from error
