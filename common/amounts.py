@@ -2,8 +2,11 @@
 
 "20 000", "20,000", "២០,០០០៛", "២ម៉ឺន", "២០ពាន់", "1.5 ម៉ឺន", "២ម៉ឺន៥ពាន់", "20k", "$5",
 "5 dollars", "៥ដុល្លារ", "2 meun riel" all read as a number and, when one is named, the
-currency (riel or usd). Used by the NLU's entity canonicaliser (the `amount` entity) and by the
-report form's amount step, so both read the same forms the same way. What is not an amount
+currency (riel or usd). Khmer number words too ("ម្ភៃពាន់", "ដប់ប្រាំពាន់", "មួយសែន",
+"ប្រាំរយ", "មួយលាន", mixed with digits: "២ម៉ឺនប្រាំពាន់"), when a multiplier or a currency
+follows them: a bare "មួយ" or "ពីរ" is too often part of another word to be a sum.
+Used by the NLU's entity canonicaliser (the `amount` entity) and by the report form's
+amount step, so both read the same forms the same way. What is not an amount
 (no digits, zero, an absurd sum) is refused with a reason the dialogue can explain.
 """
 
@@ -57,6 +60,64 @@ _PATTERN = re.compile(
     re.IGNORECASE,
 )
 _REST = re.compile(rf"(\d+){_SEP}({_MUL})", re.IGNORECASE)
+
+
+# Khmer number words: units and tens add up ("ប្រាំពីរ" is 5 + 2, "ម្ភៃប្រាំ" 20 + 5); the
+# multipliers are those above (រយ included).
+_KHMER_UNITS = {"សូន្យ": 0, "មួយ": 1, "ពីរ": 2, "បី": 3, "បួន": 4, "ប្រាំ": 5, "ដប់": 10,
+                "ម្ភៃ": 20, "សាមសិប": 30, "សែសិប": 40, "ហាសិប": 50, "ហុកសិប": 60,
+                "ចិតសិប": 70, "ប៉ែតសិប": 80, "កៅសិប": 90}
+_UNIT_WORDS = {normalise_text(w): n for w, n in _KHMER_UNITS.items()}
+_KHMER_MULTIPLIERS = {normalise_text("រយ"): 100,
+                      **{w: m for w, m in _MULTIPLIER.items() if not w.isascii()}}
+_NOT_A_WORD_END = r"(?![\u17b6-\u17d3\u17dd])"  # a vowel or sign follows: a longer word
+_WORD = rf"(?:{_alternatives(list(_UNIT_WORDS) + list(_KHMER_MULTIPLIERS))}){_NOT_A_WORD_END}"
+_WORDS = re.compile(
+    rf"(?<![\d.,])(?P<run>(?:{_WORD}|\d+)(?:{_SEP}(?:{_WORD}|\d+))*)"
+    rf"(?:{_SEP}(?P<after>{_CUR}))?", re.IGNORECASE)
+_WORD_TOKEN = re.compile(rf"{_WORD}|\d+")
+
+
+def words_value(run: str) -> int | None:
+    """The value of Khmer number words (Arabic digits may stand for a count): "ពីរម៉ឺនប្រាំពាន់"
+    25,000, "មួយរយម្ភៃពាន់" 120,000, "២ម៉ឺនប្រាំពាន់" 25,000. A multiplier larger than any
+    before it multiplies everything before it; a smaller one only its own count."""
+    total = current = largest = 0
+    for token in _WORD_TOKEN.findall(run):
+        if token.isdigit():
+            current += int(token)
+        elif token in _UNIT_WORDS:
+            current += _UNIT_WORDS[token]
+        else:
+            multiplier = _KHMER_MULTIPLIERS[token]
+            if multiplier > largest:
+                total = (total + (current or (0 if total else 1))) * multiplier
+                largest = multiplier
+            else:
+                total += (current or 1) * multiplier
+            current = 0
+    value = total + current
+    return value or None
+
+
+def _word_amounts(digits: str) -> list[tuple[int, int, Amount]]:
+    """Runs of Khmer number words in the (digit-converted, normalised) text, as amounts: only
+    runs with a count (a number word, or digits before a multiplier: "៥រយ") and a multiplier
+    or a currency."""
+    found = []
+    for match in _WORDS.finditer(digits):
+        tokens = _WORD_TOKEN.findall(match.group("run"))
+        after = match.group("after")
+        multiplied = any(t in _KHMER_MULTIPLIERS for t in tokens)
+        if not (after or multiplied) or not any(
+                t in _UNIT_WORDS or (t.isdigit() and multiplied) for t in tokens):
+            continue
+        value = words_value(match.group("run"))
+        if value is None:
+            continue
+        currency = _CURRENCY.get(after.lower()) if after else None
+        found.append((match.start(), match.end(), Amount(Decimal(value), currency)))
+    return found
 
 
 class AmountError(ValueError):
@@ -136,14 +197,19 @@ def find_amounts(text: str) -> list[Found]:
     """Every amount in the text (Khmer or Arabic digits), spans in the original text."""
     norm = normalise(text)
     digits = khmer_to_arabic_digits(norm.text)  # one character for one: spans stay valid
-    found = []
+    spans: list[tuple[int, int, Amount]] = []
     for match in _PATTERN.finditer(digits):
         try:
-            amount = _read(match)
+            spans.append((match.start(), match.end(), _read(match)))
         except AmountError:
             continue
-        start, end = norm.original_span(match.start(), match.end())
-        found.append(Found(start, end, amount))
+    for start, end, amount in _word_amounts(digits):  # words win over the digits inside them
+        spans = [s for s in spans if s[1] <= start or s[0] >= end]
+        spans.append((start, end, amount))
+    found = []
+    for start, end, amount in sorted(spans, key=lambda span: span[0]):
+        original_start, original_end = norm.original_span(start, end)
+        found.append(Found(original_start, original_end, amount))
     return found
 
 

@@ -12,6 +12,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from common.files import FileRef
+
 # Telegram allows 64 bytes of callback data; Messenger payloads are longer, so Telegram decides.
 MAX_PAYLOAD_BYTES = 64
 _PAYLOAD = re.compile(r"[a-z0-9_]+(:[A-Za-z0-9_.\-]+)*")
@@ -56,6 +58,7 @@ class Incoming:
     language_hint: str | None = None  # the client's interface language, if the platform says
     thread_id: str | None = None  # the forum topic of the group chat the message came from
     moved_from: str | None = None  # Kind.MOVED: the chat's old address
+    file: FileRef | None = None  # a photo or voice note, not yet downloaded (common/files.py)
 
     @property
     def in_group(self) -> bool:

@@ -7,6 +7,12 @@ either from the query string or the body; the API version in the path, messaging
 size limits, Khmer clusters left whole), records every call (with the URL as sent), and can be
 told to answer with Graph API errors (for the next calls, or all of them during an `outage`),
 to be slow, or to enforce the 24-hour window.
+
+Attachments people send (a receipt photo, a voice clip) are served like Meta's CDN:
+``add_attachment(data)`` returns the URL a webhook's ``payload.url`` carries, under
+``/cdn/<id>``, with an honest Content-Length, a false one (``announce=``: smaller than what is
+sent) or none (``announce=None``, the body ending when the connection closes); ``served``
+counts the bytes each one really wrote before the client stopped reading.
 """
 
 from __future__ import annotations
@@ -81,6 +87,8 @@ class FakeGraph:
         self.enforce_window = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self.served: dict[str, int] = {}  # attachment id -> bytes written to the client
+        self._cdn: dict[str, tuple[bytes, int | str | None]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -135,6 +143,37 @@ class FakeGraph:
                     and isinstance(c.body, dict)
                     and (c.body.get("recipient") or {}).get("id") == psid]
 
+    def add_attachment(self, data: bytes, *, announce: int | str | None = "honest") -> str:
+        """Serve `data` at a CDN URL (see the module docstring for `announce`)."""
+        attachment = f"a{next(self._ids)}"
+        with self._lock:
+            self._cdn[attachment] = (data, announce)
+            self.served[attachment] = 0
+        return f"{self.url}/cdn/{attachment}?oh=signed"
+
+    def _serve_attachment(self, handler: BaseHTTPRequestHandler, attachment: str) -> None:
+        with self._lock:
+            found = self._cdn.get(attachment)
+        if found is None:
+            handler.send_error(404)
+            return
+        data, announce = found
+        handler.send_response(200)
+        handler.send_header("Content-Type", "image/jpeg")
+        if announce is not None:
+            handler.send_header("Content-Length",
+                                str(len(data) if announce == "honest" else announce))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        try:
+            for start in range(0, len(data), 65536):
+                handler.wfile.write(data[start:start + 65536])
+                with self._lock:
+                    self.served[attachment] += len(data[start:start + 65536])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading
+        handler.close_connection = True
+
     # -- the server
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -145,6 +184,10 @@ class FakeGraph:
                 pass
 
             def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                if path.startswith("/cdn/"):
+                    graph._serve_attachment(self, path[len("/cdn/"):])
+                    return
                 self._answer("GET")
 
             def do_POST(self) -> None:

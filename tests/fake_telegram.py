@@ -8,7 +8,10 @@ objects) so the real library runs against it unchanged: point the bot at it with
 Methods: getMe, getUpdates (queued updates, honouring ``offset``, ``limit`` and the long-poll
 ``timeout``; 409 while a webhook is set, like Telegram), setWebhook, deleteWebhook,
 getWebhookInfo, sendMessage, sendPhoto (multipart upload), answerCallbackQuery,
-editMessageReplyMarkup. Anything else answers 404 "Not Found" like Telegram.
+editMessageReplyMarkup, getFile (files put with ``add_file``; over 20 MB answers 400 "file is
+too big", like Telegram). Anything else answers 404 "Not Found" like Telegram. Files are
+served at ``GET /file/bot<token>/<file_path>`` (the library's ``base_file_url``, which is
+``<url>/file/bot``); ``downloads`` lists the file paths fetched.
 
 What it checks, like Telegram: the token in the path (401 otherwise), a chat id, text of 1 to
 4,096 characters, captions up to 1,024, photos present and up to 10 MB, ``reply_markup`` valid
@@ -69,7 +72,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
@@ -198,6 +201,8 @@ class FakeTelegram:
         self._arrived = threading.Condition(self._lock)
         self._update_ids = itertools.count(100_000_001)
         self._message_ids = itertools.count(1)
+        self.downloads: list[str] = []
+        self._files: dict[str, tuple[str, bytes, int]] = {}  # file_id -> path, bytes, size
         self._server = _Server(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="fake-telegram")
@@ -419,16 +424,28 @@ class FakeTelegram:
                     return record
         return None
 
-    def media_update(self, chat_id: int, kind: str, **options: Any) -> dict[str, Any]:
+    def add_file(self, data: bytes, *, size: int | None = None, suffix: str = "jpg"
+                 ) -> dict[str, Any]:
+        """A file users can send: its fields for ``media_update(..., file=...)``. `size` is the
+        file_size Telegram tells (a 20 MB photo without 20 MB of bytes)."""
+        number = next(self._message_ids)
+        file_id, told = f"FILE{number}", len(data) if size is None else size
+        with self._lock:
+            self._files[file_id] = (f"files/file_{number}.{suffix}", data, told)
+        return {"file_id": file_id, "file_unique_id": f"UNIQUE{number}", "file_size": told}
+
+    def media_update(self, chat_id: int, kind: str, *, file: dict[str, Any] | None = None,
+                     **options: Any) -> dict[str, Any]:
         """A sticker, photo, voice note, video, video_note, audio, document, location, venue,
-        contact, animation or poll, shaped like Telegram's."""
-        file = {"file_id": f"F{next(self._message_ids)}", "file_unique_id": "U1"}
+        contact, animation or poll, shaped like Telegram's (`file`: its file fields, from
+        ``add_file``, plus e.g. a voice note's ``duration``)."""
+        file = {"file_id": f"F{next(self._message_ids)}", "file_unique_id": "U1", **(file or {})}
         contents: dict[str, Any] = {
             "sticker": {"sticker": {**file, "type": "regular", "width": 512, "height": 512,
                                     "is_animated": False, "is_video": False, "emoji": "👍"}},
             "photo": {"photo": [{**file, "width": 90, "height": 90},
                                 {**file, "width": 800, "height": 800}]},
-            "voice": {"voice": {**file, "duration": 3, "mime_type": "audio/ogg"}},
+            "voice": {"voice": {"duration": 3, "mime_type": "audio/ogg", **file}},
             "audio": {"audio": {**file, "duration": 200, "title": "song"}},
             "video": {"video": {**file, "width": 640, "height": 480, "duration": 5}},
             "video_note": {"video_note": {**file, "length": 240, "duration": 4}},
@@ -501,6 +518,9 @@ class FakeTelegram:
 
             def _answer(self) -> None:
                 url = urlsplit(self.path)
+                if url.path.startswith("/file/bot"):
+                    self._file(url.path)
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, answer = fake.handle(url.path, url.query, raw,
@@ -515,7 +535,43 @@ class FakeTelegram:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout): the answer was lost
 
+            def _file(self, path: str) -> None:
+                status, data = fake.download(path)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
         return Handler
+
+    def download(self, path: str) -> tuple[int, bytes]:
+        """``GET /file/bot<token>/<file_path>``: the file's bytes (404 otherwise)."""
+        prefix = f"/file/bot{self.token}/"
+        path = unquote(path)  # httpx sends the token's colon as %3A
+        with self._lock:
+            if path.startswith(prefix):
+                wanted = path[len(prefix):]
+                for file_path, data, _ in self._files.values():
+                    if file_path == wanted:
+                        self.downloads.append(wanted)
+                        return 200, data
+        return 404, b"Not Found"
+
+    def _get_file(self, call: Call) -> tuple[int, Any]:
+        with self._lock:
+            found = self._files.get(str(call.params.get("file_id") or ""))
+        if found is None:
+            return api_error(400, "Bad Request: invalid file_id")
+        file_path, _, size = found
+        if size > 20 * 1024 * 1024:
+            return api_error(400, "Bad Request: file is too big")
+        file_id = str(call.params["file_id"])
+        return self._ok({"file_id": file_id, "file_unique_id": f"U{file_id}",
+                         "file_size": size, "file_path": file_path})
 
     def handle(self, path: str, query: str, raw: bytes, content_type: str) -> tuple[int, Any]:
         """One request: (HTTP status, JSON answer)."""
@@ -545,7 +601,7 @@ class FakeTelegram:
             "setWebhook": self._set_webhook, "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._webhook_info, "sendMessage": self._send,
             "sendPhoto": self._send, "answerCallbackQuery": self._answer_callback,
-            "editMessageReplyMarkup": self._edit_markup,
+            "editMessageReplyMarkup": self._edit_markup, "getFile": self._get_file,
         }.get(call.method)
         if handler is None:
             return api_error(404, "Not Found")

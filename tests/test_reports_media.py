@@ -5,6 +5,7 @@ huge photo is refused with a reason, and in the chat the report goes on without 
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,26 @@ def test_a_ten_minute_voice_note_is_refused(tmp_path: Path) -> None:
     assert refused.value.reason == "too_long"
     saved = media.save_voice(b"OggS" + b"\0" * 100, 40, tmp_path, RULES)
     assert saved.file_name.endswith(".ogg") and saved.size == 104
+
+
+def test_files_no_report_names_are_swept_once_old(tmp_path: Path) -> None:
+    """What a cancelled form left goes; a report's file and a fresh one stay."""
+    kept = media.save_photo(photo_with_exif(), tmp_path, RULES)
+    left = media.save_voice(b"OggS" + b"\0" * 10, 5, tmp_path, RULES)
+    fresh = media.save_voice(b"OggS" + b"\1" * 10, 5, tmp_path, RULES)
+    directory = tmp_path / media.MEDIA_DIR
+    old = (directory / fresh.file_name).stat().st_mtime - 100 * 86400
+    for name in (kept.file_name, left.file_name):
+        os.utime(directory / name, (old, old))
+    now = (directory / fresh.file_name).stat().st_mtime
+    assert media.sweep_orphans(tmp_path, {kept.file_name}, 40 * 86400, now) == 1
+    assert sorted(p.name for p in directory.iterdir()) == sorted([kept.file_name,
+                                                                   fresh.file_name])
+
+
+def test_a_keyed_file_is_written_once(tmp_path: Path) -> None:
+    """The same bytes under the same key (a retried update) are one file, not rewritten."""
+    first = media.save_photo(photo_with_exif(), tmp_path, RULES, key="ab" * 16)
+    second = media.save_photo(photo_with_exif(), tmp_path, RULES, key="ab" * 16)
+    assert first.file_name == second.file_name == "ab" * 16 + ".jpg"
+    assert len(list((tmp_path / media.MEDIA_DIR).iterdir())) == 1

@@ -23,7 +23,7 @@ from dialogues.core.places import need_commune
 from dialogues.core.provenance import freshness, source_line
 from dialogues.core.router import Router, Turn
 from dialogues.core.steps.form import FormHooks, resume_form, start_form
-from dialogues.reports import store, texts
+from dialogues.reports import attach, store, texts
 from dialogues.reports.models import FEE_KINDS
 
 router = Router("reports", private=lambda turn: "report")
@@ -44,6 +44,8 @@ router.uses("rpt_intro", "rpt_resume", "rpt_limit", "rpt_preview", "rpt_preview_
             "rpt_fee_free", "rpt_fee_option", "rpt_stored_again", "rpt_none", "rpt_yes",
             "rpt_no", "rpt_media_not_kept", "menu_button", "source_line", "source_line_stale",
             *(f"rpt_update_{s}" for s in ("raised", "forwarded", "answered", "closed", "final")))
+router.uses(*attach.MESSAGES, "menu_report")
+router.menu_item("menu_report", "report", order=50)  # the payload is PREFIX's, bare
 
 FORM = "report"
 PREFIX = "report"
@@ -157,6 +159,9 @@ def _preview(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> str:
             Amount.from_canonical(amount), content, lang)))
     if values.get("text"):
         lines.append(turn.t("rpt_preview_text", text=values["text"]))
+    media_line = attach.preview_line(turn, extra)
+    if media_line:
+        lines.append(media_line)
     lines.append(turn.t("rpt_preview_followup", followup=turn.t(
         "rpt_yes" if values.get("followup") == "yes" else "rpt_no")))
     text = "\n".join(lines)
@@ -209,6 +214,7 @@ def _done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> None:
     if not created:
         turn.say(turn.t("rpt_stored_again", reference=report.reference))
         return
+    attach.attach_saved(turn, turn.session, report, extra)
     _thank(turn, report, draft, amount, values.get("followup") == "yes")
 
 
@@ -228,11 +234,5 @@ def _thank(turn: Turn, report: Any, draft: store.Draft, amount: Amount | None,
     turn.say("\n".join(lines), [turn.button("menu_button", "menu")])
 
 
-def _attachment(turn: Turn) -> None:
-    """Photos and voice notes cannot be received yet (dialogues/reports/media.py): say so;
-    the report goes on without it."""
-    turn.say(turn.t("rpt_media_not_kept"))
-
-
 router.form(FORM, FormHooks(done=_done, preview=_preview, communes=_communes, skip=_skip,
-                            attachment=_attachment))
+                            attachment=attach.on_attachment))

@@ -174,6 +174,11 @@ def add_media(session: Session, report: Report, *, kind: str, file_name: str,
     return media
 
 
+def media_names(session: Session) -> set[str]:
+    """Every stored media file's name (what `media.sweep_orphans` must keep)."""
+    return set(session.execute(select(ReportMedia.file_name)).scalars())
+
+
 def media_of(session: Session, actor: Actor, report: Report) -> list[ReportMedia]:
     actor.require(report.commune_code)
     return list(session.execute(select(ReportMedia).where(

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.channels.base import Intake
 from bot.channels.messenger.client import MessengerClient
+from bot.channels.messenger.files import MessengerFiles
 from bot.channels.messenger.inbound import events_of, signature_ok, to_incoming
 from bot.channels.messenger.outbound import StandardWindow
 from bot.channels.messenger.settings import CHANNEL, WEBHOOK_PATH, MessengerSettings
@@ -32,6 +33,7 @@ from bot.ratelimit import Limits, RateLimiter
 from bot.request_body import parse_json, read_body
 from common.db.base import utcnow
 from common.db.session import database_unavailable
+from common.files import register
 from common.messages import Incoming, Reply
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ class MessengerChannel:
     def __init__(self, settings: MessengerSettings) -> None:
         self.settings = settings
         self.client = MessengerClient.from_settings(settings)
+        self.files = MessengerFiles(settings.timeout)  # the dialogues' file port
 
     # -- webhook
 
@@ -137,8 +140,13 @@ class MessengerChannel:
 
     async def stop(self) -> None:
         self.client.close()
+        self.files.close()
 
 
 def channel_from_settings(app: App) -> MessengerChannel | None:
     settings = MessengerSettings.from_env(app.settings.env)
-    return MessengerChannel(settings) if settings else None
+    if settings is None:
+        return None
+    channel = MessengerChannel(settings)
+    register(app.dialogues.ctx.extras, CHANNEL, channel.files)
+    return channel

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from bot.channels.messenger.settings import CHANNEL, GET_STARTED
+from common.files import PHOTO, VOICE, FileRef
 from common.messages import Incoming, Kind, is_valid_payload
 
 _MAX_EXTERNAL_ID = 128  # inbound_updates.external_id
@@ -79,7 +80,7 @@ def reduced(event: dict[str, Any]) -> dict[str, Any]:
     """The event as stored in the inbox: only what `to_incoming` reads. A quick reply keeps its
     payload, not its title (Meta sends the label the person tapped as the message text: "🙂
     ពេញចិត្ត"), a postback loses its title, attachments keep their type (and a sticker's id),
-    not their URL."""
+    and an image's or audio clip's URL (fetched later, when a report wants it)."""
     out: dict[str, Any] = {"sender": {"id": event["sender"]["id"]}}
     if isinstance(event.get("timestamp"), int):
         out["timestamp"] = event["timestamp"]
@@ -94,11 +95,7 @@ def reduced(event: dict[str, Any]) -> dict[str, Any]:
             kept["text"] = message["text"]
         attachments = [a for a in message.get("attachments") or [] if isinstance(a, dict)]
         if attachments:
-            kept["attachments"] = [
-                {"type": a.get("type"), **({"payload": {"sticker_id": a["payload"]["sticker_id"]}}
-                                           if isinstance(a.get("payload"), dict)
-                                           and a["payload"].get("sticker_id") else {})}
-                for a in attachments]
+            kept["attachments"] = [_reduced_attachment(a) for a in attachments]
         out["message"] = kept
     elif isinstance(postback, dict):
         out["postback"] = {k: postback[k] for k in ("mid", "payload") if k in postback}
@@ -107,6 +104,41 @@ def reduced(event: dict[str, Any]) -> dict[str, Any]:
     elif isinstance(referral, dict):
         out["referral"] = {"ref": referral.get("ref")}
     return out
+
+
+_FETCHED = {"image": PHOTO, "audio": VOICE}  # attachment types a report can keep
+_MAX_URL = 2048
+
+
+def _reduced_attachment(attachment: dict[str, Any]) -> dict[str, Any]:
+    payload = attachment.get("payload")
+    payload = payload if isinstance(payload, dict) else {}
+    kept: dict[str, Any] = {"type": attachment.get("type")}
+    if payload.get("sticker_id"):
+        kept["payload"] = {"sticker_id": payload["sticker_id"]}
+    elif attachment.get("type") in _FETCHED and _fetchable(payload.get("url")):
+        kept["payload"] = {"url": payload["url"]}
+    return kept
+
+
+def _fetchable(url: Any) -> bool:
+    """Only http(s) URLs of a sane length are ever fetched (never file:, ftp: or data:)."""
+    return isinstance(url, str) and len(url) <= _MAX_URL and url.isascii() \
+        and url.lower().startswith(("https://", "http://"))
+
+
+def file_ref(message: dict[str, Any]) -> FileRef | None:
+    """The first image or audio clip of a stored message as a `FileRef` (Messenger tells no
+    size nor duration: the download is capped instead)."""
+    for attachment in message.get("attachments") or []:
+        if not isinstance(attachment, dict):
+            continue
+        payload = attachment.get("payload")
+        url = payload.get("url") if isinstance(payload, dict) else None
+        kind = _FETCHED.get(str(attachment.get("type")))
+        if kind and _fetchable(url):
+            return FileRef(kind=kind, ref=str(url))
+    return None
 
 
 def _psid(event: dict[str, Any]) -> str | None:
@@ -163,7 +195,9 @@ def to_incoming(event: dict[str, Any]) -> Incoming | None:
             return Incoming(CHANNEL, psid, Kind.COMMAND, text=text, command=command.lower(),
                             argument=argument.strip() or None, message_id=mid)
         return Incoming(CHANNEL, psid, Kind.TEXT, text=text, message_id=mid)
-    return Incoming(CHANNEL, psid, _attachment_kind(message), text=text, message_id=mid)
+    kind = _attachment_kind(message)
+    return Incoming(CHANNEL, psid, kind, text=text, message_id=mid,
+                    file=file_ref(message) if kind in (Kind.IMAGE, Kind.VOICE) else None)
 
 
 def _attachment_kind(message: dict[str, Any]) -> Kind:

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 
 from bot.channels.base import Intake
+from bot.channels.telegram.files import TelegramFiles
 from bot.channels.telegram.inbound import Me, stored, to_incoming
 from bot.channels.telegram.outbound import TelegramSender, retry_seconds_of
 from bot.channels.telegram.settings import (
@@ -30,6 +31,7 @@ from bot.channels.telegram.settings import (
 from bot.ratelimit import Limits, RateLimiter
 from bot.request_body import parse_json, read_body
 from common.db.session import database_unavailable
+from common.files import register
 from common.messages import Incoming
 from common.redact import Redactor
 from common.supervise import LoopState
@@ -60,6 +62,7 @@ class TelegramChannel:
         self._stopping = asyncio.Event()
         self._store_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="telegram-in")
         self._intake: Intake | None = None  # while polling
+        self.files = TelegramFiles(self.bot)  # the dialogues' file port (common/files.py)
 
     # -- webhook
 
@@ -246,6 +249,7 @@ class TelegramChannel:
 
     async def start(self, intake: Intake) -> None:
         self._stopping = asyncio.Event()
+        self.files.bind(asyncio.get_running_loop())
         self._spawn(self._identify())
         if not self.settings.webhook_mode:
             self._intake = intake
@@ -268,4 +272,8 @@ class TelegramChannel:
 
 def channel_from_settings(app: App) -> TelegramChannel | None:
     settings = TelegramSettings.from_env(app.settings.env)
-    return TelegramChannel(settings, app.redactor) if settings else None
+    if settings is None:
+        return None
+    channel = TelegramChannel(settings, app.redactor)
+    register(app.dialogues.ctx.extras, CHANNEL, channel.files)
+    return channel

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.telegram.settings import CHANNEL
+from common.files import PHOTO, VOICE, FileRef
 from common.messages import Incoming, Kind, is_valid_payload
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ _MESSAGE = ("message_id", "date", "text", "caption", "message_thread_id", "is_to
 def reduced(update: dict[str, Any]) -> dict[str, Any]:
     """The update as stored in the inbox: only the fields the handler reads. A button press
     loses the message it was under (its text and its keyboard would show which label the
-    person chose) and every name; media, contacts and locations become their kind only."""
+    person chose) and every name; contacts, locations and most media become their kind only; a
+    photo, a voice note, an audio file or an image document keeps its file reference (file_id,
+    size, duration, MIME type: never a name or caption) for a report to fetch later."""
     out: dict[str, Any] = {"update_id": update["update_id"]}
     if isinstance(update.get("message"), dict):
         out["message"] = _reduced_message(update["message"])
@@ -86,10 +89,54 @@ def _reduced_message(message: dict[str, Any]) -> dict[str, Any]:
     for key, _ in _CONTENT_KINDS:  # what was sent, not the file, contact card or place
         if key in message:
             out[key] = {}
+    out.update(_file_fields(message))  # a photo's or voice note's reference, to fetch later
     for key in _OTHER_CONTENT:
         if key in message:
             out[key] = {}
     return out
+
+
+# Of a file: the reference getFile takes and what is checked before downloading.
+_FILE = ("file_id", "file_unique_id", "file_size", "duration", "mime_type")
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")  # a photo sent "as a file"
+
+
+def _file_fields(message: dict[str, Any]) -> dict[str, Any]:
+    """The file reference of a photo (its largest size), a voice note, an audio file or an
+    image sent as a document: never a name, a caption or a thumbnail."""
+    photo = message.get("photo")
+    if isinstance(photo, list):
+        sizes = [p for p in photo if isinstance(p, dict) and isinstance(p.get("file_id"), str)]
+        if sizes:
+            largest = max(sizes, key=lambda p: (_int(p.get("width")) or 0)
+                          * (_int(p.get("height")) or 0))
+            return {"photo": [_only(largest, _FILE)]}
+    for key in ("voice", "audio"):
+        if isinstance(message.get(key), dict) and isinstance(message[key].get("file_id"), str):
+            return {key: _only(message[key], _FILE)}
+    document = _dict(message.get("document"))
+    if document.get("mime_type") in IMAGE_TYPES and isinstance(document.get("file_id"), str):
+        return {"document": _only(document, _FILE)}
+    return {}
+
+
+def file_ref(message: dict[str, Any]) -> FileRef | None:
+    """A stored message's photo or voice note as a `FileRef` (None: no file to keep)."""
+    photo = message.get("photo")
+    found, kind = None, PHOTO
+    if isinstance(photo, list) and photo:
+        found = _dict(photo[-1])
+    elif _dict(message.get("voice")) or _dict(message.get("audio")):
+        found, kind = _dict(message.get("voice")) or _dict(message.get("audio")), VOICE
+    elif _dict(message.get("document")).get("mime_type") in IMAGE_TYPES:
+        found = _dict(message.get("document"))
+    if not found or not isinstance(found.get("file_id"), str):
+        return None
+    duration = _int(found.get("duration"))
+    return FileRef(kind=kind, ref=found["file_id"], size=_int(found.get("file_size")),
+                   seconds=float(duration) if duration is not None else None,
+                   mime=_str(found.get("mime_type")) or None,
+                   unique=_str(found.get("file_unique_id")) or None)
 
 
 def _only(value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -218,7 +265,7 @@ def _message(message: dict[str, Any], me: Me) -> Incoming | None:
                                 me)
         if not (mentioned or reply_to_bot):
             return None
-    return Incoming(CHANNEL, user, kind, **fields)
+    return Incoming(CHANNEL, user, kind, file=file_ref(message), **fields)
 
 
 def _text(raw_text: str, entities: Any, me: Me, user: str, group: bool, reply_to_bot: bool,

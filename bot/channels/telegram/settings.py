@@ -38,6 +38,14 @@ class TelegramSettings:
         return self.webhook_url is not None
 
     @property
+    def file_url(self) -> str:
+        """Where files are downloaded from: the API URL with /file before /bot (Telegram's
+        https://api.telegram.org/file/bot, or the fake server's in tests)."""
+        if self.base_url.endswith("/bot"):
+            return self.base_url[:-len("/bot")] + "/file/bot"
+        return self.base_url.rstrip("/") + "/file/bot"
+
+    @property
     def bot_id(self) -> int:
         """The bot's own user id: the number before the colon of its token."""
         return int(self.token.split(":", 1)[0])
@@ -87,8 +95,8 @@ class TelegramSettings:
         polling = HTTPXRequest(connection_pool_size=2, read_timeout=self.timeout,
                                write_timeout=self.timeout, connect_timeout=self.timeout,
                                pool_timeout=self.timeout)
-        return Bot(self.token, base_url=self.base_url, request=request,
-                   get_updates_request=polling)
+        return Bot(self.token, base_url=self.base_url, base_file_url=self.file_url,
+                   request=request, get_updates_request=polling)
 
 
 

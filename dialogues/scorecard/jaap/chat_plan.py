@@ -26,7 +26,7 @@ from dialogues.core.places import need_commune
 from dialogues.core.router import Router, Turn
 from dialogues.core.steps.form import FormHooks, start_form
 from dialogues.scorecard import store as rounds_store
-from dialogues.scorecard.jaap import plan, proposals
+from dialogues.scorecard.jaap import chat_photo, plan, proposals
 from dialogues.scorecard.jaap import store as jaap_store
 from dialogues.scorecard.jaap.loop import action_line, facility_name
 from dialogues.scorecard.jaap.models import STATUSES
@@ -343,7 +343,7 @@ def _status_done(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -> N
     action_id = int(extra.get("action") or 0)
     try:
         plan.set_status(turn.session, turn.content, action_id, str(extra.get("status")),
-                        note=values.get("note"), by=actor)
+                        note=values.get("note"), by=actor, photo=extra.get("photo"))
         row = plan.checked_action(turn.session, turn.content, action_id, actor)
     except REFUSALS as error:
         _refused(turn, error, PREFIX)
@@ -360,4 +360,6 @@ def _status_preview(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) -
 
 router.form("jaap_action", FormHooks(done=_action_done, preview=_action_preview))
 router.form("jaap_discussion", FormHooks(done=_discussion_done, preview=_discussion_preview))
-router.form("jaap_status", FormHooks(done=_status_done, preview=_status_preview))
+router.form("jaap_status", FormHooks(done=_status_done, preview=_status_preview,
+                                     attachment=chat_photo.on_attachment))
+router.uses(*chat_photo.MESSAGES)

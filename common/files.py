@@ -1,0 +1,75 @@
+"""A file a person sent in the chat (a photo, a voice note), as a reference, and the small port
+through which the dialogues fetch it.
+
+Why a port: the webhook stores only the reference (Telegram's file_id with its size and
+duration, Messenger's attachment URL) and answers at once; the bytes are fetched later, when a
+worker handles the update and a dialogue wants them (a report's receipt photo). Dialogues never
+import a platform library: each channel (bot/channels/*/files.py) implements `FileFetcher` and
+the channel's factory registers it in the dialogue context's extras under `FILES`, keyed by
+channel name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+FILES = "files"  # DialogueContext.extras key: {channel name: FileFetcher}
+PHOTO, VOICE = "photo", "voice"
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """What the platform told about a file, before anything is downloaded."""
+
+    kind: str  # PHOTO | VOICE
+    ref: str  # Telegram: the file_id; Messenger: the attachment's URL
+    size: int | None = None  # bytes, when the platform announces it
+    seconds: float | None = None  # a voice note's duration, when announced
+    mime: str | None = None
+    unique: str | None = None  # Telegram's file_unique_id: the same file sent twice
+
+    @classmethod
+    def from_json(cls, data: Any) -> FileRef | None:
+        """Read back from a stored update (None when it is not one)."""
+        if not isinstance(data, dict) or data.get("kind") not in (PHOTO, VOICE) \
+                or not isinstance(data.get("ref"), str) or not data["ref"]:
+            return None
+        size, seconds = data.get("size"), data.get("seconds")
+        return cls(kind=str(data["kind"]), ref=str(data["ref"]),
+                   size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                   seconds=float(seconds) if isinstance(seconds, (int, float))
+                   and not isinstance(seconds, bool) else None,
+                   mime=data["mime"] if isinstance(data.get("mime"), str) else None,
+                   unique=data["unique"] if isinstance(data.get("unique"), str) else None)
+
+
+class FetchRefused(Exception):
+    """Not fetched: `reason` is "too_big" (announced or found larger than allowed) or
+    "failed" (the platform or the network did not give it)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class FileFetcher(Protocol):
+    """A channel's way to get a file's bytes. Blocking (called from a worker thread, never the
+    event loop); never returns more than `max_bytes`: FetchRefused("too_big") instead, checked
+    before the download when the size is known, and by cutting the stream otherwise."""
+
+    def fetch(self, file: FileRef, max_bytes: int) -> bytes: ...
+
+
+def fetcher_for(extras: Mapping[str, Any], channel: str) -> FileFetcher | None:
+    """The channel's fetcher from the dialogue context's extras (None: none registered, as on
+    the console)."""
+    fetchers = extras.get(FILES)
+    found = fetchers.get(channel) if isinstance(fetchers, Mapping) else None
+    return found if found is not None and hasattr(found, "fetch") else None
+
+
+def register(extras: dict[str, Any], channel: str, fetcher: FileFetcher) -> None:
+    """What a channel's factory calls once, when the runtime is built."""
+    extras.setdefault(FILES, {})[channel] = fetcher
