@@ -221,3 +221,31 @@ def test_next_meeting_typed_after_a_budget_is_the_meetings_answer(chat: Chat, qu
     assert ("Which commune" if english else "តើអ្នករស់នៅឃុំ") in chat.text  # meetings asks
     chat.send("Kouk Khleang" if english else "គោកឃ្លាង")
     assert "meet:sub" in chat.payloads, chat.text
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    ('riel_per_usd: 4100', "every fact needs a source"),
+    ('riel_per_usd: 4100\nsource: ppp_2018_cs_fund', "checked"),
+    ('riel_per_usd: -5\nsource: ppp_2018_cs_fund\nchecked: "2026-12-01"', "positive number"),
+])
+def test_a_rate_without_its_source_and_date_is_refused(tmp_path: Path, edit: str,
+                                                       problem: str) -> None:
+    from bot.features import FEATURES
+    from content.loader import check_content
+
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    edit_file(root / "budgets" / "exchange_rate.yml", "riel_per_usd: null", edit)
+    content, problems = check_content(root, sections=FEATURES.sections)
+    assert content is None
+    assert any(problem in str(p) and "exchange_rate.yml" in str(p) for p in problems), problems
+
+
+def test_an_amount_without_its_currency_is_asked_for_not_guessed(chat: Chat) -> None:
+    """A bare "4.5" (read as a conversion by the model at the time of writing): riel or
+    dollars is asked, never guessed."""
+    chat.send("4.5")
+    assert "4 riel" not in chat.text and "4.5 riel" not in chat.text
+    assert "I can't give" not in chat.text and "about" not in chat.text
+    if chat.app is not None and "convert" in chat.text:
+        assert "Which amount shall I convert?" in chat.text

@@ -133,6 +133,9 @@ def ask_quiz(turn: Turn) -> None:
 def ask_glossary(turn: Turn) -> None:
     """"what is CIP", "ម.ឃ.ស ជាអ្វី": the glossary button's entry, or the words it has."""
     term = term_asked(turn)
+    if term is None and places_named(turn):
+        ask_budget(turn)  # "what is the budget of Kouk Khleang" read as a word's meaning
+        return
     if term is None:
         unknown_term(turn)
         return

@@ -171,13 +171,13 @@ def convert(turn: Turn, amount: Amount, rate: Rate) -> str:
 def typed_convert(turn: Turn) -> None:
     amount = amount_asked(turn)
     buttons = [turn.button("budget_btn_commune", "bud"), turn.button("menu_button", "menu")]
-    if amount is None:
+    if amount is None or amount.currency is None:  # "4.5": riel or dollars? ask, never guess
         turn.say(turn.t("budget_convert_what"), buttons)
         return
     section = turn.content.sections.get(ExchangeRate)
     rate = section.rate if section else None
     if rate is None:
-        turn.say(turn.t("budget_convert_none",
-                        amount=said(turn, amount.value, amount.currency or RIEL)), buttons)
+        turn.say(turn.t("budget_convert_none", amount=said(turn, amount.value, amount.currency)),
+                 buttons)
         return
     turn.say(convert(turn, amount, rate), buttons)
