@@ -249,3 +249,13 @@ def test_an_amount_without_its_currency_is_asked_for_not_guessed(chat: Chat) -> 
     assert "I can't give" not in chat.text and "about" not in chat.text
     if chat.app is not None and "convert" in chat.text:
         assert "Which amount shall I convert?" in chat.text
+
+
+@pytest.mark.parametrize(("question", "asked"), [
+    ("ថវិកាឃុំជាអ្វី", "តើអ្នករស់នៅឃុំ ឬសង្កាត់ណា"),
+    ("what is the budget of my commune", "Which commune or sangkat")])
+def test_the_communes_budget_asked_is_not_a_glossary_word(chat: Chat, question: str,
+                                                          asked: str) -> None:
+    chat.send(question)
+    assert asked in chat.text  # the budget answer, which first asks the user's commune
+    assert "budget words" not in chat.text and "ពាក្យថវិការបស់ខ្ញុំ" not in chat.text

@@ -29,6 +29,7 @@ from dialogues.budgets.pieces import (
 )
 from dialogues.budgets.quiz import quiz, quiz_answer, quiz_change
 from dialogues.budgets.typed import (
+    budget_not_word,
     fund_sources,
     term_asked,
     typed_convert,
@@ -133,8 +134,8 @@ def ask_quiz(turn: Turn) -> None:
 def ask_glossary(turn: Turn) -> None:
     """"what is CIP", "ម.ឃ.ស ជាអ្វី": the glossary button's entry, or the words it has."""
     term = term_asked(turn)
-    if term is None and places_named(turn):
-        ask_budget(turn)  # "what is the budget of Kouk Khleang" read as a word's meaning
+    if term is None and (places_named(turn) or budget_not_word(turn.text)):
+        ask_budget(turn)  # "ថវិកាឃុំជាអ្វី", "what is the budget of Kouk Khleang"
         return
     if term is None:
         unknown_term(turn)

@@ -93,6 +93,16 @@ def _contains(text: str, name: str) -> bool:
     return name in text
 
 
+_BUDGET = re.compile(r"\bbudgets?\b|ថវិកា", re.I)
+_WORD = re.compile(r"\bwords?\b|\bmean(s|ing)?\b|\bstand for\b|\bdefin|ពាក្យ|ន័យ", re.I)
+
+
+def budget_not_word(text: str) -> bool:
+    """"ថវិកាឃុំជាអ្វី" (what is the commune's budget) asks for the budget, not a word's
+    meaning: it names the budget and says nothing of a word."""
+    return bool(_BUDGET.search(text)) and not _WORD.search(text)
+
+
 def unknown_term(turn: Turn) -> None:
     """A word the glossary does not have: say so, and offer the words it has."""
     glossary = budgets_of(turn).glossary
