@@ -31,6 +31,7 @@ from bot.dashboard import models as dashboard_models
 from bot.dashboard import review_models
 from bot.dashboard import routes as dashboard_routes
 from bot.inbox import models as inbox_models
+from content.budgets.exchange import SECTION as EXCHANGE_RATE
 from content.budgets.section import SECTION as BUDGETS
 from content.forms.section import QUIZ_SECTION as QUIZZES
 from content.forms.section import SECTION as FORMS
@@ -163,7 +164,7 @@ FEATURES = Features((
             models=(core_models, outbox, inbox_models), commands=(core_cli.register_cli,),
             jobs=(Periodic("purge", purge, every=3600.0),)),
     Feature("services", routers=(services_chat.router,)),
-    Feature("budgets", routers=(budget_chat.router,), sections=(BUDGETS, QUIZZES),
+    Feature("budgets", routers=(budget_chat.router,), sections=(BUDGETS, QUIZZES, EXCHANGE_RATE),
             commands=(budgets_cli.register_cli,)),
     Feature("scorecard", routers=(survey.router, rounds_chat.router, chat_propose.router,
                                   chat_plan.router), sections=(SURVEYS,),

@@ -22,6 +22,7 @@ INTENTS = {
     "ask_service", "list_services", "ask_budget", "rate_service", "ask_meeting",
     "subscribe_reminders", "unsubscribe", "report_problem", "ask_about_bot", "ask_privacy",
     "ask_social_accountability", "talk_to_human", "caf_help",
+    "play_quiz", "ask_glossary", "convert_currency", "ask_fund_sources",
 }
 CLOSED = {
     "aspect": {"documents", "fee", "duration", "place"},

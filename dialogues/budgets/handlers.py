@@ -28,6 +28,14 @@ from dialogues.budgets.pieces import (
     year_arg,
 )
 from dialogues.budgets.quiz import quiz, quiz_answer, quiz_change
+from dialogues.budgets.typed import (
+    budget_not_word,
+    fund_sources,
+    term_asked,
+    typed_convert,
+    typed_quiz,
+    unknown_term,
+)
 from dialogues.budgets.where import (
     area_named,
     ask_which_place,
@@ -62,7 +70,9 @@ router.uses(
     "budget_quiz_wrong", "budget_quiz_q2", "budget_quiz_up", "budget_quiz_down",
     "budget_quiz_correct", "budget_quiz_incorrect", "budget_went_up", "budget_went_down",
     "budget_quiz_done", "source_line", "source_line_stale", "published_earliest", "menu_button",
-    "change_commune",
+    "change_commune", "budget_glossary_unknown", "budget_fund_sources_intro",
+    "budget_fund_sources_tax", "budget_convert", "budget_convert_none", "budget_convert_what",
+    "budget_usd_amount",
 )
 
 
@@ -110,6 +120,37 @@ def budget_button(turn: Turn) -> None:
             show(turn, place, "commune", None)
         return
     handler(turn, args)
+
+
+# ------------------------------------------------------------------ typed doors to the buttons
+
+@router.intent("play_quiz")
+def ask_quiz(turn: Turn) -> None:
+    """"quiz", "ចង់លេង quiz": the quiz button's quiz, for the commune meant."""
+    typed_quiz(turn, [])
+
+
+@router.intent("ask_glossary")
+def ask_glossary(turn: Turn) -> None:
+    """"what is CIP", "ម.ឃ.ស ជាអ្វី": the glossary button's entry, or the words it has."""
+    term = term_asked(turn)
+    if term is None and (places_named(turn) or budget_not_word(turn.text)):
+        ask_budget(turn)  # "ថវិកាឃុំជាអ្វី", "what is the budget of Kouk Khleang"
+        return
+    if term is None:
+        unknown_term(turn)
+        return
+    _glossary(turn, [term])
+
+
+@router.intent("ask_fund_sources")
+def ask_fund_sources(turn: Turn) -> None:
+    fund_sources(turn, [])
+
+
+@router.intent("convert_currency")
+def convert_currency(turn: Turn) -> None:
+    typed_convert(turn)
 
 
 def _facility(turn: Turn, args: list[str]) -> None:
@@ -160,5 +201,5 @@ def _meeting(turn: Turn, args: list[str]) -> None:
 _ACTIONS = {
     "c": commune_button, "d": details, "f": _facility, "g": _glossary, "say": _have_your_say,
     "meet": _meeting, "q": quiz, "qa": quiz_answer, "qb": quiz_change, "pick": pick,
-    "my": mine,
+    "my": mine, "qt": typed_quiz, "fund": fund_sources,
 }

@@ -14,7 +14,11 @@ until they press End or type `/handover end`. The dashboard's handover page does
 
 from __future__ import annotations
 
+import re
+
 from common.messages import Button, Kind, Reply
+from content.places import Place, resolve
+from dialogues.core.places import need_commune, resolve_commune
 from dialogues.core.router import Router, Turn
 from dialogues.talk import store
 from dialogues.talk.models import OPEN, TAKEN
@@ -23,10 +27,14 @@ router = Router("handover")
 router.uses("hand_queued_caf", "hand_queued_staff", "hand_waiting", "hand_end_button",
             "hand_ended", "hand_joined", "hand_staff_says", "hand_list", "hand_list_empty",
             "hand_take_button", "hand_taken", "hand_relay", "hand_gone", "hand_not_allowed",
-            "hand_closed_staff", "hand_staff_end_button", "hand_nothing_held", "menu_button")
+            "hand_closed_staff", "hand_staff_end_button", "hand_nothing_held", "menu_button",
+            "hand_queued_caf_of")
 
 CITIZEN_FLOW = "handover"
 STAFF_FLOW = "handover_staff"
+ASK = "hand:ask"
+# "how can I contact the CAF": a person of a commune is wanted, so the commune is asked for
+_CAF = re.compile(r"\bcafs?\b|\bfacilitators?\b|អ្នកសម្របសម្រួល", re.I)
 
 
 # ------------------------------------------------------------------ the person
@@ -36,10 +44,24 @@ def ask_for_a_person(turn: Turn) -> None:
     if turn.incoming.in_group:
         turn.continue_privately("hand")
         return
-    row, _ = store.open_for(turn.session, turn.user)
+    named = turn.entity("place") if turn.incoming.kind == Kind.TEXT else None
+    commune: Place | None = None
+    if named:
+        found = resolve(named)
+        if not found.sure:
+            resolve_commune(turn, named, then=ASK)  # which of the namesakes? then back here
+            return
+        commune = found.places[0]
+    elif _CAF.search(turn.text or "") and need_commune(turn, then=ASK) is None:
+        return  # asked which commune's CAF; ASK brings us back
+    row, _ = store.open_for(turn.session, turn.user,
+                            commune_code=commune.code if commune else None)
     turn.start_flow(CITIZEN_FLOW, handover=int(row.id), noticed=False)
-    key = "hand_queued_caf" if row.commune_code else "hand_queued_staff"
-    turn.say(turn.t(key), store.end_button(turn.t("hand_end_button")))
+    end = store.end_button(turn.t("hand_end_button"))
+    if commune is not None and row.commune_code == commune.code:
+        turn.say(turn.t("hand_queued_caf_of", commune=commune.label(turn.lang)), end)
+        return
+    turn.say(turn.t("hand_queued_caf" if row.commune_code else "hand_queued_staff"), end)
 
 
 @router.deep_link("hand")

@@ -49,12 +49,14 @@ def active_for(session: Session, user_id: int) -> Handover | None:
         .order_by(Handover.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def open_for(session: Session, user: User) -> tuple[Handover, bool]:
-    """The person's active handover, or a new one for their commune; (row, new)."""
+def open_for(session: Session, user: User, *, commune_code: str | None = None
+             ) -> tuple[Handover, bool]:
+    """The person's active handover, or a new one for the commune they named (else their
+    own); (row, new)."""
     found = active_for(session, int(user.id))
     if found is not None:
         return found, False
-    row = Handover(user_id=user.id, commune_code=user.commune_code, status=OPEN,
+    row = Handover(user_id=user.id, commune_code=commune_code or user.commune_code, status=OPEN,
                    opened_at=utcnow())
     session.add(row)
     session.flush()
