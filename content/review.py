@@ -140,9 +140,10 @@ def service_texts(content: Content) -> Iterator[Said]:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?។;:៖])\s+|[។៖]")
-_QUOTED = re.compile(r"(?:^|(?<=\s))['‘\"“«][^'’\"”»]+['’\"”»](?=[\s,.;:)]|$)")
+_QUOTED = re.compile(r"(?:^|(?<=\s))['‘\"“«][^'’\"”»]+['’\"”»](?=[\s,.;:)។៖]|$)")
 _FUTURE = {"en": re.compile(r"\b(planned|plans? to|will|shall|due to|is to|are to|to be \w+ "
-                            r"from|expected to|upcoming|soon|not yet in force|was to|were to)\b", re.I),
+                            r"from|expected to|upcoming|soon|not yet in force|was to|were to)\b",
+                            re.I),
            "km": re.compile("គ្រោង|នឹង|ឆាប់ៗ|ត្រៀម")}
 _REPORTED = {"en": re.compile(r"\b(said|says|announced|reported|promised|stated|told)\b", re.I),
              "km": re.compile("ថា")}

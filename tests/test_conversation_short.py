@@ -125,7 +125,7 @@ def _every_rendered_text() -> list[tuple[str, str]]:
 def test_one_number_format_per_language_in_every_rendered_answer() -> None:
     """Khmer ១០.០០០ (Khmer digits, dot), English 10,000: what `common.formatting.number` writes."""
     assert fmt.number(10000, "km") == "១០.០០០" and fmt.number(10000, "en") == "10,000"
-    seen = {"km": set(), "en": set()}
+    seen: dict[str, set[str]] = {"km": set(), "en": set()}
     for lang, text in _every_rendered_text():
         assert fmt.number_style_problems(text, lang) == [], text
         pattern = KHMER_GROUPED if lang == "km" else ENGLISH_GROUPED

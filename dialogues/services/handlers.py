@@ -293,7 +293,7 @@ def audit(content: Content, today: date, stale_after_years: float) -> list[Probl
     fresh = Freshness(today, stale_after_years)
     problems: list[Problem] = []
     for service in content.services.values():
-        for aspect, fact in service.facts.items():
+        for fact in service.facts.values():
             for lang in ("km", "en"):
                 problems += _audit_fact(content, service, fact, lang, fresh)
     return problems + stale_tense_problems(content, today) + contradiction_problems(content)
