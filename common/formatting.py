@@ -58,6 +58,12 @@ def day(value: date, lang: str) -> str:
     return arabic_to_khmer_digits(text) if lang == "km" else text
 
 
+def month(value: date, lang: str) -> str:
+    """December 2026 / ធ្នូ ២០២៦: when a fact was checked, in the short source line."""
+    text = format_date(value, format="LLLL y", locale=_LOCALES.get(lang, "en_GB"))
+    return arabic_to_khmer_digits(text) if lang == "km" else text
+
+
 def moment(value: datetime, lang: str) -> str:
     """A local date and time, e.g. for a meeting: the one way of common.khmer_dates."""
     return khmer_dates.moment(value, lang)

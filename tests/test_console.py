@@ -39,8 +39,8 @@ def test_script_answers_every_line_and_reports_bad_ones(tmp_path: Path) -> None:
     out = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert len(out) == len(lines)  # one output line per input line, nothing lost
     assert out[0]["replies"][0]["text"].startswith("💵 Birth certificate: free")
-    assert out[0]["replies"][0]["buttons"][0]["payload"].startswith("svc:birth_certificate:")
-    assert "where to apply" in out[1]["replies"][0]["text"]
+    assert out[0]["replies"][-1]["buttons"][0]["payload"].startswith("svc:birth_certificate:")
+    assert out[1]["replies"][0]["text"].startswith("📍 Birth certificate:")
     assert "not valid UTF-8" in out[2]["error"]
     assert "សំបុត្រកំណើត" in out[3]["replies"][0]["text"]
     assert "not valid JSON" in out[4]["error"]

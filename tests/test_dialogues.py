@@ -31,7 +31,7 @@ CONTENT = load_content(sections=FEATURES.sections)
 def test_english_fee_question_answers_with_source_and_date(chat: Chat) -> None:
     chat.send("how much is a birth certificate?")
     assert chat.text.startswith("💵 Birth certificate: free if you report the birth within 30")
-    assert "Source:" in chat.text and "last checked 3 December 2026" in chat.text
+    assert "Source:" in chat.text and "checked 2026" in chat.text  # short form (finding 11)
     assert "svc:birth_certificate:documents" in chat.payloads  # the other aspects offered
     assert "svc:birth_certificate:fee" not in chat.payloads
 
@@ -40,22 +40,22 @@ def test_follow_up_refers_to_the_service_just_discussed(chat: Chat) -> None:
     chat.send("how much is a marriage certificate")
     assert "Marriage certificate: free for two Cambodians" in chat.text
     chat.send("what documents do i need")
-    assert "Marriage certificate: what to bring" in chat.text
+    assert "📄 Marriage certificate: bring" in chat.text
     chat.send("how long does it take")
-    assert "Marriage certificate: how long it takes" in chat.text
+    assert "⏱️ Marriage certificate:" in chat.text
 
 
 def test_khmer_question_gets_a_khmer_answer_with_khmer_digits(chat: Chat) -> None:
     chat.send("ធ្វើសំបុត្រកំណើតត្រូវការឯកសារអ្វីខ្លះបង")
-    assert "សំបុត្រកំណើត៖ ឯកសារដែលត្រូវយកមក" in chat.text
-    assert "ប្រភព៖" in chat.text and "៣ ធ្នូ ២០២៦" in chat.text
+    assert "📄 សំបុត្រកំណើត៖ យកមក" in chat.text
+    assert "ប្រភព៖" in chat.text and "(ពិនិត្យ ២០២៦)" in chat.text
     assert "Source:" not in chat.text
 
 
 def test_code_switched_question(chat: Chat) -> None:
     chat.send("ID card ធ្វើនៅណា")
     assert CONTENT.services["id_card"].name("km") in chat.text
-    assert "កន្លែងដាក់ពាក្យ" in chat.text
+    assert "📍" in chat.text and "ប៉ុស្តិ៍នគរបាលរដ្ឋបាល" in chat.text
 
 
 def test_outdated_fee_points_to_the_price_board(chat: Chat) -> None:
@@ -63,7 +63,7 @@ def test_outdated_fee_points_to_the_price_board(chat: Chat) -> None:
     assert "price board" in chat.text
     chat.send("សៀវភៅគ្រួសារតម្លៃប៉ុន្មាន")  # one Khmer message does not switch (finding 6)
     chat.send("សៀវភៅគ្រួសារតម្លៃប៉ុន្មាន")
-    assert "តារាងតម្លៃសេវាផ្លូវការ" in chat.text
+    assert "តារាងតម្លៃផ្លូវការ" in chat.text  # the rights block, after the short fee
     assert "១០.០០០ រៀល" in chat.text and "១០ ០០០" not in chat.text
 
 
@@ -90,7 +90,7 @@ def test_list_services_and_buttons(chat: Chat) -> None:
     chat.send("what services does the commune offer")
     assert len([p for p in chat.payloads if p.startswith("svc:")]) == len(CONTENT.services)
     chat.press("svc:death_certificate:place")
-    assert "Death certificate: where to apply" in chat.text
+    assert "📍 Death certificate:" in chat.text
 
 
 def test_switching_language(chat: Chat) -> None:

@@ -160,7 +160,7 @@ def test_leaving_mid_way_pauses_and_coming_back_resumes(chat: Chat) -> None:
     chat.send("how much is a birth certificate?")
     assert "paused" in chat.text and "Birth certificate: free" in chat.text
     chat.send("what documents do I need")  # the survey no longer takes the messages
-    assert "Birth certificate: what to bring" in chat.text
+    assert "📄 Birth certificate: bring" in chat.text
     chat.press("svy")  # the menu entry
     assert "unfinished rating of Kouk Khleang Health Centre (3 of 10" in chat.text
     chat.press("svy:yes:resume")

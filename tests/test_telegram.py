@@ -315,7 +315,7 @@ def test_a_duplicated_update_is_answered_once_by_webhook(live: LiveServer,
     assert len(live.stored_ids()) == 2
     texts = tg.texts(chat)
     assert sum("Birth certificate: free" in t for t in texts) == 1
-    assert sum("where to apply" in t for t in texts) == 1
+    assert sum("📍 Birth certificate:" in t for t in texts) == 1
     assert len(tg.answered_callbacks) == 1
 
 
