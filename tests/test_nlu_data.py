@@ -22,6 +22,7 @@ INTENTS = {
     "ask_service", "list_services", "ask_budget", "rate_service", "ask_meeting",
     "subscribe_reminders", "unsubscribe", "report_problem", "ask_about_bot", "ask_privacy",
     "ask_social_accountability", "talk_to_human",
+    "ask_if_late", "ask_on_behalf",  # issue 19 finding 2 (nlu/data/situations.yml)
 }
 CLOSED = {
     "aspect": {"documents", "fee", "duration", "place"},
