@@ -8,14 +8,15 @@ through the console channel with the real NLU model, and the one duration parser
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from bot.features import FEATURES
-from content.loader import load_content
+from content.loader import check_content, load_content
 from content.services.situations import Situations
 from dialogues.services.situations import find_elapsed
-from tests.conftest import Chat
+from tests.conftest import Chat, edit_file
 
 SOURCE = ("Source:", "ប្រភព")
 
@@ -127,6 +128,26 @@ def test_on_behalf_without_a_topic_asks_which_paper(chat: Chat) -> None:
     assert "svc:birth_certificate" in chat.payloads
 
 
+def test_on_behalf_after_another_topic_asks_instead_of_assuming_it(chat: Chat) -> None:
+    chat.send("how much is a residence certificate")
+    chat.send("Can grandma apply instead of the parents working in Thailand?")
+    assert "our sources do not say" in chat.text and "Which paper is it for?" in chat.text
+    assert "4x6" not in chat.text and "4×6" not in chat.text  # no residence papers listed
+    assert chat.payloads[0] == "svc:residence_certificate"
+
+
+@pytest.mark.parametrize(("first", "expected"), [
+    ("how much is the status letter", "must come in person"),
+    ("លិខិតបញ្ជាក់សភាពនៅលីវ ថ្លៃប៉ុន្មាន", "ត្រូវមកដោយផ្ទាល់"),
+])
+def test_on_behalf_where_the_source_says_in_person(chat: Chat, first: str, expected: str
+                                                   ) -> None:
+    """The one paper whose source says who applies: it is said, not "we do not know"."""
+    chat.send(first)
+    chat.send("can my mother apply for me instead")
+    assert expected in chat.text, chat.text
+
+
 # ------------------------------------------------------------------ a foreign spouse
 
 @pytest.mark.parametrize(("question", "fee", "documents"), [
@@ -151,6 +172,17 @@ def test_the_foreign_spouse_fee_never_leads_with_free(chat: Chat, question: str,
     first = chat.last[0].text
     assert first.startswith("💍") and fee in first, first
     assert "Free" not in first and "💵" not in first
+
+
+@pytest.mark.parametrize(("first", "then", "fee"), [
+    ("I need papers to marry my Cambodian fiancée", "and the price?", "30,000 riel"),
+    ("ខ្ញុំចង់រៀបការជាមួយជនបរទេស ត្រូវការឯកសារអ្វីខ្លះ", "ចុះថ្លៃវិញ?", "៣០.០០០ រៀល"),
+])
+def test_the_fee_follow_up_keeps_the_foreign_case(chat: Chat, first: str, then: str,
+                                                  fee: str) -> None:
+    chat.send(first)
+    chat.send(then)
+    assert chat.last[0].text.startswith("💍") and fee in chat.last[0].text, chat.text
 
 
 # ------------------------------------------------------------------ the duration parser
@@ -195,3 +227,19 @@ def test_the_parser_says_the_time_back_in_each_language(situations: Situations) 
     assert found.said("km") == "បាន ២ ខែ" and found.said("en") == "2 months ago"
     one = find_elapsed("1 week old", situations, TODAY, birth)
     assert one is not None and one.said("en") == "1 week ago"
+
+
+def test_the_situation_words_never_guess_without_a_service(chat: Chat) -> None:
+    """A child's age in a question naming no service is not taken for a late birth."""
+    chat.send("my son is 20 years old, what papers do I need?")
+    assert "late birth registration" not in chat.text.lower()
+
+
+def test_a_broken_threshold_is_a_content_problem(broken: Path) -> None:
+    """The limits are content an NGO officer edits: a stage out of order is refused, with
+    where it is, before the bot starts."""
+    edit_file(broken / "services" / "situations" / "situations.yml", "until_days: 365",
+              "until_days: 10")
+    content, problems = check_content(broken, sections=FEATURES.sections)
+    assert content is None
+    assert any("events.death" in str(p) and "until_days rising" in str(p) for p in problems)

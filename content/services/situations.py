@@ -81,9 +81,11 @@ class ForeignMarriage:
 
 @dataclass(frozen=True)
 class OnBehalf:
-    text: Text
+    text: Text  # no source says who may apply for someone else
     sources: tuple[str, ...]
     checked: date
+    in_person: tuple[str, ...] = ()  # services whose own source says: the person comes
+    in_person_text: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -222,17 +224,22 @@ def load_situations(check: Checker, sources: dict[str, Source]) -> Situations | 
     behalf_raw = check.mapping(data.get("on_behalf"), path, "on_behalf", "-")
     behalf_text = check.text(behalf_raw.get("text"), path, "on_behalf", "text")
     behalf_refs, behalf_checked = read.sourced(behalf_raw, "on_behalf")
+    in_person = read.services(behalf_raw.get("in_person"), "on_behalf.in_person")
+    in_person_text = check.text(behalf_raw.get("in_person_text"), path, "on_behalf",
+                                "in_person_text")
     raw_messages = check.mapping(data.get("messages"), path, "messages", "-")
     messages = {key: check.text(raw_messages.get(key), path, "messages", key)
                 for key in MESSAGES}
     if (None in units or None in relative or None in events.values() or foreign is None
-            or behalf_text is None or behalf_checked is None or None in messages.values()):
+            or behalf_text is None or behalf_checked is None or None in messages.values()
+            or in_person_text is None):
         return None
     return Situations(
         units=tuple(u for u in units if u), numbers=numbers,
         relative=tuple(r for r in relative if r),
         events={k: e for k, e in events.items() if e}, foreign=foreign,
-        on_behalf=OnBehalf(behalf_text, behalf_refs, behalf_checked),
+        on_behalf=OnBehalf(behalf_text, behalf_refs, behalf_checked, in_person,
+                           in_person_text),
         messages={k: t for k, t in messages.items() if t})
 
 

@@ -35,7 +35,8 @@ router = Router("situations")
 router.uses("source_line", "source_line_stale", "button_documents", "button_fee",
             "button_duration", "button_place", "other_services", "menu_button")
 
-SITUATION = "situation"  # the last time told: {"event", "min", "max", "en", "km", "at"}
+SITUATION = "situation"  # the last time told {"event", "min", "max", "en", "km", "at"}, or
+# a foreign partner {"foreign": True, "at"}: what follow-ups refer to
 _WINDOW = 14  # characters around a number where an anchor ("ago", "ហើយ") must be
 _ASPECTS = ("documents", "fee", "duration", "place")
 Answer = Callable[[Turn, Service, list[str]], None]  # the services handler's answer
@@ -154,13 +155,22 @@ def answer_situation(turn: Turn, service_id: str | None, aspects: list[str],
     situations = turn.content.sections.get(Situations)
     if situations is None:
         return False
-    foreign = situations.foreign
-    if service_id in foreign.services and says(turn.text, foreign.words):
-        _say_foreign(turn, situations, "fee" in aspects)
-        answer(turn, turn.content.services[foreign.services[0]],
-               [a for a in aspects if a != "fee"])
+    foreign, remembered = situations.foreign, _remembered(turn) or {}
+    if service_id in foreign.services and (says(turn.text, foreign.words)
+                                           or remembered.get("foreign")):
+        turn.state[SITUATION] = {"foreign": True, "at": turn.now.isoformat()}  # "and the fee?"
+        service, rest = turn.content.services[foreign.services[0]], [a for a in aspects
+                                                                       if a != "fee"]
+        if aspects and not rest:  # the fee alone: this is the answer, the rest are buttons
+            _say_foreign(turn, situations, True, _aspect_buttons(turn, service, skip="fee"))
+            turn.state[LAST_SERVICE], turn.state[LAST_SERVICE_AT] = service.id, \
+                turn.now.isoformat()
+        else:
+            _say_foreign(turn, situations, "fee" in aspects)
+            answer(turn, service, rest)
         return True
-    event = event_of(turn.text, situations, service_id)
+    # only a service the NLU found: "my son is 20 years old, what papers?" is no birth
+    event = event_of(turn.text, situations, service_id) if service_id else None
     if event is None:
         return False
     elapsed = find_elapsed(turn.text, situations, freshness(turn).today, event.anchors)
@@ -182,14 +192,15 @@ def answer_situation(turn: Turn, service_id: str | None, aspects: list[str],
     return True
 
 
-def _say_foreign(turn: Turn, situations: Situations, fee_asked: bool) -> None:
+def _say_foreign(turn: Turn, situations: Situations, fee_asked: bool,
+                 buttons: list[Button] | None = None) -> None:
     foreign, lang = situations.foreign, turn.lang
     lines = [foreign.text(lang).format(fee_foreign=fmt.riel(foreign.fee_foreign_riel, lang),
                                        fee_khmer=fmt.riel(foreign.fee_khmer_riel, lang)),
              _source(turn, foreign.sources, foreign.checked)]
     if fee_asked and turn.content.rights:
         lines.append(turn.content.rights.block(lang))  # as every fee answer
-    turn.say("\n".join(lines))
+    turn.say("\n".join(lines), buttons or [])
 
 
 # ------------------------------------------------------------------ "is it late?"
@@ -201,7 +212,7 @@ def is_it_late(turn: Turn) -> None:
     lang, remembered = turn.lang, _remembered(turn)
     event = event_of(turn.text, situations, None) or event_of(
         "", situations, recent_service(turn)) or (
-        situations.events.get(remembered["event"]) if remembered else None)
+        situations.events.get(str(remembered.get("event"))) if remembered else None)
     if event is None:
         lines = [situations.message("late_which", lang)]
         for each in situations.events.values():
@@ -210,7 +221,7 @@ def is_it_late(turn: Turn) -> None:
             turn, [e.services[0] for e in situations.events.values()]))
         return
     elapsed = find_elapsed(turn.text, situations, freshness(turn).today, event.anchors)
-    if elapsed is None and remembered and remembered["event"] == event.id:
+    if elapsed is None and remembered and remembered.get("event") == event.id:
         elapsed = Elapsed(int(remembered["min"]), int(remembered["max"]),
                           told={k: str(remembered.get(k) or "") for k in ("en", "km")})
     source = _source(turn, event.sources, event.checked)
@@ -246,9 +257,13 @@ def on_behalf(turn: Turn) -> None:
     service = _service_in_question(turn, situations)
     if service is None:
         lines.append(situations.message("behalf_which", lang))
-        services = sorted(turn.content.services.values(), key=lambda s: s.name(lang))
+        recent = recent_service(turn)  # the topic's button first, not its answer
+        services = sorted(turn.content.services.values(),
+                          key=lambda s: (s.id != recent, s.name(lang)))
         turn.say("\n".join(lines), [Button(s.name(lang), f"svc:{s.id}") for s in services])
         return
+    if service.id in behalf.in_person and behalf.in_person_text:  # its source says: in person
+        lines[0] = behalf.in_person_text(lang)
     documents = service.fact("documents")
     if documents is not None:
         lines += ["", situations.message("behalf_bring", lang, service=service.name(lang))]
@@ -261,7 +276,9 @@ def on_behalf(turn: Turn) -> None:
 
 def _service_in_question(turn: Turn, situations: Situations) -> Service | None:
     """The service the message names or tells (a birth two months ago: late registration),
-    else the one just answered."""
+    else the birth or death registration just answered (papers done for someone else) or a
+    paper whose source says who applies. After any other topic (a residence certificate) the
+    bot asks which paper, never assumes it."""
     services = turn.content.services
     event = event_of(turn.text, situations, None)
     if event is not None:
@@ -269,7 +286,9 @@ def _service_in_question(turn: Turn, situations: Situations) -> Service | None:
         found = stages(event, elapsed) if elapsed else ()
         return services[found[-1].service if found else event.services[0]]
     recent = recent_service(turn)
-    return services[recent] if recent else None
+    known = {s for e in situations.events.values() for s in e.services}  # registrations
+    known |= set(situations.on_behalf.in_person)  # and what a source says of
+    return services[recent] if recent in known else None
 
 
 # ------------------------------------------------------------------ helpers
