@@ -38,6 +38,7 @@ from content.forms.section import SECTION as FORMS
 from content.loader import CONTENT_DIR, ContentError, Problem, Section, check_content
 from content.model import Content
 from content.reports.section import SECTION as REPORTS
+from content.services.situations import SECTION as SITUATIONS
 from content.surveys.section import SECTION as SURVEYS
 from dialogues.budgets import handlers as budget_chat
 from dialogues.core import basics, outbox, places
@@ -56,6 +57,7 @@ from dialogues.scorecard import rounds_chat, survey
 from dialogues.scorecard.jaap import chat_plan, chat_propose
 from dialogues.scorecard.jaap import models as jaap_models
 from dialogues.services import handlers as services_chat
+from dialogues.services import situations as situations_chat
 from dialogues.talk import about as talk_about
 from dialogues.talk import handover as talk_handover
 from dialogues.talk import models as talk_models
@@ -163,7 +165,8 @@ FEATURES = Features((
     Feature("core", routers=(basics.router, places.router, forms.router), sections=(FORMS,),
             models=(core_models, outbox, inbox_models), commands=(core_cli.register_cli,),
             jobs=(Periodic("purge", purge, every=3600.0),)),
-    Feature("services", routers=(services_chat.router,)),
+    Feature("services", routers=(services_chat.router, situations_chat.router),
+            sections=(SITUATIONS,)),
     Feature("budgets", routers=(budget_chat.router,), sections=(BUDGETS, QUIZZES, EXCHANGE_RATE),
             commands=(budgets_cli.register_cli,)),
     Feature("scorecard", routers=(survey.router, rounds_chat.router, chat_propose.router,

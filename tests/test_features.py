@@ -78,8 +78,8 @@ def test_help_lists_every_command_of_the_records() -> None:
 
 def test_every_feature_section_is_loaded_and_typed() -> None:
     content = FEATURES.load_content()
-    assert sorted(content.sections) == ["budgets", "exchange_rate", "forms", "quizzes", "reports",
-                                       "surveys"]
+    assert sorted(content.sections) == ["budgets", "exchange_rate", "forms", "quizzes",
+                                       "reports", "situations", "surveys"]
     for section in FEATURES.sections:
         assert isinstance(content.sections[section.kind], section.kind)
 

@@ -25,6 +25,7 @@ CONTRACT_INTENTS = {
     "subscribe_reminders", "unsubscribe", "report_problem", "ask_about_bot", "ask_privacy",
     "ask_social_accountability", "talk_to_human", "caf_help",
     "play_quiz", "ask_glossary", "convert_currency", "ask_fund_sources",
+    "ask_if_late", "ask_on_behalf",
 }
 
 

@@ -23,6 +23,7 @@ INTENTS = {
     "subscribe_reminders", "unsubscribe", "report_problem", "ask_about_bot", "ask_privacy",
     "ask_social_accountability", "talk_to_human", "caf_help",
     "play_quiz", "ask_glossary", "convert_currency", "ask_fund_sources",
+    "ask_if_late", "ask_on_behalf",  # issue 19 finding 2 (nlu/data/situations.yml)
 }
 CLOSED = {
     "aspect": {"documents", "fee", "duration", "place"},

@@ -55,7 +55,8 @@ _RESULTS = re.compile(r"\bresults?\b|\bwhen will i (know|see|hear)\b|លទ្�
 _FIRM = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders", "unsubscribe",
          "change_language", "goodbye", "report_problem", "ask_about_bot", "ask_privacy",
          "ask_social_accountability", "talk_to_human", "caf_help",
-         "play_quiz", "ask_glossary", "convert_currency", "ask_fund_sources")
+         "play_quiz", "ask_glossary", "convert_currency", "ask_fund_sources",
+         "ask_if_late", "ask_on_behalf")
 # Intents a question about a rating's results is read as (it names the rating, or asks who
 # sees the answers): it is asked back, never a new rating or the privacy notice.
 _RESULTS_READ_AS = ("rate_service", "ask_privacy", "ask_about_bot")

@@ -33,6 +33,7 @@ from content.review import (
 from dialogues.core.provenance import Freshness, freshness, published, source_names
 from dialogues.core.router import Router, Turn
 from dialogues.core.understanding import LAST_SERVICE, LAST_SERVICE_AT
+from dialogues.services import situations
 
 router = Router("services")
 router.menu_item("menu_services", "svcs", order=10)
@@ -63,6 +64,8 @@ def ask_service(turn: Turn) -> None:
     aspects = [a for a in dict.fromkeys(turn.understanding.all("aspect"))  # type: ignore[union-attr]
                if a in ASPECTS]
     service_id = turn.entity("service")  # a follow-up's comes from the context rules
+    if situations.answer_situation(turn, service_id, aspects, answer):  # "born 2 months ago"
+        return
     if service_id is None or service_id not in turn.content.services:
         _ask_which(turn, aspects)
         return
