@@ -8,6 +8,7 @@ skipped silently (set ISAFBOT_TEST_POSTGRES=skip to skip them explicitly on a la
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
 import json
 import os
@@ -161,7 +162,13 @@ def real_nlu() -> Any:
     loaded once per session."""
     from nlu.engine import LocalNlu, train
 
-    path, _ = train(ROOT / "models")
+    models = ROOT / "models"
+    models.mkdir(exist_ok=True)
+    # Under pytest-xdist each worker is a process of its own: one trains (when `make` did not),
+    # the other waits for the lock and finds the model there.
+    with (models / ".train.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path, _ = train(models)
     return LocalNlu.load(path)
 
 
@@ -238,6 +245,28 @@ def board(tmp_path: Path, database_url: str, quick_passwords: None) -> Iterator[
     add_accounts(application)
     yield application
     application.close()
+
+
+# ------------------------------------------------------------------ the browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots (Khmer shaping is checked by looking at them)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Playwright (never Playwright's own downloads).
+    Module-scoped on purpose: Playwright's sync API runs an event loop in this thread while it
+    is open, and the other modules' tests call asyncio.run here."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 class Chat:
