@@ -210,13 +210,15 @@ class Dispatcher:
         taken = []
         for row in fresh:
             user = session.get(User, row.user_id)
-            if user is None or (row.channel, row.address) in ahead or row.due_at > now \
-                    or row.address.startswith("-"):  # a group: several people's turns, in order
+            if user is None or (row.channel, row.address) in ahead or row.due_at > now:
+                continue
+            recipient = self._recipient(user, row.address)
+            if recipient.is_group:  # several people's turns: the dispatcher keeps their order
                 continue
             row.status = "sending"
             row.lease_until = now + self.lease
             row.attempts = (row.attempts or 0) + 1
-            taken.append((row, self._recipient(user, row.address)))
+            taken.append((row, recipient))
         return taken, len(taken) < len(fresh)
 
     def send_now(self, taken: list[tuple[OutboxMessage, Recipient]]) -> None:

@@ -17,7 +17,10 @@ interrupted half-way has still done something. What it does:
   with all that is linked to them;
 - expired dashboard sessions and login-limit counters whose window is over are deleted;
 - questions dismissed on the NLU review page (only their hash is kept, so that they are not
-  offered again) are forgotten after the message-log period, when the log has no copy left.
+  offered again) are forgotten after the message-log period, when the log has no copy left;
+- the reports' chart images (the dashboard's and public page's figures, a meeting's attachment;
+  `data_dir/report-charts`) untouched for the delivery period are deleted: by then any message
+  carrying one is final or gone, and a page draws its chart again when asked.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 
 from bot.dashboard.auth import forget_finished_windows
 from bot.dashboard.models import DashboardSession
+from bot.dashboard.report_figures import CHART_DIR as REPORT_CHARTS
 from bot.dashboard.review_models import NluReviewed
 from bot.db import Database
 from bot.inbox.models import InboundUpdate
@@ -63,6 +68,7 @@ class Purged:
     users_deleted: int = 0
     dashboard_deleted: int = 0
     dismissed_reviews_deleted: int = 0
+    report_charts_deleted: int = 0
 
     def __str__(self) -> str:
         return ", ".join(f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}"
@@ -73,8 +79,10 @@ class Purged:
         return sum(getattr(self, f.name) for f in fields(self))
 
 
-def purge(db: Database, retention: Retention, now: datetime) -> Purged:
-    """Apply the retention periods as of `now` (naive or aware UTC)."""
+def purge(db: Database, retention: Retention, now: datetime, data_dir: Path | None = None
+          ) -> Purged:
+    """Apply the retention periods as of `now` (naive or aware UTC); files too when given the
+    deployment's `data_dir`."""
     if now.tzinfo is not None:
         now = now.astimezone(timezone.utc).replace(tzinfo=None)  # stored times are naive UTC
     before = {name: now - timedelta(days=days) for name, days in (
@@ -106,6 +114,8 @@ def purge(db: Database, retention: Retention, now: datetime) -> Purged:
         dashboard_deleted=_delete_dashboard(db, now),
         dismissed_reviews_deleted=_delete_chunks(db, NluReviewed.id, and_(
             NluReviewed.status == "dismissed", NluReviewed.reviewed_at < before["log"])),
+        report_charts_deleted=_delete_files(data_dir / REPORT_CHARTS, before["deliveries"])
+        if data_dir is not None else 0,
     )
     if result.total:
         log.info("retention purge: %s", result)
@@ -184,3 +194,18 @@ def _delete_dashboard(db: Database, now: datetime) -> int:
             DashboardSession.expires_at < now)).rowcount or 0
         limits = forget_finished_windows(session, now)
     return int(sessions) + limits
+
+
+def _delete_files(directory: Path, before: datetime) -> int:
+    """PNG files in `directory` last written before `before` (naive UTC), half-written ones
+    (`.name-*.png`) included."""
+    cutoff = before.replace(tzinfo=timezone.utc).timestamp()
+    deleted = 0
+    for path in directory.glob("*.png") if directory.is_dir() else ():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                deleted += 1
+        except FileNotFoundError:  # another process's purge, or the page's own clean-up
+            continue
+    return deleted

@@ -27,7 +27,7 @@ def job_context(app: App, *, clock: Clock | None = None,
     def purge(now: datetime) -> int:
         from bot.retention import purge as apply_retention  # heavy: loaded when it runs
 
-        return apply_retention(app.db, settings.retention, now).total
+        return apply_retention(app.db, settings.retention, now, settings.data_dir).total
 
     return JobContext(db=app.db, content=app.content, clock=clock or app.clock,
                       timezone=settings.timezone, reminder_offsets=settings.reminder_offsets,

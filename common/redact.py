@@ -138,9 +138,11 @@ URL_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "telegram.Bot", "tele
 # asked not to. One detector for all of them, matching on a copy of the text with Khmer digits
 # as Arabic ones (same length, so spans point into what was typed):
 # - e-mail addresses, links and @usernames;
-# - phone numbers in Cambodian formats: 0 and 8 or 9 digits (012 345 678, 097-123-4567,
-#   0961234567), or +855 / 855 and 8 or 9 digits without the 0, separated by spaces, dots or
-#   dashes, in Arabic or Khmer digits (០១២ ៣៤៥ ៦៧៨);
+# - phone numbers in Cambodian formats (`PHONE`, also what `common.phones` masks on report
+#   pages): a trunk 0 or the country code (+855, 00855, 855, the 0 perhaps kept as `(0)`), a
+#   two-digit prefix perhaps in brackets, then six or seven digits (012 345 678, 097-123-4567,
+#   (023) 123-456, 0961234567, +855 (0)12 345 678), separated by spaces, dots or dashes, in
+#   Arabic or Khmer digits (០១២ ៣៤៥ ៦៧៨); an amount ("20 000") never starts with 0 or 855;
 # - ID-like numbers: 8 digits or more in a row that are not a phone number (a national ID card
 #   has 9), or a letter followed by 7 or 8 digits (a passport); years (4 digits) and amounts
 #   written with separators (`1,000,000`) are kept;
@@ -150,12 +152,14 @@ URL_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "telegram.Bot", "tele
 
 _KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 _SEP = r"[\s.\-]?"
+# on Arabic digits (`arabic_digits`): the one phone pattern, for free text and report pages
+PHONE = re.compile(rf"(?<![0-9A-Za-z+])(?:(?:(?:\+|00){_SEP})?855{_SEP}\(?0?\)?{_SEP}\(?|\(?0)"
+                   rf"[1-9]\d\)?(?:{_SEP}\d){{6,7}}(?![0-9])")
 _PERSONAL: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
     ("link", re.compile(r"(?i)\b(?:https?://|www\.|t\.me/)\S+")),
     ("username", re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,}")),
-    ("phone", re.compile(rf"(?<![0-9A-Za-z+])(?:\+?855{_SEP}\(?0?\)?{_SEP}|0)[1-9]\d"
-                         rf"(?:{_SEP}\d){{6,7}}(?![0-9])")),
+    ("phone", PHONE),
     ("id", re.compile(r"(?<![0-9A-Za-z])(?:[A-Za-z]\d{7,8}|\d{8,})(?![0-9A-Za-z])")),
     ("name", re.compile(r"(?:ឈ្មោះ\s?[\u1780-\u17ff]{2,12}|\b(?:[Nn]amed|[Nn]ame is|"
                         r"(?:Mr|Mrs|Ms|Miss|Dr)\.?)\s+[A-Z][a-z]+)")),
@@ -174,10 +178,21 @@ class Found:
     text: str
 
 
+def arabic_digits(text: str) -> str:
+    """`text` with Khmer digits as Arabic ones: same length, so a match's span points into
+    what was typed."""
+    return text.translate(_KHMER_DIGITS)
+
+
+def find_phones(text: str) -> list[tuple[int, int]]:
+    """The spans of the phone numbers in `text` (Arabic or Khmer digits), in order."""
+    return [match.span() for match in PHONE.finditer(arabic_digits(text))]
+
+
 def find_personal_data(text: str, *, names: bool = True) -> list[Found]:
     """Personal data in `text` (the kinds above; cued names unless `names` is False: a form
     that asks for a name), in order, never overlapping."""
-    arabic = text.translate(_KHMER_DIGITS)
+    arabic = arabic_digits(text)
     found: list[Found] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in _PERSONAL:

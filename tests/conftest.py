@@ -8,6 +8,7 @@ skipped silently (set ISAFBOT_TEST_POSTGRES=skip to skip them explicitly on a la
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
 import json
 import os
@@ -108,19 +109,41 @@ def _truncate(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session (per xdist worker): each test's database starts
+    as a copy of it, as PostgreSQL's starts from the session's migrated, emptied database.
+    Running every migration for each test cost about a second a test (minutes a run)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "isafbot.db"
+    database = Database(f"sqlite:///{path}")
+    database.migrate()
+    database.dispose()  # the last connection closed checkpoints the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+def _sqlite_file(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's SQLite database: a copy of the migrated template (migrating it again is a
+    no-op), or an empty file for tests marked `fresh_database` (the migrations' own tests)."""
+    path = tmp_path / "isafbot.db"
+    if request.node.get_closest_marker("fresh_database") is None:
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test using this runs twice: on a new SQLite file and on an emptied PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'isafbot.db'}"
+        return _sqlite_file(request, tmp_path)
     url = request.getfixturevalue("postgres_url")
     _truncate(url)
     return url
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'isafbot.db'}"
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _sqlite_file(request, tmp_path)
 
 
 # ------------------------------------------------------------------ content to break
@@ -161,7 +184,13 @@ def real_nlu() -> Any:
     loaded once per session."""
     from nlu.engine import LocalNlu, train
 
-    path, _ = train(ROOT / "models")
+    models = ROOT / "models"
+    models.mkdir(exist_ok=True)
+    # Under pytest-xdist each worker is a process of its own: one trains (when `make` did not),
+    # the other waits for the lock and finds the model there.
+    with (models / ".train.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path, _ = train(models)
     return LocalNlu.load(path)
 
 
@@ -238,6 +267,28 @@ def board(tmp_path: Path, database_url: str, quick_passwords: None) -> Iterator[
     add_accounts(application)
     yield application
     application.close()
+
+
+# ------------------------------------------------------------------ the browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots (Khmer shaping is checked by looking at them)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Playwright (never Playwright's own downloads).
+    Module-scoped on purpose: Playwright's sync API runs an event loop in this thread while it
+    is open, and the other modules' tests call asyncio.run here."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 class Chat:

@@ -297,3 +297,24 @@ def test_retry_after_is_honoured_and_other_waits_back_off(db: Database) -> None:
         nominal = min(20.0, 2.0 * 2 ** (attempt - 1))
         assert nominal * 0.5 <= wait <= nominal + 1.0, (attempt, wait)
     assert max(waits) <= 21.0
+
+
+def test_replies_to_a_group_are_left_to_the_dispatcher(db: Database) -> None:
+    """take_fresh hands a private chat's reply straight to the sender, but never a group's
+    (Recipient.is_group: several people's turns share the chat, the dispatcher keeps their
+    order), a forum topic of a group included."""
+    sender = RecordingSender()
+    user_id = _user(db, "a")
+    dispatcher = _dispatcher(db, sender)
+    with db.session() as session:
+        for address in ("a", "-100123", "-100123/45"):
+            enqueue(session, user_id=user_id, channel="test", address=address,
+                    replies=[Reply(f"to {address}")])
+        taken, left = dispatcher.take_fresh(session)
+    assert [(row.address, recipient.is_group) for row, recipient in taken] == [("a", False)]
+    assert left  # the group's two rows wait for the dispatcher
+    with db.session() as session:
+        assert {r.address: r.status for r in session.query(OutboxMessage)} == {
+            "a": "sending", "-100123": "pending", "-100123/45": "pending"}
+    assert asyncio.run(dispatcher.deliver_due()) == 2
+    assert sorted(sender.sent) == [("-100123", "to -100123"), ("-100123/45", "to -100123/45")]

@@ -218,3 +218,33 @@ def test_the_plan_prints_on_a4_landscape_pages(db: Database, tmp_path: Path) -> 
     pages = write_plan_pdf(CONTENT, plan.__class__(plan.facility, plan.round, plan.closed,
                                                    plan.indicators, many), longer, "en")
     assert pages >= 2 and len(_pages(longer.read_bytes())) == pages
+
+
+def test_the_xlsform_asks_the_rounds_custom_indicators(db: Database, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`isafbot results --xlsform`: the round's custom (JAAP) indicator is a question of the
+    ratings group, in Khmer and English on the same scale, and the form's questions are the
+    CSV's columns, the custom one included."""
+    from tests.test_survey_results import _read_xlsx
+
+    round_id, custom_id = _fill(db)
+    monkeypatch.setenv("ISAFBOT_SECRET_KEY", SECRET.decode())
+    monkeypatch.setenv("ISAFBOT_DATA_DIR", str(tmp_path / "var"))
+    form, answers = tmp_path / "form.xlsx", tmp_path / "answers.csv"
+    assert main(["results", "--facility", HC, "--round", str(round_id), "--xlsform", str(form),
+                 "--csv", str(answers), "--db", db.url]) == 0
+    rows = _read_xlsx(form)["survey"]
+    custom = next(r for r in rows if r.get("B") == custom_id)
+    assert custom["A"] == "select_one scale"
+    assert custom["C"] == "No informal payments" and custom["D"] == "គ្មានការសុំលុយក្រៅផ្លូវការ"
+    paths, group = [], ""
+    for row in rows[1:]:
+        if row.get("A") == "begin_group":
+            group = row["B"] + "/"
+        elif row.get("A") == "end_group":
+            group = ""
+        else:
+            paths.append(group + row["B"])
+    assert f"ratings/{custom_id}" in paths
+    header = answers.read_bytes().decode("utf-8-sig").splitlines()[0].split(",")
+    assert header == ["meta/instanceID", *paths]

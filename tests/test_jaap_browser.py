@@ -18,9 +18,7 @@ from dialogues.scorecard.jaap import plan
 from dialogues.scorecard.jaap.models import JaapAction
 from tests.dashboard_helpers import HC, add_accounts, dashboard_app, seed_round
 from tests.live_server import LiveServer
-from tests.test_dashboard_browser import _log_in, _shot, browser
-
-__all__ = ["browser"]
+from tests.test_dashboard_browser import _log_in, _shot
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +25,11 @@ from bot.dashboard.data import LOW_CONFIDENCE, UNANSWERED
 from dialogues.core.models import MessageLog
 from nlu import reviewed
 from nlu.engine import TRAINING_DATA, LocalNlu, model_path, parse_sync, train
-from tests.conftest import ROOT, Chat, make_settings
+from tests.conftest import ARTIFACTS, Chat, make_settings
 from tests.dashboard_helpers import PASSWORD, add_accounts
 from tests.live_server import LiveServer
 from tests.scorecard_helpers import open_for
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
 # Questions with a service the model did not learn (life events), with the words that name it:
 # the test reviews the first one the current model does not answer (the NLU's own training
 # data may come to cover some of them).
@@ -40,19 +38,6 @@ CANDIDATES = (("Our baby arrived on Monday", "baby arrived", "birth_certificate"
               ("Grandpa passed away last night", "passed away", "death_certificate"),
               ("The little one was born at home", "little one was born", "birth_certificate"))
 SURVEY_SECRET = "the nurse sokha shouted at my mother"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def _in_thread(work: Callable[[], Any]) -> Any:

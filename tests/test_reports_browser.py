@@ -16,9 +16,7 @@ from bot.bootstrap import App
 from tests.dashboard_helpers import HC_COMMUNE, OTHER, OTHER_COMMUNE, add_accounts, dashboard_app
 from tests.live_server import LiveServer
 from tests.reports_dashboard_helpers import a_photo, add_many, add_photo, add_report
-from tests.test_dashboard_browser import _images_loaded, _log_in, _shot, browser
-
-__all__ = ["browser"]  # the module-scoped fixture, shared
+from tests.test_dashboard_browser import _images_loaded, _log_in, _shot
 
 
 @pytest.fixture

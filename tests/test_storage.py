@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from bot.db import Database
 from bot.db.all_models import Base
+
+pytestmark = pytest.mark.fresh_database  # the migrations themselves, from an empty file
 
 
 def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:

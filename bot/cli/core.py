@@ -163,7 +163,8 @@ def cmd_db_purge(args: argparse.Namespace) -> int:
     database = Database.from_settings(settings)
     try:
         database.migrate()
-        purged = purge(database, settings.retention, datetime.now(timezone.utc))
+        purged = purge(database, settings.retention, datetime.now(timezone.utc),
+                       settings.data_dir)
     finally:
         database.dispose()
     retention = settings.retention

@@ -157,9 +157,10 @@ def _write_exports(args: argparse.Namespace, session: Any, surveys: Any, row: An
         count = write_comments_csv(session, surveys, row.id, Path(args.comments))
         print(f"wrote {count} comment(s) to {args.comments}")
     if args.xlsform:
+        from dialogues.scorecard.jaap.store import round_survey
         from dialogues.scorecard.xlsform import write_xlsform
 
-        survey = next((s for s in surveys.by_type.values() if s.id == row.survey_id), None)
+        survey = round_survey(session, surveys, row)  # with the round's custom indicators
         if survey is None:
             return fail(f"survey {row.survey_id} is not in the content any more")
         write_xlsform(surveys, survey, Path(args.xlsform))

@@ -36,6 +36,7 @@ from common import formatting as fmt
 from common.redact import mask_personal_data
 from content.surveys.section import Surveys
 from dialogues.scorecard.export import write_comments_csv, write_responses_csv
+from dialogues.scorecard.jaap.store import valid_id
 from dialogues.scorecard.results import MIN_GROUP, RoundResults, round_results
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,9 @@ async def rounds(board: Board, request: Request, who: Principal) -> Response:
 
 async def round_page(board: Board, request: Request, who: Principal, *,
                      notice: str | None = None) -> Response:
-    round_id = int(request.path_params["round_id"])
+    round_id = valid_id(request.path_params["round_id"])
+    if round_id is None:  # a forged id beyond any key: none (not a database error)
+        return board.message(request, "not_found", 404, who)
     lang = board.lang(request)
     surveys = board.surveys
 
@@ -160,7 +163,9 @@ async def refuse(board: Board, request: Request, who: Principal, round_id: int) 
 
 
 async def chart(board: Board, request: Request, who: Principal) -> Response:
-    round_id = int(request.path_params["round_id"])
+    round_id = valid_id(request.path_params["round_id"])
+    if round_id is None:  # a forged id beyond any key: none (not a database error)
+        return board.message(request, "not_found", 404, who)
     surveys = board.surveys
 
     def load(session: Session) -> RoundResults | bool:
@@ -195,7 +200,9 @@ async def chart_response(board: Board, request: Request, results: RoundResults, 
 
 
 async def csv(board: Board, request: Request, who: Principal) -> Response:
-    round_id = int(request.path_params["round_id"])
+    round_id = valid_id(request.path_params["round_id"])
+    if round_id is None:  # a forged id beyond any key: none (not a database error)
+        return board.message(request, "not_found", 404, who)
     kind = request.path_params["kind"]
     surveys = board.surveys
     handle, name = tempfile.mkstemp(prefix="isafbot-export-", suffix=".csv")
@@ -232,7 +239,9 @@ async def csv(board: Board, request: Request, who: Principal) -> Response:
 
 
 async def publish(board: Board, request: Request, who: Principal) -> Response:
-    round_id = int(request.path_params["round_id"])
+    round_id = valid_id(request.path_params["round_id"])
+    if round_id is None:  # a forged id beyond any key: none (not a database error)
+        return board.message(request, "not_found", 404, who)
     action = request.path_params["action"]
     if not who.is_admin:
         return board.message(request, "forbidden", 403, who)

@@ -25,6 +25,7 @@ from common.messages import Reply
 from dialogues.core.models import User
 from dialogues.core.outbox import enqueue
 from dialogues.core.permissions import Actor
+from dialogues.core.small_groups import MIN_GROUP, hidden_groups
 from dialogues.reports.models import (
     CURRENCIES,
     FINAL_STATUSES,
@@ -39,7 +40,6 @@ from dialogues.reports.models import (
 )
 
 DAILY_LIMIT = 5  # reports per person and day
-MIN_GROUP = 5  # the small-group rule: a count under this is never shown
 REFERENCE_LETTERS = "ACDEFHJKMNPQRTUVWXY3479"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G
 FOLLOWUP_BATCH = "report-followup"  # no reference in the outbox row: it outlives the message
 AGGREGATE_KEYS = ("commune_code", "facility_type", "facility_id", "service", "kind",
@@ -333,13 +333,7 @@ def shown_counts(rows: Sequence[Count], *, within: Sequence[str] = (),
         families.setdefault(tuple(row.keys.get(k) for k in within), []).append(index)
     hidden: set[int] = set()
     for members in families.values():
-        counts = {i: int(rows[i].count or 0) for i in members}
-        small = {i for i, n in counts.items() if 0 < n < minimum}
-        while within and 0 < sum(counts[i] for i in small) < minimum:
-            others = sorted((n, i) for i, n in counts.items() if i not in small and n)
-            if not others:
-                break
-            small.add(others[0][1])
-        hidden |= small
+        hidden |= hidden_groups({i: int(rows[i].count or 0) for i in members}, minimum=minimum,
+                                complementary=bool(within))
     return [Count(row.keys, None if i in hidden else row.count) for i, row in enumerate(rows)]
 

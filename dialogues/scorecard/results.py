@@ -1,7 +1,8 @@
 """Results of a scoring round: per indicator the count, mean, median and distribution over the
 five faces, and breakdowns by each profile question that never show a small group.
 
-Pure computations (`indicator_stats`, `hidden_groups`, `breakdown`) are separate from the one
+Pure computations (`indicator_stats`, `breakdown`; the rule's `hidden_groups` is
+dialogues.core.small_groups, shared with the reports' figures) are separate from the one
 function that reads the database (`round_results`), so the dashboard can reuse either. The
 ISAF scorecard reports the median per indicator; with an even number of ratings it is the mean
 of the two middle ones (3.5 lies between "acceptable" and "good").
@@ -24,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content.surveys.section import SCALE_VALUES, Facility, Survey, Surveys
+from dialogues.core.small_groups import MIN_GROUP, hidden_groups
 from dialogues.scorecard.jaap.store import round_survey
 from dialogues.scorecard.models import (
     ScoringRound,
@@ -33,7 +35,6 @@ from dialogues.scorecard.models import (
     SurveyResponse,
 )
 
-MIN_GROUP = 5
 NO_ANSWER = "no_answer"  # the group of respondents who did not answer a profile question
 
 
@@ -70,20 +71,6 @@ def indicator_stats(indicator: str, scores: Iterable[int | None]) -> IndicatorSt
     if unknown:
         raise ValueError(f"scores outside 1-5: {sorted(unknown)}")  # type: ignore[type-var]
     return IndicatorStats(indicator, tuple(counter.get(v, 0) for v in SCALE_VALUES), skipped)
-
-
-def hidden_groups(counts: Mapping[str, int], *, minimum: int = MIN_GROUP,
-                  already: Iterable[str] = ()) -> set[str]:
-    """Groups not to show: those of 1 to minimum-1 people, those already hidden, and then the
-    smallest others until the hidden ones add up to 0 or at least `minimum` (otherwise the
-    hidden ones could be worked out from the total minus the shown ones)."""
-    hidden = set(already) | {group for group, n in counts.items() if 0 < n < minimum}
-    while 0 < sum(counts.get(group, 0) for group in hidden) < minimum:
-        shown = sorted((n, group) for group, n in counts.items() if group not in hidden and n)
-        if not shown:
-            break
-        hidden.add(shown[0][1])
-    return hidden
 
 
 @dataclass(frozen=True)

@@ -105,15 +105,17 @@ def rounds_button(turn: Turn) -> None:
                       turn.button("menu_button", "menu")])
         elif action == "poster" and valid_id(value) is not None:
             send_poster(turn, actor, int(value))
-        elif action == "close" and value.isdigit():
+        elif action == "close" and valid_id(value) is not None:
             _close(turn, int(value), confirmed, actor)
-        elif action == "results" and value.isdigit():
+        elif action == "results" and valid_id(value) is not None:
             _check_round(turn, actor, int(value))
             results = round_results(turn.session, surveys_of(turn.content), int(value))
             if results.round.closed_at is None:  # figures of an open round are not shared
                 raise RoundError("the round is still open")
             turn.say(summary_text(turn.content, results, turn.lang, tz=turn.ctx.timezone),
                      [turn.button("menu_button", "menu")])
+        elif action in ("close", "results", "poster"):  # a forged id beyond any key
+            raise LookupError(f"there is no round {value[:20]!r}")
         else:
             show_rounds(turn, actor)
     except (RoundError, LookupError, NotAllowed):  # opened or closed meanwhile, or forged

@@ -1,7 +1,9 @@
 """The XLSForm of a survey, for a KoboToolbox project that takes `isafbot results --csv` rows.
 
 Question names are the CSV's columns (`ratings/<indicator>`, `profile/<question>`, plus the
-facility and round fields) and choice names its values, in Khmer and English. The workbook is
+facility and round fields) and choice names its values, in Khmer and English. A round's survey
+(`jaap.store.round_survey`) brings the round's custom (JAAP) indicators, rated on the same
+scale, in the CSV's order (`export.response_columns`). The workbook is
 written with the standard library (a minimal Office Open XML file: three sheets of inline
 strings), so no spreadsheet package is needed.
 """
@@ -14,18 +16,23 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from content.surveys.section import Survey, Surveys
+from dialogues.scorecard.export import response_columns
 
 LABELS = ("label::English (en)", "label::Khmer (km)")
 FIELDS = ("facility_id", "facility_name", "survey", "round_id", "round_label", "status")
 
 
 def xlsform_sheets(surveys: Surveys, survey: Survey) -> dict[str, list[list[str]]]:
-    """The three XLSForm sheets as rows of text."""
+    """The three XLSForm sheets as rows of text (`survey`: a round's, with its custom
+    indicators)."""
     rows: list[list[str]] = [["type", "name", *LABELS, "required"]]
     rows += [["text", field, field, field, "false"] for field in FIELDS]
     rows.append(["begin_group", "ratings", "Ratings", "ការវាយតម្លៃ", ""])
+    by_id = {i.id: i for i in survey.indicators}
+    order = [column.removeprefix("ratings/") for column in
+             response_columns(surveys, survey.id, by_id) if column.startswith("ratings/")]
     rows += [["select_one scale", i.id, i.text.en, i.text.km, "false"]
-             for i in survey.indicators]
+             for i in (by_id[name] for name in order)]
     rows.append(["end_group", "", "", "", ""])
     rows.append(["begin_group", "profile", "About the respondent", "អំពីអ្នកឆ្លើយ", ""])
     rows += [[f"select_one {q.id}", q.id, q.text.en, q.text.km, "false"]
