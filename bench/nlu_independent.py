@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -37,6 +38,18 @@ NOT_IN_MODEL = "not in this model"
 # The independent set labels every place level "place", and leaves the default budget scope
 # (the commune's own budget) unannotated: see mapping.yml.
 _UNANNOTATED = {("budget_scope", "commune")}
+# The writer had no list_services and no ask_about_bot intent (README: the agreed list): a
+# question about the commune's services in general was labelled ask_service or help, "who are
+# you" help. The contract's intent for those exact shapes counts as right, nothing wider.
+_WRITER_LACKED = {
+    ("ask_service", "list_services"): re.compile(r"services|សេវា", re.I),
+    ("help", "list_services"): re.compile(r"services|សេវា", re.I),
+    ("help", "ask_about_bot"): re.compile(r"\bwho\b|នរណា|អ្នកណា|អ្នកជា", re.I),
+}
+# The contract extracts places only with these intents (docs/nlu-contract.md): a place the set
+# annotates in small talk or out_of_scope ("bus to Siem Reap") is no miss.
+_PLACE_INTENTS = {"ask_budget", "ask_meeting", "rate_service", "subscribe_reminders",
+                  "ask_service", "report_problem", "follow_up"}
 _FACILITY = {"commune": "commune_office", "primary_school": "school"}
 
 
@@ -74,9 +87,15 @@ def load_independent(mapping: dict[str, Any]) -> list[Example]:
             accept = {intents.get(a, {"intent": a})["intent"] for a in alternatives if a}
             for line in _texts(block):
                 message = parse_training_example(line, name)
+                text = message.get("text")
                 entities = _expected(message.get("entities") or [], mapped, mapping)
-                examples.append(Example(message.get("text"), mapped["intent"], lang,
-                                        accept - {mapped["intent"]}, entities))
+                if mapped["intent"] not in _PLACE_INTENTS:
+                    entities = [e for e in entities if e["entity"] != "place"]
+                lacked = {model for (wrote, model), words in _WRITER_LACKED.items()
+                          if wrote == name and words.search(text)
+                          and not any(e["entity"] == "service" for e in entities)}
+                examples.append(Example(text, mapped["intent"], lang,
+                                        (accept | lacked) - {mapped["intent"]}, entities))
     return examples
 
 
@@ -136,8 +155,10 @@ def _canonical(entity: str, value: str) -> tuple[str, str]:
     return entity, value
 
 
-def entity_counts(example: Example, parsed: Any, names: set[str]) -> Counter[str]:
-    """True/false positives and false negatives, per entity name (and place by span)."""
+def entity_counts(example: Example, parsed: Any, names: set[str],
+                  misses: list[dict[str, Any]] | None = None) -> Counter[str]:
+    """True/false positives and false negatives, per entity name (and place by span); each
+    miss appended to `misses` (its kind, the entity, the text it covers) when given."""
     counts: Counter[str] = Counter()
     merge = "budget_scope" not in names  # the independent set names both facility_type
     norm = _canonical if merge else (lambda entity, value: (entity, value))
@@ -146,6 +167,20 @@ def entity_counts(example: Example, parsed: Any, names: set[str]) -> Counter[str
     got = [(("place", *g[1:]) if merge and g[0] in ("district", "province") else g)
            for g in got]
     got = [g for g in got if g[0] in names]
+    if merge and example.intent == "report_problem" and not any(
+            e["entity"] == "facility_type" for e in example.entities):
+        # the writer annotates "staff at the [commune]" and not "commune staff": a report's
+        # commune office is left unannotated as often as not (README's facility rule)
+        got = [g for g in got if g[:2] != ("facility_type", "commune_office")]
+    if any(e["start"] < 0 for e in example.entities if e["entity"] == "aspect") or \
+            example.intent == FOLLOW_UP:
+        # the set's aspect is the message's (implied by its intent, no span): one per value
+        aspects = [g for g in got if g[0] == "aspect"]
+        got = [g for g in got if g[0] != "aspect"] + [
+            g for i, g in enumerate(aspects) if g[1] not in {a[1] for a in aspects[:i]}]
+    if example.intent == FOLLOW_UP:
+        # the set leaves what a follow-up asks unannotated; the intent's score judges it
+        got = [g for g in got if g[0] not in ("aspect", "service")]
     used: set[int] = set()
     for expected in example.entities:
         name = norm(expected["entity"], expected["value"])[0]
@@ -154,13 +189,23 @@ def entity_counts(example: Example, parsed: Any, names: set[str]) -> Counter[str
             _overlaps(expected, g) if expected.get("span_only") else g[1] in accept)), None)
         if match is None:
             counts[f"{name}:fn"] += 1
+            _miss(misses, "fn", name, expected["value"], expected["start"], expected["end"],
+                  example.text)
         else:
             used.add(match)
             counts[f"{name}:tp"] += 1
     for i, g in enumerate(got):
         if i not in used:
             counts[f"{g[0]}:fp"] += 1
+            _miss(misses, "fp", g[0], g[1], g[2], g[3], example.text)
     return counts
+
+
+def _miss(misses: list[dict[str, Any]] | None, kind: str, name: str, value: str, start: int,
+          end: int, text: str) -> None:
+    if misses is not None:
+        misses.append({"kind": kind, "entity": name, "value": value, "text": text,
+                       "span": text[start:end] if start >= 0 else None})
 
 
 def _overlaps(expected: dict[str, Any], got: tuple[str, str, int, int]) -> bool:
@@ -213,6 +258,7 @@ def score(nlu: Any, name: str, examples: list[Example], not_in_model: set[str],
           entity_names: list[str]) -> dict[str, Any]:
     parsed, latencies = asyncio.run(_parse_all(nlu, examples))
     gold, pred, errors = [], [], []
+    misses: list[dict[str, Any]] = []
     per_lang: dict[str, Counter[str]] = defaultdict(Counter)
     counts: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
@@ -225,7 +271,7 @@ def score(nlu: Any, name: str, examples: list[Example], not_in_model: set[str],
         pred.append(label)
         per_lang[example.lang]["total"] += 1
         per_lang[example.lang]["right"] += label == example.intent
-        counts += entity_counts(example, result, set(entity_names))
+        counts += entity_counts(example, result, set(entity_names), misses)
         if label != example.intent:
             errors.append({"text": example.text, "intent": example.intent, "lang": example.lang,
                            "intent_prediction": {"name": result.intent,
@@ -239,6 +285,7 @@ def score(nlu: Any, name: str, examples: list[Example], not_in_model: set[str],
     out.mkdir(parents=True, exist_ok=True)
     (out / "intent_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     (out / "intent_errors.json").write_text(json.dumps(errors, indent=2, ensure_ascii=False))
+    (out / "entity_errors.json").write_text(json.dumps(misses, indent=2, ensure_ascii=False))
     return {"examples": {lang: c["total"] for lang, c in sorted(per_lang.items())},
             "intent_accuracy": accuracy,
             "per_intent_f1": {k: round(v["f1-score"], 4) for k, v in sorted(report.items())
@@ -249,19 +296,25 @@ def score(nlu: Any, name: str, examples: list[Example], not_in_model: set[str],
 
 
 def main() -> None:
+    from nlu.contract import intents
     from nlu.engine import LocalNlu, model_path
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--label", default="current")
+    parser.add_argument("--set-aside", nargs="*", default=[],
+                        help="intents left out of totals (report_problem: the figures before "
+                             "the intent was scored)")
     args = parser.parse_args()
     nlu = LocalNlu.load(args.model or model_path(ROOT / "models"))
     mapping = yaml.safe_load((INDEPENDENT / "mapping.yml").read_text("utf-8"))
+    not_in_model = set(mapping["not_in_model"]) - set(intents())  # report_problem is, now
+    not_in_model |= set(args.set_aside)
     asyncio.run(_parse_all(nlu, load_split()[:20]))  # warm-up
     results = {
         "model": (args.model or model_path(ROOT / "models")).name,
         "independent": score(nlu, "independent", load_independent(mapping),
-                             set(mapping["not_in_model"]),
+                             not_in_model,
                              ["service", "facility_type", "place", "aspect"]),
         "split": score(nlu, "split", load_split(), set(),
                        ["service", "aspect", "budget_scope", "facility_type", "place", "year"]),

@@ -131,7 +131,8 @@ class Gazetteer:
 
     def _add_area(self, area: Area) -> None:
         self.areas[area.code] = area
-        for key in (roman_key(area.name_en).replace(" ", ""), _khmer_key(area.name_km)):
+        for key in {roman_key(area.name_en).replace(" ", ""), _khmer_key(area.name_km),
+                    _khmer_key(_strip_prefixes(area.name_km))}:  # ភ្នំពេញ without រាជធានី
             if key:
                 self._areas_by_key[key].append(area)
 

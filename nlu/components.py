@@ -31,8 +31,14 @@ from common.khmer import (
     words,
 )
 from content.places import SURE_SCORE, Area, gazetteer
-from nlu.entity_rules import scopes_for_intent, without_overlaps
-from nlu.intent_rules import service_named, unsure_service_question
+from nlu.entity_rules import chat_words, tidy, without_overlaps
+from nlu.intent_rules import (
+    negated_stop,
+    not_a_commune_service,
+    said_no_complaint,
+    service_named,
+    unsure_service_question,
+)
 
 
 @DefaultV1Recipe.register(
@@ -93,13 +99,6 @@ _PLACE_INTENTS = ("ask_budget", "ask_meeting", "rate_service", "subscribe_remind
 _PLACE_MARKERS = ("ឃុំ", "សង្កាត់", "commune", "sangkat", "khum", "sk")
 _AREA_MARKERS = ("khan", "srok", "krong", "district", "province", "khet", "ខណ្ឌ", "ស្រុក",
                  "ក្រុង", "ខេត្ត", "រាជធានី")
-# Chat words whose romanised keys happen to equal a commune's name.
-_NOT_PLACES = frozenset("""
-the there their then than this that these those what when where which while who whom why how
-price prices money budget school schools health centre center clinic commune sangkat office
-meeting meetings please thanks thank hello year rate rating service services card book know
-about next last much many more most some time today tomorrow tonight morning evening want need
-""".split())
 
 
 @lru_cache(maxsize=1024)
@@ -114,6 +113,13 @@ def _key(text: str) -> str:
     return re.sub(r"[\s\-_'’.,?!/]+", "", normalise_text(text).lower())
 
 
+def _looks_like(surface: str, name: str) -> bool:
+    """A romanised name must still look like the gazetteer's spelling ("Kg" is Kampong)."""
+    typed = re.sub(r"^kg\.?", "kampong", _key(surface))
+    return fuzz.ratio(typed, _key(name)) >= 75
+
+
+_IN_AT = ("នៅ", "ពី", "ទៅ", "ក្នុង")
 _areas_named = lru_cache(maxsize=16384)(lambda surface: gazetteer().area(surface))
 
 
@@ -229,12 +235,16 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             found += self._from_lexicon(text[:MAX_PARSE_CHARS], intent)
             found += self._years(text[:MAX_PARSE_CHARS])
             found += self._amounts(text[:MAX_PARSE_CHARS], intent)
+            intent = service_named(message, found, intent)  # places depend on the intent
+            intent = said_no_complaint(message, found, intent)
+            found += self._places(text[:MAX_PARSE_CHARS], intent)
             areas = self._areas(text[:MAX_PARSE_CHARS], intent)
             found = without_overlaps(found + [a for a in areas if a["entity"] == "place"])
             found += [a for a in areas if a["entity"] != "place"]
-            found = scopes_for_intent(found, intent)
-            intent = service_named(message, found, intent)
+            found = tidy(found, text, intent)
             intent = unsure_service_question(message, found, intent)
+            intent = not_a_commune_service(message, found, intent)
+            intent = negated_stop(message, intent)
             if intent not in _KEEPS_SERVICE and len(_words(text[:MAX_PARSE_CHARS])) > _SHORT_WORDS:
                 found = [e for e in found if e["entity"] not in ("service", "aspect")]
             message.set(ENTITIES, found, add_to_output=True)
@@ -302,10 +312,13 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
                 if value:
                     found.append(self._entity(name, value, tokens[start].start,
                                               tokens[end - 1].end, text))
-        if intent in _PLACE_INTENTS:
-            found += self._places_after_markers(tokens, text)
-            found += self._places_by_name(tokens, text)
         return found
+
+    def _places(self, text: str, intent: str | None) -> list[dict[str, Any]]:
+        if intent not in _PLACE_INTENTS:
+            return []
+        tokens = list(_words(text))
+        return self._places_after_markers(tokens, text) + self._places_by_name(tokens, text)
 
     def _areas(self, text: str, intent: str | None) -> list[dict[str, Any]]:
         """Districts and provinces ("khan Sen Sok", "ស្វាយរៀង"), the marker inside the span, and
@@ -318,26 +331,32 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             span = tokens[start:end]
             marked = span[0].text.lower() in _AREA_MARKERS
             name = span[1:] if marked else span
-            if not name or (not marked and not self._name_like(name)):
+            after = tokens[start - 1].text if start else ""
+            if not name or (not marked and not self._name_like(name, after)):
                 continue
             areas = _areas_named(text[name[0].start:name[-1].end])
             if not areas or any(span[0].start < e["end"] and e["start"] < span[-1].end
                                 for e in found):
                 continue
             area = sorted(areas, key=lambda a: a.level == "province")[0]
+            if not marked and name[0].text.isascii() and not _looks_like(
+                    text[name[0].start:name[-1].end], area.name_en):
+                continue  # romanised keys are loose: "twice" is not Takeo
             found.append(self._entity(area.level, area.name_en, span[0].start, span[-1].end,
                                       text))
             found += self._commune_before(tokens[max(0, start - 3):start], area, text)
         return found
 
     @staticmethod
-    def _name_like(span: list[Any]) -> bool:
-        """Unmarked area names: several words, or a long one, never chat words."""
+    def _name_like(span: list[Any], after: str = "") -> bool:
+        """Unmarked area names: several words, or a long one, or a Khmer one after នៅ/ពី/ទៅ
+        ("នៅកំពត"), never chat words."""
         surface = "".join(t.text for t in span)
         if any(map(is_khmer_char, surface)):
-            return len(span) >= 2 or len(surface) >= 5
+            return (len(span) >= 2 or len(surface) >= 5 or after in _IN_AT) \
+                and not chat_words([t.text for t in span])
         return all(t.text.isascii() and t.text.isalpha() for t in span) and len(surface) >= 5 \
-            and not all(t.text.lower() in _NOT_PLACES for t in span)
+            and not chat_words([t.text for t in span])
 
     def _commune_before(self, before: list[Any], area: Area, text: str) -> list[Any]:
         before = [t for t in before if t.text.lower() not in (*_PLACE_MARKERS, ",")]
@@ -365,7 +384,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             if khmer and len(span) < 2:
                 continue  # single Khmer words are too often ordinary words
             if latin and (sum(len(t.text) for t in span) < 5
-                          or all(t.text.lower() in _NOT_PLACES for t in span)):
+                          or chat_words([t.text for t in span])):
                 continue
             if not (khmer or latin):
                 continue
@@ -373,7 +392,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
             places = gazetteer().exact(surface)
             if not places:
                 continue
-            if latin and fuzz.ratio(_key(surface), _key(places[0].name_en)) < 75:
+            if latin and not _looks_like(surface, places[0].name_en):
                 continue
             found.append(self._entity("place", places[0].name_en, span[0].start, span[-1].end,
                                       text))
@@ -388,12 +407,12 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
                 continue
             for end in range(min(len(tokens), i + 4), i + 1, -1):
                 span = tokens[i + 1:end]
-                if any(t.text.isdigit() for t in span):
-                    continue
+                if any(t.text.isdigit() for t in span) or chat_words([t.text for t in span]):
+                    continue  # "khum chnam nis" (this year), "ឃុំម៉ោងប៉ុន្មាន" (what time)
                 surface = text[span[0].start:span[-1].end]
                 value = self.place(surface)
                 if value and not any(map(is_khmer_char, surface)) \
-                        and fuzz.ratio(_key(surface), _key(value)) < 75:
+                        and not _looks_like(surface, value):
                     value = None
                 if value:
                     found.append(self._entity("place", value, span[0].start, span[-1].end,

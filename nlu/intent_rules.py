@@ -1,12 +1,14 @@
 """Intent corrections the EntityCanonicalizer makes once the entities are known: a named
-commune service makes a small-talk reading a service question, and an unsure service question
-with nothing of a service in it is the classifier's second choice (docs/nlu-contract.md)."""
+commune service makes a small-talk reading a service question, an unsure service question
+with nothing of a service in it is the classifier's second choice, a negated stop asks for
+reminders, and a document other offices issue is out of scope (docs/nlu-contract.md)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 _SERVICE_OVERRIDES = ("out_of_scope", "help", "list_services", "affirm", "deny",
@@ -42,3 +44,58 @@ def unsure_service_question(message: Message, found: list[dict[str, Any]],
     message.set(INTENT, {"name": ranking[0]["name"],
                          "confidence": float(ranking[0]["confidence"])}, add_to_output=True)
     return str(ranking[0]["name"])
+
+
+_NEGATED_STOP = re.compile(
+    r"\b(?:don'?t|do not|dont|never|kom|kum)\s+(?:stop|chhob|chhop|chob|chheub)\b"
+    r"|កុំ\s*(?:ឈប់|stop)|មិនចង់ឈប់|កុំអាល់ឈប់", re.I)
+# Documents other offices issue (the police, ministries): the commune cannot issue them, so a
+# question about one is out of the bot's scope, said honestly, not read as a commune service.
+_NOT_COMMUNE = re.compile(
+    r"passport|pass port|driv(?:ing|er'?s?)\s*licen[cs]e|driving permit|\bvisa\b"
+    r"|building permit|construction permit|work permit|likhet chlong den|bann? bek bo"
+    r"|លិខិតឆ្លងដែន|ប័ណ្ណបើកបរ|បណ្ណបើកបរ|ប័ណ្ណបើកបរ|ទិដ្ឋាការ|លិខិតអនុញ្ញាតសាងសង់|ប៉ាសស្ព័រ"
+    r"|ប៉ាស្ព័រ|លិខិតអនុញ្ញាតធ្វើការ", re.I)
+
+
+def _set(message: Message, name: str) -> str:
+    message.set(INTENT, {**(message.get(INTENT) or {}), "name": name}, add_to_output=True)
+    return name
+
+
+def negated_stop(message: Message, intent: str | None) -> str | None:
+    """"don't stop sending me reminders" asks to keep them: a negated stop read as
+    unsubscribe (or as leaving) is a request for reminders."""
+    if intent in ("unsubscribe", "goodbye") and _NEGATED_STOP.search(message.get(TEXT) or ""):
+        return _set(message, "subscribe_reminders")
+    return intent
+
+
+def not_a_commune_service(message: Message, found: list[dict[str, Any]],
+                          intent: str | None) -> str | None:
+    """A passport or a driving licence is no commune service: a question about one is
+    out_of_scope (the answer says so), unless a commune service is named as well."""
+    if intent != "ask_service" or any(e["entity"] == "service" for e in found) \
+            or not _NOT_COMMUNE.search(message.get(TEXT) or ""):
+        return intent
+    return _set(message, "out_of_scope")
+
+
+_NOT_A_COMPLAINT = re.compile(
+    r"(?:don'?t|do not|dont|not)\s+(?:want\s+to\s+)?(?:complain|report)|not a complaint"
+    r"|no complaint|មិន(?:ចង់|មែន)?(?:ប្តឹង|តវ៉ា|រាយការណ៍)|min chong pdeng|ot chong pdeng", re.I)
+_ONE_WINDOW = re.compile(r"one[\s-]*window|ច្រកចេញចូលតែមួយ|chrok chenh chol", re.I)
+
+
+def said_no_complaint(message: Message, found: list[dict[str, Any]],
+                      intent: str | None) -> str | None:
+    """"I don't want to complain, just the price of the family book": a report reading of a
+    message that says it is no complaint and names a service is a service question; and
+    the One Window office, read as small talk, is where commune services are asked for."""
+    text = message.get(TEXT) or ""
+    if intent == "report_problem" and _NOT_A_COMPLAINT.search(text) \
+            and any(e["entity"] == "service" for e in found):
+        return _set(message, "ask_service")
+    if intent in ("out_of_scope", "help", "affirm", "greet") and _ONE_WINDOW.search(text):
+        return _set(message, "ask_service")
+    return intent
