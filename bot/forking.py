@@ -55,60 +55,77 @@ def serve_forked(settings: Settings, processes: int,
     sock = bind(settings.http_host, settings.http_port)
     gc.collect()
     gc.freeze()  # what is loaded now stays shared: the workers' collections leave it alone
-    children: dict[int, int] = {}  # pid -> slot
-    stopping = False
-
-    def start(slot: int) -> None:
-        # signals wait until each side has its own handlers (the child must never run `stop`)
-        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.setpgid(0, 0)
-                for sig in SIGNALS:
-                    signal.signal(sig, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
-                worker(sock, nlu)
-                code = 0
-            except BaseException:  # a worker must never return into the parent's code
-                log.exception("worker %d failed", os.getpid())
-            finally:
-                logging.shutdown()
-                os._exit(code)
-        children[pid] = slot
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
-        log.info("worker %d started (slot %d of %d)", pid, slot + 1, processes)
-
-    def stop(signum: int, _frame: Any) -> None:
-        nonlocal stopping
-        if stopping:
-            return
-        stopping = True
-        log.info("%s: stopping %d workers", signal.Signals(signum).name, len(children))
-        for pid in list(children):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-
-    previous = {sig: signal.signal(sig, stop) for sig in SIGNALS}
+    parent = _Parent(processes, lambda: worker(sock, nlu))
+    previous = {sig: signal.signal(sig, parent.stop) for sig in SIGNALS}
     try:
-        for slot in range(processes):
-            start(slot)
-        while children:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            slot = children.pop(pid, -1)
-            if stopping or slot < 0:
-                continue
-            log.warning("worker %d exited (%s): starting another", pid,
-                        os.waitstatus_to_exitcode(status))
-            time.sleep(RESTART_PAUSE)
-            if not stopping:
-                start(slot)
+        parent.run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
         gc.unfreeze()
+
+
+class _Parent:
+    """The supervising parent: forks the workers, forks again the ones that die, passes a
+    stop signal on once."""
+
+    def __init__(self, processes: int, work: Callable[[], None]) -> None:
+        self.processes = processes
+        self.work = work
+        self.children: dict[int, int] = {}  # pid -> slot
+        self.stopping = False
+
+    def run(self) -> None:
+        """Start every slot, then wait, replacing a worker that exits unasked."""
+        for slot in range(self.processes):
+            self.start(slot)
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            slot = self.children.pop(pid, -1)
+            if self.stopping or slot < 0:
+                continue
+            log.warning("worker %d exited (%s): starting another", pid,
+                        os.waitstatus_to_exitcode(status))
+            time.sleep(RESTART_PAUSE)
+            if not self.stopping:
+                self.start(slot)
+
+    def start(self, slot: int) -> None:
+        """Fork one worker; signals wait until each side has its own handlers (the child must
+        never run `stop`)."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        pid = os.fork()
+        if pid == 0:
+            self._be_the_worker()
+        self.children[pid] = slot
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+        log.info("worker %d started (slot %d of %d)", pid, slot + 1, self.processes)
+
+    def _be_the_worker(self) -> None:
+        code = 1
+        try:
+            os.setpgid(0, 0)
+            for sig in SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+            self.work()
+            code = 0
+        except BaseException:  # a worker must never return into the parent's code
+            log.exception("worker %d failed", os.getpid())
+        finally:
+            logging.shutdown()
+            os._exit(code)
+
+    def stop(self, signum: int, _frame: Any) -> None:
+        """SIGTERM/SIGINT: pass it on to every worker, once."""
+        if self.stopping:
+            return
+        self.stopping = True
+        log.info("%s: stopping %d workers", signal.Signals(signum).name, len(self.children))
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)

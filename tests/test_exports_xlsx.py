@@ -206,7 +206,7 @@ def test_the_plan_prints_on_a4_landscape_pages(db: Database, tmp_path: Path) -> 
                                               "ស្នើសុំគិលានុបដ្ឋាយិកាបន្ថែម"]
     assert action_cells(CONTENT, plan, plan.actions[1], 2, ("km", "en")) == [
         "២", "ស្នើសុំគិលានុបដ្ឋាយិកាបន្ថែម", "ចំនួនបុគ្គលិកគ្រប់គ្រាន់ / Enough staff",
-        "ក្រុមប្រឹក្សាឃុំ សង្កាត់ / commune council", "១ មីនា ២០២៧ / 1 March 2027",
+        "ក្រុមប្រឹក្សាឃុំ សង្កាត់ / commune council", "ថ្ងៃទី១ ខែមីនា ឆ្នាំ២០២៧ / 1 March 2027",
         "កំពុងអនុវត្ត / in progress"]  # never the progress note: CAFs' text, not for the wall
     path = tmp_path / "jaap.pdf"
     assert write_plan_pdf(CONTENT, plan, path, "both", today=TODAY) == 1

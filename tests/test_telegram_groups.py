@@ -136,8 +136,9 @@ def test_a_reply_thread_in_a_group_without_topics_is_not_a_topic(
                         "from": {"id": BOB, "is_bot": False, "first_name": "Bob"},
                         "text": "anyone?"}})
     live.deliver(question)
-    (reply,) = tg.sent(GROUP)
-    assert "ID card: free" in reply["text"] and reply.get("message_thread_id") is None
+    fee, rights = tg.sent(GROUP)  # the fee, then what to do if asked for more
+    assert "ID card: free" in fee["text"] and rights["text"].startswith("🛡️")
+    assert fee.get("message_thread_id") is None and rights.get("message_thread_id") is None
 
 
 # ------------------------------------------------------------------ upgraded groups
