@@ -53,7 +53,7 @@ from dialogues.reports import caf_chat as reports_caf
 from dialogues.reports import handlers as reports_chat
 from dialogues.reports import models as reports_models
 from dialogues.scorecard import models as scorecard_models
-from dialogues.scorecard import rounds_chat, survey
+from dialogues.scorecard import results_when, rounds_chat, survey
 from dialogues.scorecard.jaap import chat_plan, chat_propose
 from dialogues.scorecard.jaap import models as jaap_models
 from dialogues.services import handlers as services_chat
@@ -170,7 +170,7 @@ FEATURES = Features((
     Feature("budgets", routers=(budget_chat.router,), sections=(BUDGETS, QUIZZES, EXCHANGE_RATE),
             commands=(budgets_cli.register_cli,)),
     Feature("scorecard", routers=(survey.router, rounds_chat.router, chat_propose.router,
-                                  chat_plan.router), sections=(SURVEYS,),
+                                  chat_plan.router, results_when.router), sections=(SURVEYS,),
             models=(scorecard_models, jaap_models), commands=(scorecard_cli.register_cli,),
             jobs=(Periodic("jaap", jaap_job.announce, every=30.0, quiet=True),)),
     Feature("meetings", routers=(meetings_chat.router, meetings_optout.router,

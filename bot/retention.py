@@ -20,7 +20,10 @@ interrupted half-way has still done something. What it does:
   offered again) are forgotten after the message-log period, when the log has no copy left;
 - the reports' chart images (the dashboard's and public page's figures, a meeting's attachment;
   `data_dir/report-charts`) untouched for the delivery period are deleted: by then any message
-  carrying one is final or gone, and a page draws its chart again when asked.
+  carrying one is final or gone, and a page draws its chart again when asked;
+- report photos and voice notes no report names (`data_dir/report-media`: what a form that
+  was cancelled or never finished left) are deleted once older than the conversation period,
+  when no form can be resumed to claim them.
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ from bot.settings import Retention
 from dialogues.core.models import CafCommune, Conversation, MessageLog, User
 from dialogues.core.outbox import FINAL, OutboxMessage
 from dialogues.meetings.models import MeetingSubscription
+from dialogues.reports import media as report_media
 from dialogues.reports.models import ReportFollowup
+from dialogues.reports.store import media_names
 from dialogues.scorecard.models import RoundSubscription
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,7 @@ class Purged:
     dashboard_deleted: int = 0
     dismissed_reviews_deleted: int = 0
     report_charts_deleted: int = 0
+    report_media_orphans_deleted: int = 0
 
     def __str__(self) -> str:
         return ", ".join(f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}"
@@ -115,6 +121,8 @@ def purge(db: Database, retention: Retention, now: datetime, data_dir: Path | No
         dismissed_reviews_deleted=_delete_chunks(db, NluReviewed.id, and_(
             NluReviewed.status == "dismissed", NluReviewed.reviewed_at < before["log"])),
         report_charts_deleted=_delete_files(data_dir / REPORT_CHARTS, before["deliveries"])
+        if data_dir is not None else 0,
+        report_media_orphans_deleted=_sweep_report_media(db, data_dir, before["conversation"])
         if data_dir is not None else 0,
     )
     if result.total:
@@ -194,6 +202,16 @@ def _delete_dashboard(db: Database, now: datetime) -> int:
             DashboardSession.expires_at < now)).rowcount or 0
         limits = forget_finished_windows(session, now)
     return int(sessions) + limits
+
+
+def _sweep_report_media(db: Database, data_dir: Path, before: datetime) -> int:
+    """Report files no report names, written before `before` (naive UTC): a form in progress
+    can wait no longer than that (its state is emptied), so nothing can still claim them."""
+    with db.read_session() as session:
+        kept = media_names(session)
+    now = time.time()
+    cutoff = before.replace(tzinfo=timezone.utc).timestamp()
+    return report_media.sweep_orphans(data_dir, kept, now - cutoff, now)
 
 
 def _delete_files(directory: Path, before: datetime) -> int:

@@ -85,15 +85,38 @@ def test_an_unrelated_question_is_not_answered_with_the_previous_service(
     assert chat.payloads  # an answer of its own (who sees the answers), never a dead end
 
 
-@pytest.mark.parametrize("question", [
-    "when will I know the results of the health centre rating?",
-    "ពេលណាដឹងលទ្ធផលនៃការវាយតម្លៃមណ្ឌលសុខភាព?",
+RESULTS_QUESTIONS = {"en": "when will I know the results of the health centre rating?",
+                     "km": "ពេលណាដឹងលទ្ធផលនៃការវាយតម្លៃមណ្ឌលសុខភាព?"}
+
+
+@pytest.mark.parametrize(("lang", "how"), [
+    ("en", "A rating has no closing date set in advance"),
+    ("km", "ការវាយតម្លៃមិនមានថ្ងៃបិទកំណត់ជាមុនទេ"),
 ])
-def test_asking_about_a_ratings_results_does_not_start_a_rating(chat: Chat, question: str
-                                                                 ) -> None:
-    chat.send(question)
-    assert not any(p.startswith("svy:yes:consent") for p in chat.payloads)
-    assert "svy" in chat.payloads  # asked back: rating, or something else
+def test_asking_about_a_ratings_results_says_how_they_come(chat: Chat, lang: str, how: str
+                                                           ) -> None:
+    chat.send(RESULTS_QUESTIONS[lang])
+    assert not any(p.startswith("svy:yes:consent") for p in chat.payloads)  # no new rating
+    assert how in chat.text
+    assert "meet:next" in chat.payloads and "svy" in chat.payloads  # the meeting, or rate
+
+
+def test_asking_about_results_names_the_round_asked_about_and_its_state(chat: Chat) -> None:
+    from dialogues.core.models import User
+    from dialogues.scorecard import store
+    from tests.scorecard_helpers import close, open_for
+
+    round_id = open_for(chat.app)
+    chat.send("hello")
+    with chat.app.db.session() as session:
+        user = session.query(User).filter_by(channel_user_id="u1").one()
+        store.subscribe(session, round_id, user.id)
+    chat.send(RESULTS_QUESTIONS["en"])
+    assert "⏳ Kouk Khleang Health Centre: the rating has been open since " in chat.text
+    assert "You asked for the summary: I will send it when the round closes." in chat.text
+    close(chat.app, round_id)
+    chat.send(RESULTS_QUESTIONS["km"])
+    assert "ការវាយតម្លៃកំពុងបើក" not in chat.text  # closed: never said to be open
 
 
 # ------------------------------------------------------------------ finding 1: places
@@ -129,3 +152,40 @@ def test_a_place_that_does_not_exist_is_not_found_with_no_wrong_answer(chat: Cha
     chat.send("budget of sangkat Blorpvillex")
     assert 'I couldn\'t find a commune or sangkat called "Blorpvillex"' in chat.text
     assert "Which commune or sangkat do you live in?" not in chat.text
+
+
+# ------------------------------------------------------------------ waiting for a commune
+
+@pytest.mark.parametrize(("ask", "aside", "term"), [
+    ("how much money does my commune have", "what is CIP?", "📖 Commune Investment Program"),
+    ("ថវិកាឃុំខ្ញុំប៉ុន្មាន", "CIP ជាអ្វី?", "📖 កម្មវិធីវិនិយោគឃុំ សង្កាត់"),
+])
+def test_a_question_asked_while_a_commune_is_awaited_is_answered_as_itself(
+        chat: Chat, ask: str, aside: str, term: str) -> None:
+    """Not searched as a commune name ("did you mean ...?"): answered as the glossary word."""
+    chat.send(ask)
+    chat.send(aside)
+    assert chat.text.startswith(term), chat.text[:80]
+    assert not any(p.startswith("commune:") for p in chat.payloads)
+    assert "couldn't find a commune" not in chat.text and "រកមិនឃើញ" not in chat.text
+
+
+@pytest.mark.parametrize(("ask", "aside", "question", "commune"), [
+    ("how much money does my commune have", "ok", "Which commune or sangkat do you live in?",
+     "Kouk Khleang"),
+    ("ថវិកាឃុំខ្ញុំប៉ុន្មាន", "ចាស", "តើអ្នករស់នៅឃុំ ឬសង្កាត់ណា?", "គោកឃ្លាង"),
+])
+def test_ok_while_a_commune_is_awaited_asks_for_it_again(chat: Chat, ask: str, aside: str,
+                                                         question: str, commune: str) -> None:
+    chat.send(ask)
+    chat.send(aside)
+    assert chat.text.startswith(question)
+    chat.send(commune)  # and the name typed next still answers the budget
+    assert commune in chat.text and "bud" in " ".join(chat.payloads)
+
+
+def test_a_date_typed_while_a_commune_is_awaited_is_not_searched_as_one(chat: Chat) -> None:
+    chat.send("how much money does my commune have")
+    chat.send("ថ្ងៃអង្គារក្រោយ ម៉ោង២រសៀល")
+    assert not any(p.startswith("commune:") for p in chat.payloads)
+    assert "couldn't find" not in chat.text and "រកមិនឃើញ" not in chat.text

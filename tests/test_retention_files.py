@@ -17,6 +17,7 @@ from bot.retention import purge
 from bot.scheduling import job_context
 from bot.settings import Retention
 from common.db.base import utcnow
+from content.reports.section import ReportRules
 from tests.fake_nlu import RecordedNlu
 
 NOW = datetime(2026, 12, 3, 12, 0)
@@ -77,3 +78,29 @@ def test_the_scheduler_and_the_command_purge_report_charts(
     assert main(["db", "purge"]) == 0
     assert "report charts deleted: 1" in capsys.readouterr().out
     assert [p.name for p in directory.iterdir()] == ["reports-120809-en-b.png"]
+
+
+def test_report_files_no_report_names_go_after_the_conversation_period(
+        sqlite_app: App) -> None:
+    """A photo of a report stays however old; what a cancelled or abandoned form left goes once
+    no form can be resumed to claim it (the conversation period), not before."""
+    from dialogues.reports import media
+    from tests.reports_dashboard_helpers import a_photo, add_photo, add_report, media_path
+
+    data_dir = sqlite_app.settings.data_dir
+    reference = add_report(sqlite_app, "120809")
+    kept = media_path(sqlite_app, add_photo(sqlite_app, reference, a_photo()))
+    rules = ReportRules()
+    left = media.media_dir(data_dir) / media.save_photo(a_photo("#222"), data_dir,
+                                                        rules).file_name
+    recent = media.media_dir(data_dir) / media.save_photo(a_photo("#555"), data_dir,
+                                                          rules).file_name
+    now = utcnow()
+    for path, age in ((kept, 400), (left, 31), (recent, 29)):
+        stamp = (now - timedelta(days=age)).replace(tzinfo=timezone.utc).timestamp()
+        os.utime(path, (stamp, stamp))
+    done = purge(sqlite_app.db, Retention(conversation_days=30), now, data_dir)
+    assert done.report_media_orphans_deleted == 1
+    assert kept.exists() and recent.exists() and not left.exists()
+    assert purge(sqlite_app.db, Retention(conversation_days=30), now,
+                 data_dir).report_media_orphans_deleted == 0

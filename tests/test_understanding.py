@@ -84,10 +84,11 @@ def test_a_bare_place_after_a_budget_answer_asks_that_budget() -> None:
     assert reading.understanding.first("place") == "Khmuonh"
 
 
-def test_a_ratings_results_question_is_asked_back_not_started() -> None:
+def test_a_ratings_results_question_is_answered_not_started() -> None:
     reading = read_in_context(turn("when will I know the results of the rating?",
                                    "rate_service", 0.9))
-    assert reading.topic == "rating"
+    assert reading.rule == "results" and reading.topic is None
+    assert reading.understanding.intent == "ask_results"
 
 
 def test_a_khmer_duration_follow_up_with_its_time_words_is_a_follow_up() -> None:

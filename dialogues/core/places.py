@@ -11,6 +11,7 @@ from __future__ import annotations
 from common.messages import Button
 from content.places import Area, Place, gazetteer, resolve
 from dialogues.core.router import Router, Turn
+from dialogues.core.understanding import only_small_words, surely_not_a_place
 
 router = Router("places")
 router.uses("ask_commune", "commune_ambiguous", "commune_not_found", "commune_set",
@@ -90,6 +91,12 @@ def on_commune_text(turn: Turn) -> bool:
         turn.end_flow()
         return False
     if not turn.text.strip():
+        return False
+    if only_small_words(turn.text):  # "ok": still waiting for the name
+        turn.say(turn.t("ask_commune"))
+        return True
+    if surely_not_a_place(turn):
+        turn.end_flow()  # "what is CIP?", "next Tuesday 2 pm": answered as themselves
         return False
     if turn.entity("place") is None and _another_question(turn):
         turn.end_flow()  # "how long does it take?" is not a commune: answer it instead

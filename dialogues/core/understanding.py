@@ -10,7 +10,7 @@ bot makes of "and the price?" is decided in one place and tested in one place:
 5. A question that does not fit the topic is never answered with the old topic: a service
    question naming no service, but saying more than a follow-up, is asked back ("Do you mean
    the marriage certificate, or something else?"); a question about a rating's results does not
-   start a new rating.
+   start a new rating: it is answered with what is known of the rounds (`ask_results`).
 
 When nothing applies the NLU's reading stands; when the bot does not understand, the fallback
 keeps the current service's buttons (`context_buttons`).
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from common.khmer import words
 from common.messages import Button, Entity, Understanding
+from common.when import parse_when
 from content.places import resolve
 
 if TYPE_CHECKING:
@@ -38,9 +39,12 @@ BUDGET_PENDING = "budget_pending"  # a budget question still waiting for its pla
 BUDGET_PENDING_AT = "budget_pending_at"  # ... since when ("I could not find X": type another)
 EXPECT = "expect"  # {"yes": payload, "no": payload}: the last question offered yes/no
 ASK_BACK = "context_ask_back"  # the internal intent that asks back
+ASK_RESULTS = "ask_results"  # the internal intent of "when will I know the results?"
 _ASPECTS = ("documents", "fee", "duration", "place")
 _YES = frozenset("yes y yeah yep ok okay sure ya yes please បាទ ចាស បាទបង ចាសបង អូខេ ព្រម "
                  "ត្រូវ ត្រូវហើយ baat chas jas bat ok".split())
+_THANKS = frozenset("thanks thank you thx ty អរគុណ អរគុណច្រើន សូមអរគុណ hi hello "
+                    "សួស្តី awkun orkun".split())
 _NO = frozenset("no nope nah not now no thanks ទេ អត់ទេ អត់ មិនទេ ទេបង te ot ot te".split())
 # Words that say nothing of their own in a short follow-up ("and the price?", "ចុះថ្លៃវិញ?").
 _FILLERS = frozenset("""
@@ -63,6 +67,7 @@ _RESULTS_READ_AS = ("rate_service", "ask_privacy", "ask_about_bot")
 _SMALL_TALK = ("affirm", "deny", "thank", "greet", "goodbye", "help", "unsubscribe",
                "subscribe_reminders", "change_language")
 _SHORT = 1  # content words a follow-up may carry besides its aspect or service
+_PLACE_ENTITIES = ("place", "district", "province")
 
 
 @dataclass(frozen=True)
@@ -131,11 +136,11 @@ def _bare_place(turn: Turn, understanding: Understanding) -> Reading | None:
     typed alone asks for that place's budget."""
     waiting = (_recent(turn, BUDGET_PLACE, BUDGET_PLACE_AT)
                or _recent(turn, BUDGET_PENDING, BUDGET_PENDING_AT))
-    if not waiting or understanding.intent == "ask_budget":
+    if not waiting or understanding.intent == "ask_budget" or surely_not_a_place(turn):
         return None
     if understanding.first("service") or understanding.all("aspect"):
         return None
-    names = [e for e in understanding.entities if e.entity in ("place", "district", "province")]
+    names = [e for e in understanding.entities if e.entity in _PLACE_ENTITIES]
     if names and _content_words(turn.text, understanding) <= _SHORT:
         return Reading(_as(understanding, "ask_budget"), "budget_place")
     if len(words(turn.text)) > 4 or (
@@ -155,11 +160,36 @@ def _bare_place(turn: Turn, understanding: Understanding) -> Reading | None:
 def _off_topic(turn: Turn, understanding: Understanding) -> Reading | None:
     """A question that does not fit the topic is asked back, never answered with the topic."""
     if understanding.intent in _RESULTS_READ_AS and _RESULTS.search(turn.text):
-        return Reading(understanding, "off_topic", topic="rating")
+        return Reading(_as(understanding, ASK_RESULTS), "results")
     service = recent_service(turn)
     if understanding.intent == "ask_service" and service and not understanding.first("service"):
         return Reading(understanding, "off_topic", topic=f"service:{service}")
     return None
+
+
+def surely_not_a_place(turn: Turn) -> bool:
+    """While a commune is awaited, a message that names no place is not searched as one when
+    it is only small words ("ok", "yes", "thanks"), a date or a time ("next Tuesday 2 pm"), or
+    a question the NLU is sure of that the bot answers on its own ("what is CIP?", "bye"):
+    a near-miss spelling of some commune is no reason to answer "did you mean Chi Kraeng?"."""
+    understanding = turn.understanding
+    if understanding is not None and any(
+            e.entity in _PLACE_ENTITIES for e in understanding.entities):
+        return False
+    if only_small_words(turn.text):
+        return True
+    if parse_when(turn.text, turn.now).problem != "unreadable":
+        return True
+    return (understanding is not None and understanding.intent != "ask_budget"
+            and understanding.intent in (*_FIRM, *_SMALL_TALK)
+            and understanding.confidence >= turn.ctx.fallback_threshold)
+
+
+def only_small_words(text: str) -> bool:
+    """Yes, no, ok, thanks and fillers only: an acknowledgement, not an answer."""
+    said = [w.text.lower() for w in words(text)]
+    return bool(said) and all(w in _YES or w in _NO or w in _FILLERS or w in _THANKS
+                              for w in said)
 
 
 def _firm(turn: Turn, understanding: Understanding) -> bool:
