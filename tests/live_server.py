@@ -30,7 +30,9 @@ class LiveServer:
         self.runtime = build_runtime(app, workers=workers)
         config = uvicorn.Config(build_web_app(self.runtime), host="127.0.0.1", port=0,
                                 lifespan="on", log_level="warning", ws="none",
-                                **proxy_options(app.settings))
+                                # uvicorn closes a connection idle for 5 s; a test client that
+                                # sends on it at that moment gets "Server disconnected"
+                                timeout_keep_alive=300, **proxy_options(app.settings))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = ""

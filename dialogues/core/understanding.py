@@ -186,10 +186,10 @@ def surely_not_a_place(turn: Turn) -> bool:
 
 
 def only_small_words(text: str) -> bool:
-    """Yes, no, ok, thanks and fillers only: an acknowledgement, not an answer."""
-    said = [w.text.lower() for w in words(text)]
-    return bool(said) and all(w in _YES or w in _NO or w in _FILLERS or w in _THANKS
-                              for w in said)
+    """Yes, no, ok, thanks or a greeting only: an acknowledgement, not an answer ("how long
+    does it take" is a question, though every word of it is a filler of a follow-up)."""
+    said = [w.text.lower() for w in words(text) if w.text.strip("?!.,។ ")]
+    return bool(said) and all(w in _YES or w in _NO or w in _THANKS for w in said)
 
 
 def _firm(turn: Turn, understanding: Understanding) -> bool:
