@@ -189,3 +189,74 @@ def test_a_date_typed_while_a_commune_is_awaited_is_not_searched_as_one(chat: Ch
     chat.send("ថ្ងៃអង្គារក្រោយ ម៉ោង២រសៀល")
     assert not any(p.startswith("commune:") for p in chat.payloads)
     assert "couldn't find" not in chat.text and "រកមិនឃើញ" not in chat.text
+
+
+# ------------------------------------------------------------------ the second re-trial (stop 24)
+
+@pytest.mark.parametrize(("first", "money", "expected"), [
+    ("ធ្វើសំបុត្រកំណើតត្រូវការឯកសារអ្វីខ្លះ", "ត្រូវចំណាយលុយប៉ុន្មាន", "💵 សំបុត្រកំណើត"),
+    ("what documents for a birth certificate", "how much money do I pay", "💵 Birth certificate"),
+])
+def test_a_money_question_after_a_service_answer_is_its_fee_not_a_budget(
+        chat: Chat, first: str, money: str, expected: str) -> None:
+    chat.send(first)
+    chat.send(money)
+    assert chat.text.startswith(expected), chat.text[:80]
+
+
+@pytest.mark.parametrize(("budget", "spending", "title"), [
+    ("how much money does Kouk Khleang get", "what do they spend it on",
+     "📋 Kouk Khleang (Saen Sokh, Phnom Penh), 2023"),
+    ("ឃុំគោកឃ្លាងទទួលថវិកាប៉ុន្មាន", "លុយនោះយកទៅធ្វើអី", "📋 គោកឃ្លាង"),
+])
+def test_what_the_money_is_spent_on_after_a_budget_answer_gives_its_details(
+        chat: Chat, budget: str, spending: str, title: str) -> None:
+    chat.send(budget)
+    chat.send(spending)
+    assert title in chat.text
+    assert not any(p.startswith("svc:") for p in chat.payloads)
+
+
+@pytest.mark.parametrize(("text", "goodbye"), [
+    ("thanks, goodbye", "Goodbye!"), ("អរគុណ លាហើយ", "លាហើយ!"),
+])
+def test_thanks_and_goodbye_together_is_a_goodbye(chat: Chat, text: str, goodbye: str) -> None:
+    chat.send(text)
+    assert chat.text.startswith(goodbye)
+
+
+@pytest.mark.parametrize("when", ["ថ្ងៃអង្គារក្រោយ ម៉ោង២រសៀល", "next Tuesday at 2pm"])
+def test_a_date_typed_alone_is_about_meetings_never_a_report(chat: Chat, when: str) -> None:
+    chat.send(when)
+    assert not any(p.startswith("rpt") for p in chat.payloads)
+    chat.send("Kouk Khleang")  # the commune of the meetings asked for
+    assert "Kouk Khleang" in chat.text or "គោកឃ្លាង" in chat.text
+    assert "meet:sub" in chat.payloads
+
+
+@pytest.mark.parametrize(("start", "results", "how"), [
+    ("I want to rate the health centre", "when do the results come out",
+     "A rating has no closing date set in advance"),
+    ("ខ្ញុំចង់វាយតម្លៃមណ្ឌលសុខភាព", "ពេលណាបានដឹងលទ្ធផល",
+     "ការវាយតម្លៃមិនមានថ្ងៃបិទកំណត់ជាមុនទេ"),
+])
+def test_a_results_question_while_the_commune_is_asked_is_answered(
+        chat: Chat, start: str, results: str, how: str) -> None:
+    """Never "I couldn't find a commune called 'when do the results come out'"."""
+    chat.send(start)
+    chat.send(results)
+    assert how in chat.text
+
+
+def test_an_unsure_budget_question_naming_a_district_asks_which_sangkat(chat: Chat) -> None:
+    chat.send("what is the budget of Sen Sok district")
+    assert f"bud:pick:{KOUK_KHLEANG}" in chat.payloads
+
+
+def test_not_understood_after_a_budget_answer_does_not_offer_an_older_services_buttons(
+        chat: Chat) -> None:
+    chat.send("what documents for a family book")
+    chat.send("how much money does Kouk Khleang get")
+    chat.send("blorp zzkx qq")
+    assert not any(p.startswith("svc:family_book") for p in chat.payloads)
+    assert "svcs" in chat.payloads and "bud" in chat.payloads  # the menu

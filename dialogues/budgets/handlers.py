@@ -18,6 +18,7 @@ from dialogues.budgets.explain import (
 )
 from dialogues.budgets.pieces import (
     MEETING_PAYLOAD,
+    PLACE_YEAR,
     budgets_of,
     cite,
     lost,
@@ -49,6 +50,7 @@ from dialogues.budgets.where import (
 )
 from dialogues.core.places import need_commune, user_commune
 from dialogues.core.router import Router, Turn
+from dialogues.core.understanding import BUDGET_SPENDING
 
 router = Router("budget")
 router.menu_item("menu_budget", "bud", order=20)
@@ -141,6 +143,17 @@ def ask_glossary(turn: Turn) -> None:
         unknown_term(turn)
         return
     _glossary(turn, [term])
+
+
+@router.intent(BUDGET_SPENDING)
+def spending_asked(turn: Turn) -> None:
+    """"What do they spend it on?" right after a budget answer: that budget's details."""
+    place = recent_place(turn)
+    if place is None:
+        ask_budget(turn)
+        return
+    year = turn.state.get(PLACE_YEAR)
+    details(turn, [place.code, *([str(year)] if year else [])])
 
 
 @router.intent("ask_fund_sources")

@@ -8,6 +8,7 @@ namesakes with buttons) the `then` payload is pressed to carry on where they wer
 
 from __future__ import annotations
 
+from common.khmer import words
 from common.messages import Button
 from content.places import Area, Place, gazetteer, resolve
 from dialogues.core.router import Router, Turn
@@ -107,13 +108,17 @@ def on_commune_text(turn: Turn) -> bool:
 
 
 def _another_question(turn: Turn) -> bool:
-    """A text that names no place and that the NLU reads, surely, as something else."""
-    understanding = turn.understanding
-    if understanding is None or understanding.intent in (None, "out_of_scope") \
-            or understanding.confidence < turn.ctx.fallback_threshold:
-        return False
+    """A text that names no place and is nothing like one: the NLU reads it, surely, as
+    something else, or it is a sentence (more than three words) in which no name comes close.
+    "I couldn't find a commune called 'when do the results come out'" is never said."""
     found = resolve(turn.text)
-    return not (found.places or found.area or found.suggestions)
+    if found.places or found.area or found.suggestions:
+        return False
+    if len(words(turn.text)) > 3:
+        return True
+    understanding = turn.understanding
+    return not (understanding is None or understanding.intent in (None, "out_of_scope")
+                or understanding.confidence < turn.ctx.fallback_threshold)
 
 
 @router.payload("commune")

@@ -40,6 +40,7 @@ BUDGET_PENDING_AT = "budget_pending_at"  # ... since when ("I could not find X":
 EXPECT = "expect"  # {"yes": payload, "no": payload}: the last question offered yes/no
 ASK_BACK = "context_ask_back"  # the internal intent that asks back
 ASK_RESULTS = "ask_results"  # the internal intent of "when will I know the results?"
+BUDGET_SPENDING = "budget_spending"  # internal: "what do they spend it on?" after a budget
 _ASPECTS = ("documents", "fee", "duration", "place")
 _YES = frozenset("yes y yeah yep ok okay sure ya yes please បាទ ចាស បាទបង ចាសបង អូខេ ព្រម "
                  "ត្រូវ ត្រូវហើយ baat chas jas bat ok".split())
@@ -55,6 +56,17 @@ of to there go with much many take need bring cost costs get again also too now 
 chos vinh hz hoy ey klas klah na nov tver trov ka
 long time days day take takes spend pay ចំណាយ ពេល យូរ ថ្ងៃ ខែ លុយ បង់ ចាំ
 """.split())
+# Money words that make a short question after a service answer its fee ("ត្រូវចំណាយលុយ
+# ប៉ុន្មាន"), unless it names a budget or a place ("how much money does the commune get").
+_MONEY = re.compile(r"how much|\bcosts?\b|\bprice\b|\bfees?\b|\bpay\b|លុយ|ប៉ុន្មាន|ថ្លៃ|តម្លៃ"
+                    r"|បង់|ponman|\btlai\b|\bluy\b", re.I)
+_BUDGET_WORDS = re.compile(r"budget|commune|sangkat|khan|district|province|ថវិកា|ឃុំ|សង្កាត់"
+                           r"|ខណ្ឌ|ស្រុក|ខេត្ត|thavika|\bkhum\b", re.I)
+# "What do they spend it on?", "លុយនោះយកទៅធ្វើអី" right after a budget answer.
+_SPENDING = re.compile(r"\bspen[dt]\b|spending|used for|\buse it\b|goes? to|ចាយ|យកទៅធ្វើ"
+                       r"|ប្រើប្រាស់|ប្រើលើ|\bchay\b", re.I)
+_BUDGET_MONEY = re.compile(r"budget|money|fund|ថវិកា|លុយ|មូលនិធិ|thavika|\bluy\b", re.I)
+_BYE = frozenset("bye goodbye good-bye ciao later see you លា លាហើយ ជម្រាបលា ជំរាបលា".split())
 _RESULTS = re.compile(r"\bresults?\b|\bwhen will i (know|see|hear)\b|លទ្ធផល|ពេលណាដឹង", re.I)
 _FIRM = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders", "unsubscribe",
          "change_language", "goodbye", "report_problem", "ask_about_bot", "ask_privacy",
@@ -85,7 +97,8 @@ def read_in_context(turn: Turn) -> Reading:
     understanding = turn.understanding
     if understanding is None or not turn.text.strip():
         return Reading(understanding)
-    for rule in (_yes_no, _aspect_follow_up, _bare_service, _bare_place, _off_topic):
+    for rule in (_yes_no, _results, _thanks_and_bye, _aspect_follow_up, _bare_service,
+                 _budget_spending, _budget_of_a_place, _bare_place, _date_alone, _off_topic):
         reading = rule(turn, understanding)
         if reading is not None:
             return reading
@@ -108,17 +121,85 @@ def _yes_no(turn: Turn, understanding: Understanding) -> Reading | None:
     return None
 
 
+def _results(turn: Turn, understanding: Understanding) -> Reading | None:
+    """"When do the results come out?": the rounds' state, never a new rating or reminders."""
+    if not _RESULTS.search(turn.text) or understanding.first("service"):
+        return None
+    if understanding.intent in (*_RESULTS_READ_AS, "subscribe_reminders") \
+            or understanding.confidence < turn.ctx.fallback_threshold:
+        return Reading(_as(understanding, ASK_RESULTS), "results")
+    return None
+
+
+def _thanks_and_bye(turn: Turn, understanding: Understanding) -> Reading | None:
+    """"thanks, goodbye", "អរគុណ លាហើយ": a goodbye, however the NLU split it."""
+    said = [w.text.lower() for w in words(turn.text) if w.text.strip("?!.,។ ")]
+    if not any(w in _BYE for w in said):
+        return None
+    if all(w in _BYE or w in _THANKS or w in _YES or w in _FILLERS for w in said):
+        return Reading(_as(understanding, "goodbye"), "goodbye")
+    return None
+
+
 def _aspect_follow_up(turn: Turn, understanding: Understanding) -> Reading | None:
     service = recent_service(turn)
     if service is None or understanding.first("service"):
         return None
     aspects = [a for a in understanding.all("aspect") if a in _ASPECTS]
-    if not aspects and understanding.intent != "ask_service":
+    money = not aspects and _money_not_budget(turn, understanding)
+    if not aspects and not money and understanding.intent != "ask_service":
         return None
-    if _firm(turn, understanding) or _content_words(turn.text, understanding) > _SHORT:
+    if (_firm(turn, understanding) and not money) \
+            or _content_words(turn.text, understanding) > _SHORT:
         return None
-    return Reading(_as(understanding, "ask_service", Entity("service", service, 0, 0)),
+    fee = (Entity("aspect", "fee", 0, 0),) if money else ()
+    return Reading(_as(understanding, "ask_service", Entity("service", service, 0, 0), *fee),
                    "follow_up")
+
+
+def _money_not_budget(turn: Turn, understanding: Understanding) -> bool:
+    """A budget reading of a short money question that names no budget and no place: after a
+    service answer, "how much money do I pay?" asks its fee."""
+    return (understanding.intent == "ask_budget" and bool(_MONEY.search(turn.text))
+            and not _BUDGET_WORDS.search(turn.text)
+            and not any(e.entity in (*_PLACE_ENTITIES, "budget_scope")
+                        for e in understanding.entities))
+
+
+def _budget_spending(turn: Turn, understanding: Understanding) -> Reading | None:
+    """Right after a budget answer, "what do they spend it on?" is that budget's details."""
+    if not _recent(turn, BUDGET_PLACE, BUDGET_PLACE_AT) or not _SPENDING.search(turn.text):
+        return None
+    if understanding.first("service") or len(words(turn.text)) > 8 \
+            or _more_recent(turn, LAST_SERVICE_AT, BUDGET_PLACE_AT):
+        return None
+    if _firm(turn, understanding) and understanding.intent != "ask_budget":
+        return None
+    return Reading(_as(understanding, BUDGET_SPENDING), "budget_spending")
+
+
+def _budget_of_a_place(turn: Turn, understanding: Understanding) -> Reading | None:
+    """"What is the budget of Sen Sok district": the NLU's first guess is the budget, unsure
+    of itself, but the message names a place and says budget or money: it is that budget."""
+    if understanding.intent != "ask_budget" \
+            or understanding.confidence >= turn.ctx.fallback_threshold:
+        return None
+    if not any(e.entity in _PLACE_ENTITIES for e in understanding.entities) \
+            or understanding.first("service") or not _BUDGET_MONEY.search(turn.text):
+        return None
+    return Reading(_as(understanding, "ask_budget"), "budget_of_a_place")
+
+
+def _date_alone(turn: Turn, understanding: Understanding) -> Reading | None:
+    """A date or time typed on its own, outside a form ("ថ្ងៃអង្គារក្រោយ ម៉ោង២រសៀល"), is
+    about meetings: never a report (a clock hour is not an amount) nor a commune's name."""
+    if _firm(turn, understanding) or len(words(turn.text)) > 8 or any(
+            e.entity in ("service", "facility_type", *_PLACE_ENTITIES)
+            for e in understanding.entities):
+        return None
+    if parse_when(turn.text, turn.now).problem not in (None, "past"):
+        return None  # a day and a time both: "tomorrow" alone is no meeting
+    return Reading(_as(understanding, "ask_meeting"), "date_alone")
 
 
 def _bare_service(turn: Turn, understanding: Understanding) -> Reading | None:
@@ -159,8 +240,6 @@ def _bare_place(turn: Turn, understanding: Understanding) -> Reading | None:
 
 def _off_topic(turn: Turn, understanding: Understanding) -> Reading | None:
     """A question that does not fit the topic is asked back, never answered with the topic."""
-    if understanding.intent in _RESULTS_READ_AS and _RESULTS.search(turn.text):
-        return Reading(_as(understanding, ASK_RESULTS), "results")
     service = recent_service(turn)
     if understanding.intent == "ask_service" and service and not understanding.first("service"):
         return Reading(understanding, "off_topic", topic=f"service:{service}")
@@ -176,7 +255,7 @@ def surely_not_a_place(turn: Turn) -> bool:
     if understanding is not None and any(
             e.entity in _PLACE_ENTITIES for e in understanding.entities):
         return False
-    if only_small_words(turn.text):
+    if only_small_words(turn.text) or _RESULTS.search(turn.text):
         return True
     if parse_when(turn.text, turn.now).problem != "unreadable":
         return True
@@ -203,6 +282,12 @@ def _content_words(text: str, understanding: Understanding) -> int:
     return sum(1 for w in words(text)
                if not any(s <= w.start and w.end <= e for s, e in spans)
                and w.text.lower() not in _FILLERS and not w.text.isdigit())
+
+
+def _more_recent(turn: Turn, at_key: str, than_key: str) -> bool:
+    """The state's time under `at_key` is later than under `than_key` (ISO strings)."""
+    first, second = turn.state.get(at_key), turn.state.get(than_key)
+    return bool(first) and (not second or str(first) > str(second))
 
 
 def _recent(turn: Turn, key: str, at_key: str) -> bool:
@@ -242,8 +327,8 @@ def context_buttons(turn: Turn) -> list[Button]:
     """The current service's buttons (when one was just answered), then the menu's: a message
     the bot did not understand does not drop the topic."""
     service_id = recent_service(turn)
-    if service_id is None:
-        return turn.menu()
+    if service_id is None or _more_recent(turn, BUDGET_PLACE_AT, LAST_SERVICE_AT):
+        return turn.menu()  # no service, or a budget answered since: not its buttons
     service = turn.content.services[service_id]
     buttons = [Button(turn.t(f"button_{a}"), f"svc:{service.id}:{a}") for a in _ASPECTS
                if service.fact(a)]
