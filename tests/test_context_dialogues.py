@@ -225,6 +225,11 @@ def test_thanks_and_goodbye_together_is_a_goodbye(chat: Chat, text: str, goodbye
     assert chat.text.startswith(goodbye)
 
 
+def test_thank_you_alone_stays_a_thank_you(chat: Chat) -> None:
+    chat.send("thank you")
+    assert chat.text.startswith("You're welcome")
+
+
 @pytest.mark.parametrize("when", ["ថ្ងៃអង្គារក្រោយ ម៉ោង២រសៀល", "next Tuesday at 2pm"])
 def test_a_date_typed_alone_is_about_meetings_never_a_report(chat: Chat, when: str) -> None:
     chat.send(when)

@@ -66,7 +66,7 @@ _BUDGET_WORDS = re.compile(r"budget|commune|sangkat|khan|district|province|ថ�
 _SPENDING = re.compile(r"\bspen[dt]\b|spending|used for|\buse it\b|goes? to|ចាយ|យកទៅធ្វើ"
                        r"|ប្រើប្រាស់|ប្រើលើ|\bchay\b", re.I)
 _BUDGET_MONEY = re.compile(r"budget|money|fund|ថវិកា|លុយ|មូលនិធិ|thavika|\bluy\b", re.I)
-_BYE = frozenset("bye goodbye good-bye ciao later see you លា លាហើយ ជម្រាបលា ជំរាបលា".split())
+_BYE = frozenset("bye goodbye good-bye byebye ciao លា លាហើយ ជម្រាបលា ជំរាបលា".split())
 _RESULTS = re.compile(r"\bresults?\b|\bwhen will i (know|see|hear)\b|លទ្ធផល|ពេលណាដឹង", re.I)
 _FIRM = ("ask_budget", "ask_meeting", "rate_service", "subscribe_reminders", "unsubscribe",
          "change_language", "goodbye", "report_problem", "ask_about_bot", "ask_privacy",
