@@ -265,3 +265,32 @@ def test_not_understood_after_a_budget_answer_does_not_offer_an_older_services_b
     chat.send("blorp zzkx qq")
     assert not any(p.startswith("svc:family_book") for p in chat.payloads)
     assert "svcs" in chat.payloads and "bud" in chat.payloads  # the menu
+
+
+# ------------------------------------------------------------------ the third re-trial (stop 24)
+
+def test_a_date_and_time_typed_alone_is_never_a_currency_question(chat: Chat) -> None:
+    chat.send("ថ្ងៃសុក្រ ទី១១ ខែ១២ ម៉ោង៨ព្រឹក")
+    assert "💱" not in chat.text and not any(p.startswith("rpt") for p in chat.payloads)
+
+
+@pytest.mark.parametrize(("text", "intent_reply"), [
+    ("Are you a real person?", "🤖 I am a bot"),
+    ("who reads my comments", "🔒 Who sees what you write"),
+])
+def test_unsure_readings_of_plain_questions_about_the_bot_are_answered(
+        chat: Chat, text: str, intent_reply: str) -> None:
+    chat.send(text)
+    assert chat.text.startswith(intent_reply), chat.text[:80]
+
+
+def test_the_word_glossary_typed_alone_lists_the_glossary(chat: Chat) -> None:
+    chat.send("glossary")
+    assert "bud:g:cip" in chat.payloads or any(p.startswith("bud:g:") for p in chat.payloads)
+    assert "Sorry, I didn't understand" not in chat.text
+
+
+def test_where_the_money_went_after_a_budget_answer_gives_its_details(chat: Chat) -> None:
+    chat.send("how much money does Kouk Khleang get")
+    chat.send("where did the money go")
+    assert "📋 Kouk Khleang (Saen Sokh, Phnom Penh), 2023" in chat.text

@@ -139,6 +139,9 @@ def ask_glossary(turn: Turn) -> None:
     if term is None and (places_named(turn) or budget_not_word(turn.text)):
         ask_budget(turn)  # "ថវិកាឃុំជាអ្វី", "what is the budget of Kouk Khleang"
         return
+    if term is None and len(turn.text.split()) <= 1:  # "glossary", "វចនានុក្រម": its words
+        _glossary(turn, [])
+        return
     if term is None:
         unknown_term(turn)
         return

@@ -63,8 +63,23 @@ _MONEY = re.compile(r"how much|\bcosts?\b|\bprice\b|\bfees?\b|\bpay\b|លុយ|
 _BUDGET_WORDS = re.compile(r"budget|commune|sangkat|khan|district|province|ថវិកា|ឃុំ|សង្កាត់"
                            r"|ខណ្ឌ|ស្រុក|ខេត្ត|thavika|\bkhum\b", re.I)
 # "What do they spend it on?", "លុយនោះយកទៅធ្វើអី" right after a budget answer.
-_SPENDING = re.compile(r"\bspen[dt]\b|spending|used for|\buse it\b|goes? to|ចាយ|យកទៅធ្វើ"
-                       r"|ប្រើប្រាស់|ប្រើលើ|\bchay\b", re.I)
+_SPENDING = re.compile(r"\bspen[dt]\b|spending|used for|\buse it\b|goes? to|\bwent\b"
+                       r"|where did (?:it|the money) go|ចាយ|យកទៅធ្វើ|ប្រើប្រាស់|ប្រើលើ"
+                       r"|\bchay\b", re.I)
+# When the NLU is unsure, a few unmistakable shapes name what is asked (issue 19, finding 7 and
+# "everything typed"): whether the bot is a person, who reads what one writes, the glossary.
+_SHAPES = (
+    ("ask_about_bot", re.compile(
+        r"\bare you (?:a |an )?(?:real |actual )?(?:person|human|people|robot|bot|machine|ai)\b"
+        r"|អ្នកជាមនុស្ស|ជាមនុស្សពិត|ជារ៉ូបូត", re.I)),
+    ("ask_privacy", re.compile(
+        r"\bwho (?:can |will |does |do )?(?:see|sees|read|reads|look at|looks at)\b.*\b(?:my|i)\b"
+        r"|នរណា(?:ខ្លះ)?(?:អាច)?(?:មើល|អាន)", re.I)),
+    ("ask_glossary", re.compile(r"^\s*(?:glossary|words?|វចនានុក្រម|ពាក្យពេចន៍)\s*[?!.]*\s*$",
+                                re.I)),
+)
+# Intents a date and a time are mistaken for: their numbers look like sums.
+_NUMBER_READINGS = ("convert_currency", "report_problem", "ask_budget")
 _BUDGET_MONEY = re.compile(r"budget|money|fund|ថវិកា|លុយ|មូលនិធិ|thavika|\bluy\b", re.I)
 _BYE = frozenset("bye goodbye good-bye byebye ciao លា លាហើយ ជម្រាបលា ជំរាបលា".split())
 _RESULTS = re.compile(r"\bresults?\b|\bwhen will i (know|see|hear)\b|លទ្ធផល|ពេលណាដឹង", re.I)
@@ -98,7 +113,8 @@ def read_in_context(turn: Turn) -> Reading:
     if understanding is None or not turn.text.strip():
         return Reading(understanding)
     for rule in (_yes_no, _results, _thanks_and_bye, _aspect_follow_up, _bare_service,
-                 _budget_spending, _budget_of_a_place, _bare_place, _date_alone, _off_topic):
+                 _budget_spending, _budget_of_a_place, _bare_place, _date_alone, _shapes,
+                 _off_topic):
         reading = rule(turn, understanding)
         if reading is not None:
             return reading
@@ -190,10 +206,23 @@ def _budget_of_a_place(turn: Turn, understanding: Understanding) -> Reading | No
     return Reading(_as(understanding, "ask_budget"), "budget_of_a_place")
 
 
+def _shapes(turn: Turn, understanding: Understanding) -> Reading | None:
+    """An unsure or out-of-scope reading of "are you a real person?", "who reads my comments",
+    "glossary": what they plainly ask."""
+    if understanding.confidence >= turn.ctx.fallback_threshold \
+            and understanding.intent not in ("out_of_scope", "help", None):
+        return None
+    for intent, shape in _SHAPES:
+        if shape.search(turn.text):
+            return Reading(_as(understanding, intent), "shape")
+    return None
+
+
 def _date_alone(turn: Turn, understanding: Understanding) -> Reading | None:
     """A date or time typed on its own, outside a form ("ថ្ងៃអង្គារក្រោយ ម៉ោង២រសៀល"), is
     about meetings: never a report (a clock hour is not an amount) nor a commune's name."""
-    if _firm(turn, understanding) or len(words(turn.text)) > 8 or any(
+    if (_firm(turn, understanding) and understanding.intent not in _NUMBER_READINGS) \
+            or len(words(turn.text)) > 8 or any(
             e.entity in ("service", "facility_type", *_PLACE_ENTITIES)
             for e in understanding.entities):
         return None
