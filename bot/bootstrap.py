@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from bot.db import Database
 from bot.features import FEATURES, Features
 from bot.settings import Settings
 from common.clock import Clock, SystemClock
+from common.files import fetcher_for, prefetch
 from common.messages import Incoming, Kind, Reply, Understanding
 from common.redact import Redactor
 from content.model import Content
@@ -73,6 +74,18 @@ class App:
             return None
         return await self.nlu.parse(incoming.text)
 
+    def with_file_fetched(self, message: Incoming) -> Incoming:
+        """A photo or voice note sent while a flow is open (a report, a JAAP status) is
+        downloaded here, before the turn's transaction: a slow platform then never holds the
+        database (on SQLite, its write lock). Outside a flow nothing is downloaded."""
+        fetcher = fetcher_for(self.dialogues.ctx.extras, message.channel)
+        if fetcher is None or message.file is None:
+            return message
+        with self.db.read_session() as session:
+            if self.dialogues.open_flow(session, message) is None:
+                return message
+        return replace(message, file=prefetch(fetcher, message.file))
+
     def wants_understanding(self, incoming: Incoming) -> bool:
         with self.db.read_session() as session:
             return self.dialogues.wants_understanding(session, incoming)
@@ -116,6 +129,8 @@ class App:
         understanding = None if nlu_unavailable else await self.understand(message)
         if understanding is not None and understood is not None:
             await understood()
+        if message.file is not None:
+            message = await asyncio.to_thread(self.with_file_fetched, message)
 
         def effects(session: Session) -> None:
             outcome = self.dialogues.handle(session, message, understanding, self.clock.now(),

@@ -12,11 +12,24 @@ channel name.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 FILES = "files"  # DialogueContext.extras key: {channel name: FileFetcher}
 PHOTO, VOICE = "photo", "voice"
+# The most any flow keeps of one file (a JAAP progress photo, 8 MiB; a report's photo is
+# smaller): what is fetched ahead of the turn (`Prefetched`) is capped here.
+PREFETCH_MAX_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """A file fetched before the turn's transaction (bot/bootstrap.App.prepare), so that a
+    slow platform never holds a database transaction open: its bytes, or why there are none
+    ("too_big" over PREFETCH_MAX_BYTES, "failed")."""
+
+    data: bytes | None = None
+    refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,7 @@ class FileRef:
     seconds: float | None = None  # a voice note's duration, when announced
     mime: str | None = None
     unique: str | None = None  # Telegram's file_unique_id: the same file sent twice
+    prefetched: Prefetched | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, data: Any) -> FileRef | None:
@@ -60,6 +74,30 @@ class FileFetcher(Protocol):
     before the download when the size is known, and by cutting the stream otherwise."""
 
     def fetch(self, file: FileRef, max_bytes: int) -> bytes: ...
+
+
+def fetch(fetcher: FileFetcher | None, file: FileRef, max_bytes: int) -> bytes:
+    """The file's bytes, at most `max_bytes`: those fetched before the turn when there are
+    (never a second download inside the transaction), else from the channel's fetcher."""
+    outcome = file.prefetched
+    if outcome is not None:
+        if outcome.data is None:
+            raise FetchRefused(outcome.refusal or "failed")
+        if len(outcome.data) > max_bytes:
+            raise FetchRefused("too_big", f"{len(outcome.data)} bytes")
+        return outcome.data
+    if fetcher is None:
+        raise FetchRefused("failed", "this channel cannot fetch files")
+    return fetcher.fetch(file, max_bytes)
+
+
+def prefetch(fetcher: FileFetcher, file: FileRef) -> FileRef:
+    """The same reference with its bytes (or why not) fetched now, blocking."""
+    try:
+        outcome = Prefetched(data=fetcher.fetch(file, PREFETCH_MAX_BYTES))
+    except FetchRefused as error:
+        outcome = Prefetched(refusal=error.reason)
+    return replace(file, prefetched=outcome)
 
 
 def fetcher_for(extras: Mapping[str, Any], channel: str) -> FileFetcher | None:

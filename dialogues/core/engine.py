@@ -81,6 +81,15 @@ class Dialogues:
 
     # ---------------------------------------------------------------- entry point
 
+    def open_flow(self, session: Session, incoming: Incoming) -> str | None:
+        """The name of the flow the sender has open, if any. Read-only."""
+        state = session.execute(select(Conversation.state).join(
+            User, User.id == Conversation.user_id).where(
+            User.channel == incoming.channel,
+            User.channel_user_id == incoming.user_id)).scalar_one_or_none()
+        flow = state.get("flow") if isinstance(state, dict) else None
+        return str(flow.get("name")) if isinstance(flow, dict) else None
+
     def wants_understanding(self, session: Session, incoming: Incoming) -> bool:
         """Whether this message needs the NLU, decided before parsing: only texts, and not
         the texts the user's active flow reads itself (survey answers and comments, form

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from common import formatting as fmt
-from common.files import PHOTO, FetchRefused, FileRef, fetcher_for
+from common.files import PHOTO, FetchRefused, FileRef, fetch, fetcher_for
 from content.reports.section import ReportRules
 from dialogues.core.router import Turn
 from dialogues.reports import media, store
@@ -75,7 +75,7 @@ def on_attachment(turn: Turn) -> None:
     refusal = _announced_refusal(file, rules)
     if refusal is None:
         try:
-            data = fetcher.fetch(file, rules.photo_max_bytes)
+            data = fetch(fetcher, file, rules.photo_max_bytes)
             saved = _save(turn, rules, file, data, str(extra.get("nonce") or ""))
         except FetchRefused as error:
             refusal = "too_big" if error.reason == "too_big" else "failed"

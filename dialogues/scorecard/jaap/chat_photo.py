@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from common import formatting as fmt
-from common.files import PHOTO, FetchRefused, fetcher_for
+from common.files import PHOTO, FetchRefused, fetch, fetcher_for
 from dialogues.core.router import Turn
 from dialogues.scorecard.jaap import plan
 from dialogues.scorecard.jaap.plan import PlanError
@@ -33,7 +33,7 @@ def on_attachment(turn: Turn) -> None:
         turn.say(too_big)
         return
     try:
-        data = fetcher.fetch(file, MAX_BYTES)
+        data = fetch(fetcher, file, MAX_BYTES)
         name = plan.store_photo(data, Path(turn.ctx.data_dir) / FOLDER)
     except FetchRefused as error:
         turn.say(too_big if error.reason == "too_big" else turn.t("jaap_photo_failed"))
