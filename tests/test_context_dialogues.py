@@ -294,3 +294,11 @@ def test_where_the_money_went_after_a_budget_answer_gives_its_details(chat: Chat
     chat.send("how much money does Kouk Khleang get")
     chat.send("where did the money go")
     assert "📋 Kouk Khleang (Saen Sokh, Phnom Penh), 2023" in chat.text
+
+
+@pytest.mark.parametrize("leave", ["nah forget it", "never mind", "ឈប់សិន", "stop"])
+def test_a_form_is_left_with_the_words_people_use(chat: Chat, leave: str) -> None:
+    chat.press("report")
+    chat.send(leave)
+    assert chat.text.startswith(("Cancelled. Nothing was saved or sent.",
+                                 "បានបោះបង់។"))

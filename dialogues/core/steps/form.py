@@ -41,7 +41,11 @@ router.uses("form_cancel_button", "form_back_button", "form_skip_button", "form_
 
 FLOW = "form"
 PREFIX = "frm"
-_CANCEL_WORDS = ("cancel", "បោះបង់")
+# A whole message that means "stop this form" (the form's intro says to type cancel; people
+# also write these). Only the whole message: "they told me to stop" is an answer.
+_CANCEL_WORDS = frozenset((
+    "cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it", "nah forget it",
+    "no forget it", "bye", "cya", "បោះបង់", "ឈប់", "ឈប់សិន", "ឈប់ហើយ", "បោះបង់ចោល", "ចេញ"))
 _ATTACHMENTS = (Kind.IMAGE, Kind.VOICE, Kind.AUDIO, Kind.FILE, Kind.VIDEO)
 Values = dict[str, Any]
 
@@ -165,7 +169,7 @@ def on_text(turn: Turn) -> bool:
         _ask(turn)
         return True
     text = turn.text.strip()
-    if text.lower() in _CANCEL_WORDS:
+    if text.lower().strip(" .!?។") in _CANCEL_WORDS:
         _cancel(turn)
         return True
     if step.type == "text":
