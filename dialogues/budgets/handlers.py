@@ -50,7 +50,7 @@ from dialogues.budgets.where import (
 )
 from dialogues.core.places import need_commune, user_commune
 from dialogues.core.router import Router, Turn
-from dialogues.core.understanding import BUDGET_SPENDING
+from dialogues.core.understanding import BUDGET_SPENDING, GLOSSARY_ALONE
 
 router = Router("budget")
 router.menu_item("menu_budget", "bud", order=20)
@@ -139,7 +139,7 @@ def ask_glossary(turn: Turn) -> None:
     if term is None and (places_named(turn) or budget_not_word(turn.text)):
         ask_budget(turn)  # "ថវិកាឃុំជាអ្វី", "what is the budget of Kouk Khleang"
         return
-    if term is None and len(turn.text.split()) <= 1:  # "glossary", "វចនានុក្រម": its words
+    if term is None and GLOSSARY_ALONE.match(turn.text):  # "glossary": its list of words
         _glossary(turn, [])
         return
     if term is None:

@@ -66,6 +66,8 @@ _BUDGET_WORDS = re.compile(r"budget|commune|sangkat|khan|district|province|ថ�
 _SPENDING = re.compile(r"\bspen[dt]\b|spending|used for|\buse it\b|goes? to|\bwent\b"
                        r"|where did (?:it|the money) go|ចាយ|យកទៅធ្វើ|ប្រើប្រាស់|ប្រើលើ"
                        r"|\bchay\b", re.I)
+# "glossary" typed alone: the glossary's list of words (dialogues/budgets/handlers.py).
+GLOSSARY_ALONE = re.compile(r"^\s*(?:glossary|words?|វចនានុក្រម|ពាក្យពេចន៍)\s*[?!.]*\s*$", re.I)
 # When the NLU is unsure, a few unmistakable shapes name what is asked (issue 19, finding 7 and
 # "everything typed"): whether the bot is a person, who reads what one writes, the glossary.
 _SHAPES = (
@@ -75,8 +77,7 @@ _SHAPES = (
     ("ask_privacy", re.compile(
         r"\bwho (?:can |will |does |do )?(?:see|sees|read|reads|look at|looks at)\b.*\b(?:my|i)\b"
         r"|នរណា(?:ខ្លះ)?(?:អាច)?(?:មើល|អាន)", re.I)),
-    ("ask_glossary", re.compile(r"^\s*(?:glossary|words?|វចនានុក្រម|ពាក្យពេចន៍)\s*[?!.]*\s*$",
-                                re.I)),
+    ("ask_glossary", GLOSSARY_ALONE),
 )
 # Intents a date and a time are mistaken for: their numbers look like sums.
 _NUMBER_READINGS = ("convert_currency", "report_problem", "ask_budget")
