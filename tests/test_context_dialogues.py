@@ -298,7 +298,11 @@ def test_where_the_money_went_after_a_budget_answer_gives_its_details(chat: Chat
 
 @pytest.mark.parametrize("leave", ["nah forget it", "never mind", "ឈប់សិន", "stop"])
 def test_a_form_is_left_with_the_words_people_use(chat: Chat, leave: str) -> None:
+    from tests.meetings_helpers import KK, make_user
+
+    make_user(chat.app, "u1", commune=KK)
     chat.press("report")
+    assert "frm:cancel" in chat.payloads  # the report's form is open
     chat.send(leave)
     assert chat.text.startswith(("Cancelled. Nothing was saved or sent.",
                                  "បានបោះបង់។"))

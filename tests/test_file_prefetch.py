@@ -19,6 +19,7 @@ from dialogues.core.outbox import OutboxMessage
 from dialogues.scorecard.jaap.chat_photo import MAX_BYTES as JAAP_MAX_BYTES
 from tests.conftest import Chat
 from tests.fake_nlu import RecordedNlu
+from tests.meetings_helpers import KK, make_user
 from tests.reports_dashboard_helpers import a_photo
 
 
@@ -67,7 +68,9 @@ def _run(app: App, fetcher: RecordingFetcher, incoming: Incoming) -> list[str]:
 def test_a_photo_in_an_open_report_is_fetched_before_the_transaction(chat: Chat) -> None:
     fetcher = RecordingFetcher(a_photo())
     register(chat.app.dialogues.ctx.extras, "console", fetcher)
-    chat.press("report")  # the report form is open
+    make_user(chat.app, "u1", commune=KK)
+    chat.press("report")
+    assert "frm:cancel" in chat.payloads  # the report's form is open
     texts = _run(chat.app, fetcher, _photo_from("u1", len(fetcher.data)))
     assert fetcher.calls == [PREFETCH_MAX_BYTES]  # once, before the transaction
     assert chat.app.content.message("rpt_media_kept_photo", "en") in texts
@@ -93,6 +96,7 @@ def test_a_photo_over_the_reports_limit_is_refused_from_the_prefetched_bytes(
     assert rules is not None
     big: Any = RecordingFetcher(a_photo() + b"\0" * (rules.photo_max_bytes + 1))
     register(chat.app.dialogues.ctx.extras, "console", big)
+    make_user(chat.app, "u1", commune=KK)
     chat.press("report")
     texts = _run(chat.app, big, _photo_from("u1", 1000))  # the platform said it was small
     assert big.calls == [PREFETCH_MAX_BYTES]
