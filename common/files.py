@@ -20,6 +20,7 @@ PHOTO, VOICE = "photo", "voice"
 # The most any flow keeps of one file (a JAAP progress photo, 8 MiB; a report's photo is
 # smaller): what is fetched ahead of the turn (`Prefetched`) is capped here.
 PREFETCH_MAX_BYTES = 8 * 1024 * 1024
+PREFETCH_MAX_SECONDS = 180  # the longest voice note a flow keeps (a report's, 3 minutes)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,10 @@ def fetch(fetcher: FileFetcher | None, file: FileRef, max_bytes: int) -> bytes:
 
 
 def prefetch(fetcher: FileFetcher, file: FileRef) -> FileRef:
-    """The same reference with its bytes (or why not) fetched now, blocking."""
+    """The same reference with its bytes (or why not) fetched now, blocking. A voice note
+    announced longer than any flow keeps is not fetched (the flow refuses it unheard)."""
+    if file.seconds is not None and file.seconds > PREFETCH_MAX_SECONDS:
+        return file
     try:
         outcome = Prefetched(data=fetcher.fetch(file, PREFETCH_MAX_BYTES))
     except FetchRefused as error:

@@ -12,7 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import App
-from common.files import PHOTO, PREFETCH_MAX_BYTES, FetchRefused, FileRef, register
+from common.files import (
+    PHOTO,
+    PREFETCH_MAX_BYTES,
+    PREFETCH_MAX_SECONDS,
+    FetchRefused,
+    FileRef,
+    register,
+)
 from common.messages import Incoming, Kind
 from content.reports.section import ReportRules
 from dialogues.core.outbox import OutboxMessage
@@ -88,6 +95,7 @@ def test_every_flow_keeps_at_most_what_is_fetched_ahead(sqlite_app: App) -> None
     rules = sqlite_app.content.sections.get(ReportRules)
     assert rules is not None
     assert max(rules.photo_max_bytes, JAAP_MAX_BYTES) <= PREFETCH_MAX_BYTES
+    assert rules.voice_max_seconds <= PREFETCH_MAX_SECONDS
 
 
 def test_a_photo_over_the_reports_limit_is_refused_from_the_prefetched_bytes(
