@@ -150,7 +150,7 @@ def _results(turn: Turn, understanding: Understanding) -> Reading | None:
 
 def _thanks_and_bye(turn: Turn, understanding: Understanding) -> Reading | None:
     """"thanks, goodbye", "អរគុណ លាហើយ": a goodbye, however the NLU split it."""
-    said = [w.text.lower() for w in words(turn.text) if w.text.strip("?!.,។ ")]
+    said = _said(turn.text)
     if not any(w in _BYE for w in said):
         return None
     if all(w in _BYE or w in _THANKS or w in _YES or w in _FILLERS for w in said):
@@ -297,8 +297,13 @@ def surely_not_a_place(turn: Turn) -> bool:
 def only_small_words(text: str) -> bool:
     """Yes, no, ok, thanks or a greeting only: an acknowledgement, not an answer ("how long
     does it take" is a question, though every word of it is a filler of a follow-up)."""
-    said = [w.text.lower() for w in words(text) if w.text.strip("?!.,។ ")]
+    said = _said(text)
     return bool(said) and all(w in _YES or w in _NO or w in _THANKS for w in said)
+
+
+def _said(text: str) -> list[str]:
+    """The message's words, lower case, without those that are only punctuation."""
+    return [w.text.lower() for w in words(text) if w.text.strip("?!.,។ ")]
 
 
 def _firm(turn: Turn, understanding: Understanding) -> bool:

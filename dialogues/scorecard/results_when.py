@@ -10,8 +10,7 @@ those who asked for it then. `dialogues.core.understanding` reads the question (
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -21,6 +20,7 @@ from dialogues.core.router import Router, Turn
 from dialogues.core.understanding import ASK_RESULTS
 from dialogues.scorecard import store
 from dialogues.scorecard.models import RoundSubscription, ScoringRound
+from dialogues.scorecard.poster import local_date
 
 router = Router("results_when")
 router.uses("results_when_open", "results_when_closed", "results_when_asked",
@@ -71,5 +71,4 @@ def _line(turn: Turn, round_: ScoringRound, *, subscribed: bool) -> str:
 
 def _day(turn: Turn, moment: datetime) -> str:
     """A stored naive UTC time as the local day people would say."""
-    local = moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(turn.ctx.timezone))
-    return dates.day(local.date(), turn.lang, weekday=False)
+    return dates.day(local_date(moment, turn.ctx.timezone), turn.lang, weekday=False)
