@@ -33,10 +33,12 @@ from common.khmer import (
 from content.places import SURE_SCORE, Area, gazetteer
 from nlu.entity_rules import chat_words, tidy, without_overlaps
 from nlu.intent_rules import (
+    money_without_conversion,
     negated_stop,
     not_a_commune_service,
     said_no_complaint,
     service_named,
+    story_with_a_question,
     unsure_service_question,
 )
 
@@ -230,6 +232,7 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         for message in messages:
             text = message.get(TEXT) or ""
             intent = (message.get(INTENT) or {}).get("name")
+            intent = self._reread(message, text[:MAX_PARSE_CHARS], intent)
             found = [e for e in (self._canonical(e, text) for e in message.get(ENTITIES, []))
                      if e is not None]
             found += self._from_lexicon(text[:MAX_PARSE_CHARS], intent)
@@ -313,6 +316,20 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
                     found.append(self._entity(name, value, tokens[start].start,
                                               tokens[end - 1].end, text))
         return found
+
+    def _reread(self, message: Message, text: str, intent: str | None) -> str | None:
+        """The corrections decided before the entities are looked for (they depend on the
+        intent): a family story asking what to bring, a sum that asks no conversion. Only for
+        the intents they concern: the lexicon's search costs."""
+        if intent == "ask_on_behalf":
+            intent = story_with_a_question(message, self._aspects(text), intent)
+        if intent in ("convert_currency", "ask_on_behalf"):
+            intent = money_without_conversion(message, self._amounts(text, intent), intent)
+        return intent
+
+    def _aspects(self, text: str) -> list[dict[str, Any]]:
+        """The aspects a service question would find in the text (for the intent rules)."""
+        return [e for e in self._from_lexicon(text, "ask_service") if e["entity"] == "aspect"]
 
     def _places(self, text: str, intent: str | None) -> list[dict[str, Any]]:
         if intent not in _PLACE_INTENTS:

@@ -37,15 +37,48 @@ def scopes_for_intent(entities: list[dict[str, Any]], intent: str | None
 
 def without_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entity per stretch of text: the longest ("copy of a birth certificate" over
-    "birth certificate"), the model's own first when equally long."""
+    "birth certificate"), the model's own first when equally long. A word the lexicon knows
+    that only sticks out of a longer span of the model ("ប៉ុន្មានថ្ងៃទើបបាន|កាត|ខ្មែរ": the
+    model's duration took the first half of the ID card) is kept, and the model's span ends
+    where it starts: unspaced Khmer blurs the model's edges, not the lexicon's."""
     ranked = sorted(entities, key=lambda e: (-(e["end"] - e["start"]),
                                              e.get("extractor") == "EntityCanonicalizer",
                                              e["start"]))
     kept: list[dict[str, Any]] = []
     for entity in ranked:
-        if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
+        crossed = [k for k in kept if entity["start"] < k["end"] and k["start"] < entity["end"]]
+        if not crossed or (len(crossed) == 1 and _trimmed(crossed[0], entity)):
             kept.append(entity)
     return sorted(kept, key=lambda e: e["start"])
+
+
+def _trimmed(kept: dict[str, Any], word: dict[str, Any]) -> bool:
+    """Cut the model's span `kept` back to make room for the lexicon's `word` sticking out of
+    its end or its start, when something of both remains; False when it cannot be done."""
+    if kept.get("extractor") == "EntityCanonicalizer" or \
+            word.get("extractor") != "EntityCanonicalizer" or kept["entity"] == word["entity"]:
+        return False
+    if kept["start"] < word["start"] < kept["end"] < word["end"]:
+        kept["end"] = word["start"]
+        return True
+    if word["start"] < kept["start"] < word["end"] < kept["end"]:
+        kept["start"] = word["end"]
+        return True
+    return False
+
+
+def one_per_value(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A service or an aspect said twice ("my father died… for the death certificate") is one
+    thing asked about: the first of its value is kept."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for entity in entities:
+        key = (entity["entity"], str(entity["value"]))
+        if entity["entity"] in ("service", "aspect") and key in seen:
+            continue
+        seen.add(key)
+        kept.append(entity)
+    return kept
 
 
 # Words of chat whose spelling-tolerant keys happen to be those of a commune or a district
@@ -151,4 +184,4 @@ def tidy(entities: list[dict[str, Any]], text: str, intent: str | None
          ) -> list[dict[str, Any]]:
     """The rules on a message's entities once every extractor has spoken, in their order."""
     entities = not_id_poor(one_place_per_span(entities, text), text)
-    return scopes_for_intent(plain_aspects(entities, text), intent)
+    return one_per_value(scopes_for_intent(plain_aspects(entities, text), intent))

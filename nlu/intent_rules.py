@@ -99,3 +99,54 @@ def said_no_complaint(message: Message, found: list[dict[str, Any]],
     if intent in ("out_of_scope", "help", "affirm", "greet") and _ONE_WINDOW.search(text):
         return _set(message, "ask_service")
     return intent
+
+
+# What makes a question one about who may apply: someone else, instead, in person, allowed.
+_ON_BEHALF = re.compile(
+    r"instead|behalf|in person|themselves|himself|herself|allowed|\bwho\b|someone|somebody"
+    r"|anyone|relative|for (?:him|her|them|me)\b"
+    r"|can (?:i|my \w+|a \w+|an \w+|the \w+) (?:apply|register|sign|go|do|report|get|make)"
+    r"|jomnu|jamnu|ជំនួស|ខ្លួនឯង|អ្នកណា|នរណា|អ្នកផ្សេង|សាច់ញាតិ|អាច\S*ឱ្យ|អាច\S*អោយ", re.I)
+
+
+def story_with_a_question(message: Message, aspects: list[dict[str, Any]],
+                          intent: str | None) -> str | None:
+    """A long story about the family ("my wife gave birth last week… I work in Phnom Penh…")
+    that ends with what to bring, what it costs, how long or where is a service question,
+    not one about who may apply: read so when it asks for an aspect and says nothing of
+    applying for someone else."""
+    if intent != "ask_on_behalf" or not aspects or _ON_BEHALF.search(message.get(TEXT) or ""):
+        return intent
+    return _set(message, "ask_service")
+
+
+# What asks for a conversion: an equals sign, a verb of changing, or the other currency asked.
+_CONVERSION = re.compile(
+    r"=|convert|change|exchange|\b(?:in|to|into) (?:usd|dollars?|riels?|\$|៛)"
+    r"|how (?:much|many) (?:usd|dollars?|riels?)|(?:usd|dollars?|riels?) is (?:that|how)"
+    r"|ស្មើ|ប្តូរ|ប្ដូរ|ដូរ|គិតជា|ជា(?:ដុល្លារ|រៀល)|ប៉ុន្មាន\s*(?:ដុល្លារ|រៀល|dollar|usd|riel)"
+    r"|pon ?man (?:dollar|usd|riel)", re.I)
+
+
+_RIEL = re.compile(r"riel|រៀល|៛|\briels?\b", re.I)
+_DOLLAR = re.compile(r"dollar|dolla|usd|\$|ដុល្លារ", re.I)
+
+
+def money_without_conversion(message: Message, found: list[dict[str, Any]],
+                             intent: str | None) -> str | None:
+    """A sum of money is not a conversion question unless it asks for one ("the clerk said
+    $5 or wait a month" is a report, "ស្មៀនថា៥ដុល្លារ"): a currency reading without any
+    conversion word, and a question about who may apply that names a sum paid, are the
+    classifier's next reading."""
+    text = message.get(TEXT) or ""
+    named_sum = any(e["entity"] == "amount" for e in found)
+    both = _RIEL.search(text) and _DOLLAR.search(text)  # "how much riel is 30 dollars"
+    if not ((intent == "convert_currency" and not both and not _CONVERSION.search(text))
+            or (intent == "ask_on_behalf" and named_sum)):
+        return intent
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
+    if not ranking:
+        return intent
+    message.set(INTENT, {"name": ranking[0]["name"],
+                         "confidence": float(ranking[0]["confidence"])}, add_to_output=True)
+    return str(ranking[0]["name"])

@@ -277,6 +277,10 @@ def test_a_date_and_time_typed_alone_is_never_a_currency_question(chat: Chat) ->
 @pytest.mark.parametrize(("text", "intent_reply"), [
     ("Are you a real person?", "🤖 I am a bot"),
     ("who reads my comments", "🔒 Who sees what you write"),
+    ("will the chief find out it was me", "🔒 Who sees what you write"),
+    ("is what i write here confidential", "🔒 Who sees what you write"),
+    ("will the chief find out it was me if I complain?", "🔒 Who sees what you write"),
+    ("can I report anonymously?", "🔒 Who sees what you write"),
 ])
 def test_unsure_readings_of_plain_questions_about_the_bot_are_answered(
         chat: Chat, text: str, intent_reply: str) -> None:
@@ -306,3 +310,15 @@ def test_a_form_is_left_with_the_words_people_use(chat: Chat, leave: str) -> Non
     chat.send(leave)
     assert chat.text.startswith(("Cancelled. Nothing was saved or sent.",
                                  "បានបោះបង់។"))
+
+
+def test_a_follow_up_may_say_we_and_can(chat: Chat) -> None:
+    """"how soon can we get it" after a service answer: its time, not "do you mean…?"."""
+    chat.send("what papers for a family book")
+    chat.send("how soon can we get it")
+    assert "svc:family_book:duration:more" in chat.payloads, chat.text[:120]
+
+
+def test_a_report_that_is_a_statement_stays_a_report(chat: Chat) -> None:
+    chat.send("I want to report the clerk anonymously")
+    assert "🔒 Who sees what you write" not in chat.text

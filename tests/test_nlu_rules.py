@@ -14,13 +14,27 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from content.places import gazetteer
-from nlu.entity_rules import chat_words, not_id_poor, one_place_per_span, plain_aspects
-from nlu.intent_rules import negated_stop, not_a_commune_service, said_no_complaint
+from nlu.entity_rules import (
+    chat_words,
+    not_id_poor,
+    one_per_value,
+    one_place_per_span,
+    plain_aspects,
+    without_overlaps,
+)
+from nlu.intent_rules import (
+    negated_stop,
+    not_a_commune_service,
+    said_no_complaint,
+    story_with_a_question,
+)
 
 
-def entity(name: str, value: str, text: str, surface: str) -> dict[str, Any]:
+def entity(name: str, value: str, text: str, surface: str,
+           extractor: str = "CRFEntityExtractor") -> dict[str, Any]:
     start = text.index(surface)
-    return {"entity": name, "value": value, "start": start, "end": start + len(surface)}
+    return {"entity": name, "value": value, "start": start, "end": start + len(surface),
+            "extractor": extractor}
 
 
 def message(text: str, intent: str) -> Message:
@@ -130,3 +144,78 @@ def test_a_place_named_once_is_one_entity(nlu: Any) -> None:
     parsed = asyncio.run(nlu.parse("ខ្ញុំរស់នៅភ្នំពេញ ធ្វើសៀវភៅគ្រួសារនៅណា"))
     places = [e for e in parsed.entities if e.entity in ("place", "district", "province")]
     assert [(e.entity, e.value) for e in places] == [("province", "Phnom Penh")], parsed
+
+
+def test_a_lexicon_word_sticking_out_of_a_model_span_keeps_both() -> None:
+    """Unspaced Khmer: the model's duration swallowed half of "កាតខ្មែរ"."""
+    text = "ប៉ុន្មានថ្ងៃទើបបានកាតខ្មែរ"
+    model = entity("aspect", "duration", text, "ប៉ុន្មានថ្ងៃទើបបានកាត")
+    word = entity("service", "id_card", text, "កាតខ្មែរ", "EntityCanonicalizer")
+    kept = without_overlaps([model, word])
+    assert [(e["entity"], text[e["start"]:e["end"]]) for e in kept] == [
+        ("aspect", "ប៉ុន្មានថ្ងៃទើបបាន"), ("service", "កាតខ្មែរ")]
+
+
+def test_a_span_inside_another_still_gives_way_to_the_longer() -> None:
+    text = "copy of a birth certificate please"
+    longer = entity("service", "birth_certificate_copy", text, "copy of a birth certificate",
+                    "EntityCanonicalizer")
+    inner = entity("service", "birth_certificate", text, "birth certificate")
+    assert without_overlaps([inner, longer]) == [longer]
+    text = "how long family book"  # the same entity across: the longer one, untouched
+    a = entity("aspect", "duration", text, "how long family")
+    b = entity("aspect", "fee", text, "family book", "EntityCanonicalizer")
+    assert [e["value"] for e in without_overlaps([a, b])] == ["duration"]
+
+
+def test_a_service_said_twice_is_one_entity() -> None:
+    text = "my father died, what papers for the death certificate"
+    died = entity("service", "death_certificate", text, "died", "EntityCanonicalizer")
+    named = entity("service", "death_certificate", text, "death certificate")
+    papers = entity("aspect", "documents", text, "papers")
+    assert one_per_value([died, papers, named]) == [died, papers]
+    text = "ID card or family book"
+    two = [entity("service", "id_card", text, "ID card"),
+           entity("service", "family_book", text, "family book")]
+    assert one_per_value(two) == two
+
+
+@pytest.mark.parametrize(("text", "has_aspect", "expected"), [
+    ("my wife gave birth on monday, I work far away, what papers do we bring", True,
+     "ask_service"),
+    ("can grandma go instead of us, what papers", True, "ask_on_behalf"),
+    ("the parents are in Thailand, can the aunt apply", False, "ask_on_behalf"),
+    ("ម្តាយនៅថៃ យាយទៅធ្វើជំនួសបានទេ ត្រូវការអីខ្លះ", True, "ask_on_behalf"),
+])
+def test_a_family_story_asking_what_to_bring_is_a_service_question(
+        text: str, has_aspect: bool, expected: str) -> None:
+    aspects = [{"entity": "aspect", "value": "documents"}] if has_aspect else []
+    msg = message(text, "ask_on_behalf")
+    assert story_with_a_question(msg, aspects, "ask_on_behalf") == expected
+    assert msg.get(INTENT)["name"] == expected
+
+
+@pytest.mark.parametrize(("text", "aspect"), [
+    ("how soon can I have the residence book", "duration"),
+    ("can the family book be done on the same day", "duration"),
+    ("ពេលណាទើបបានសៀវភៅគ្រួសារ", "duration"),
+    ("where should i go for a marriage certificate", "place"),
+    ("ធ្វើលិខិតបញ្ជាក់ទីលំនៅទៅធ្វើនៅណា", "place"),
+    ("for the ID card do i need a photo", "documents"),
+    ("ធ្វើសៀវភៅស្នាក់នៅត្រូវរៀបចំអ្វីខ្លះ", "documents"),
+    ("is the family book free of charge", "fee"),
+])
+def test_questions_shaped_by_their_aspect_find_it(nlu: Any, text: str, aspect: str) -> None:
+    parsed = asyncio.run(nlu.parse(text))
+    assert parsed.intent == "ask_service", parsed
+    assert aspect in {e.value for e in parsed.entities if e.entity == "aspect"}, parsed
+
+
+def test_a_birth_told_at_length_that_asks_the_documents_is_a_service_question(nlu: Any
+                                                                              ) -> None:
+    parsed = asyncio.run(nlu.parse(
+        "good morning, my sister had her baby last week in Takeo but her husband works in "
+        "Bangkok, which documents do they need for the birth certificate"))
+    assert parsed.intent == "ask_service", parsed
+    assert {(e.entity, e.value) for e in parsed.entities} >= {
+        ("service", "birth_certificate"), ("aspect", "documents")}, parsed
