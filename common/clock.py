@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -17,3 +18,14 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
+
+
+def local_time(stored: datetime, tz: str) -> datetime:
+    """A naive UTC time from the database (every database stores them so) in the time zone
+    `tz`: a round opened at 20:00 UTC was opened the next morning in Phnom Penh."""
+    return stored.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz))
+
+
+def local_date(stored: datetime, tz: str) -> date:
+    """The local day of a naive UTC time from the database."""
+    return local_time(stored, tz).date()

@@ -98,15 +98,15 @@ def cmd_meetings_create(args: argparse.Namespace) -> int:
 
 
 def cmd_meetings_list(args: argparse.Namespace) -> int:
+    from common.clock import local_time
     from dialogues.meetings.store import list_meetings
-    from dialogues.meetings.texts import local
 
     with opened(args) as (database, _, settings), database.session() as session:
         rows = list_meetings(session, communes=args.commune or None,
                              now=None if args.all else datetime.now(timezone.utc),
                              include_cancelled=args.all)
         for m in rows:
-            print(f"{m.id}\t{local(m.starts_at, settings.timezone):%Y-%m-%d %H:%M}\t"
+            print(f"{m.id}\t{local_time(m.starts_at, settings.timezone):%Y-%m-%d %H:%M}\t"
                   f"{m.commune_code}\t{m.kind}\t{m.status}\t{m.place}")
         if not rows:
             print("no meetings")

@@ -15,6 +15,7 @@ from typing import Any
 
 from common import formatting as fmt
 from common import khmer_dates as dates
+from common.clock import local_time
 from common.messages import Button
 from content.places import gazetteer
 from dialogues.core.permissions import NotAllowed
@@ -24,7 +25,7 @@ from dialogues.core.steps.form import FormHooks, start_form
 from dialogues.meetings import broadcasts as casts
 from dialogues.meetings import invites, store
 from dialogues.meetings.store import MeetingError
-from dialogues.meetings.texts import MeetingTexts, local, meeting_text, report_text
+from dialogues.meetings.texts import MeetingTexts, meeting_text, report_text
 
 router = Router("meetings")
 router.menu_item("menu_meetings", "meet", order=40)
@@ -214,7 +215,7 @@ def list_meetings(turn: Turn) -> None:
     communes = my_communes(turn)
     meetings = store.list_meetings(turn.session, communes=communes, now=turn.now)
     names = ", ".join(_commune_name(c, turn.lang) for c in communes)
-    buttons = [Button(f"{dates.short_moment(local(m.starts_at, _tz(turn)), turn.lang)} · "
+    buttons = [Button(f"{dates.short_moment(local_time(m.starts_at, _tz(turn)), turn.lang)} · "
                       f"{turn.t('meet_kind_' + m.kind)}"[:60], f"meet:show:{m.id}")
                for m in meetings[:10]]
     buttons += [turn.button("meet_new_button", "meet:new"),
@@ -265,7 +266,7 @@ def edit(turn: Turn, form: str, value: str) -> None:
     if meeting.status != "scheduled" or meeting.starts_at <= store.naive_utc(turn.now):
         turn.say(turn.t("meet_past"), [turn.button("meet_manage_button", "meet:list")])
         return
-    values = {"starts_at": local(meeting.starts_at, _tz(turn)).isoformat()} \
+    values = {"starts_at": local_time(meeting.starts_at, _tz(turn)).isoformat()} \
         if form == "meeting_time" else {}  # "move it to 3" keeps the day (common/when.py)
     start_form(turn, form, values=values, meeting_id=meeting.id)
 
@@ -307,7 +308,7 @@ def _meeting_preview(turn: Turn, values: dict[str, Any], extra: dict[str, Any]) 
         except MeetingError:
             return ""
         kind, commune, place = meeting.kind, meeting.commune_code, meeting.place
-        starts = local(meeting.starts_at, _tz(turn))
+        starts = local_time(meeting.starts_at, _tz(turn))
         agenda = meeting.agenda
     else:
         kind, commune, place = values.get("kind"), values.get("commune"), values.get("place")

@@ -6,11 +6,10 @@ a finished broadcast). The store decides who is told and when; this module, what
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from common import formatting as fmt
 from common import khmer_dates as dates
+from common.clock import local_time
 from common.messages import Button, Reply
 from content.model import Content
 from content.places import gazetteer
@@ -18,11 +17,6 @@ from dialogues.meetings.broadcasts import Progress
 from dialogues.meetings.models import Broadcast, Meeting
 
 UNSUBSCRIBE = "meet:unsub"  # the payload of the button under every reminder and broadcast
-
-
-def local(moment: datetime, tz: str) -> datetime:
-    """A naive UTC time from the database, in the meeting's time zone."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz))
 
 
 def _commune(code: str, lang: str) -> str:
@@ -36,7 +30,7 @@ def meeting_text(content: Content, meeting: Meeting, key: str, lang: str, tz: st
     return content.message(
         key, lang, kind=content.message(f"meet_kind_{meeting.kind}", lang),
         commune=_commune(meeting.commune_code, lang),
-        when=dates.moment(local(meeting.starts_at, tz), lang), place=meeting.place,
+        when=dates.moment(local_time(meeting.starts_at, tz), lang), place=meeting.place,
         agenda=meeting.agenda or "-")
 
 

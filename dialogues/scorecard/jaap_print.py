@@ -20,11 +20,11 @@ from common import formatting as fmt
 from common import khmer_dates as dates
 from common import pages
 from common.charts import DRAWING
+from common.clock import local_date
 from content.model import Content
 from content.surveys.section import surveys_of
 from dialogues.scorecard.jaap import store as jaap
 from dialogues.scorecard.models import ScoringRound
-from dialogues.scorecard.poster import local_date
 from dialogues.scorecard.rounds import round_name
 
 LANGS = {"km": ("km",), "en": ("en",), "both": ("km", "en")}

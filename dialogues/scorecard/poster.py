@@ -13,9 +13,8 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import segno
 from PIL import Image
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from common import formatting as fmt
 from common import pages
 from common.charts import DRAWING
+from common.clock import local_date
 from common.db.base import utcnow
 from content.model import Content
 from content.surveys.section import Facility, surveys_of
@@ -75,12 +75,6 @@ class Poster:
     links: tuple[tuple[str, str], ...]
     forget_after_days: int
     printed: date
-
-
-def local_date(moment: datetime, tz: str) -> date:
-    """The local day of a naive UTC time from the database (a round opened at 20:00 UTC is
-    opened the next morning in Phnom Penh)."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
 
 
 def poster_for(session: Session, content: Content, facility_id: str, links: ChatLinks, *,

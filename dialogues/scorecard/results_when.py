@@ -15,12 +15,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from common import khmer_dates as dates
+from common.clock import local_date
 from content.surveys.section import surveys_of
 from dialogues.core.router import Router, Turn
 from dialogues.core.understanding import ASK_RESULTS
 from dialogues.scorecard import store
 from dialogues.scorecard.models import RoundSubscription, ScoringRound
-from dialogues.scorecard.poster import local_date
 
 router = Router("results_when")
 router.uses("results_when_open", "results_when_closed", "results_when_asked",

@@ -9,13 +9,13 @@ once that is done (scheduler/jaap.py, docs/privacy.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common import formatting as fmt
+from common.clock import local_date
 from common.db.base import utcnow
 from common.khmer import arabic_to_khmer_digits, script_of
 from common.messages import Reply
@@ -128,10 +128,6 @@ def round_name(content: Content, round_id: int, label: str | None, lang: str) ->
     return f"{name} ({parts[0]})" if parts else name
 
 
-def _local_day(moment: datetime, tz: str) -> str:
-    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date().isoformat()
-
-
 def summary_text(content: Content, results: RoundResults, lang: str, *,
                  tz: str = "Asia/Phnom_Penh") -> str:
     """A short summary of a closed round for respondents: medians of indicators with at least
@@ -152,9 +148,9 @@ def summary_text(content: Content, results: RoundResults, lang: str, *,
         lines.append(content.message("survey_summary_line", lang, face=shown.face,
                                      indicator=title, label=shown.label,
                                      count=fmt.integer(stats.count, lang)))
-    opened = fmt.day(datetime.fromisoformat(_local_day(results.round.opened_at, tz)), lang)
+    opened = fmt.day(local_date(results.round.opened_at, tz), lang)
     closed_at = results.round.closed_at or utcnow()
-    closed = fmt.day(datetime.fromisoformat(_local_day(closed_at, tz)), lang)
+    closed = fmt.day(local_date(closed_at, tz), lang)
     source = content.message("survey_summary_source", lang, opened=opened, closed=closed)
     return content.message("survey_summary", lang, facility=facility, round=name,
                            respondents=fmt.integer(results.responses, lang),

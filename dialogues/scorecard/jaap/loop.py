@@ -9,11 +9,9 @@ the commune's CAFs keep, with the date of the last change.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
-
 from common import formatting as fmt
 from common import khmer_dates as dates
+from common.clock import local_date
 from content.model import Content
 from content.surveys.section import surveys_of
 from dialogues.scorecard.jaap.models import JaapAction
@@ -25,10 +23,6 @@ STATUS_FACES = {"planned": "🗓", "in_progress": "🔧", "done": "✅", "droppe
 def facility_name(content: Content, facility_id: str, lang: str) -> str:
     facility = surveys_of(content).facilities.get(facility_id)
     return facility.name(lang) if facility else facility_id
-
-
-def local_day(moment: datetime, tz: str) -> date:
-    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
 
 
 def action_line(content: Content, action: JaapAction, lang: str) -> str:
@@ -43,7 +37,7 @@ def action_line(content: Content, action: JaapAction, lang: str) -> str:
 
 def _source(content: Content, actions: list[JaapAction], lang: str, tz: str) -> str:
     latest = max((a.updated_at for a in actions), default=None)
-    checked = fmt.day(local_day(latest, tz), lang) if latest else ""
+    checked = fmt.day(local_date(latest, tz), lang) if latest else ""
     return content.message("jaap_source", lang, checked=checked)
 
 

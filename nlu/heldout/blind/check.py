@@ -56,7 +56,7 @@ ENTITY_RE = re.compile(r"\[(?P<text>[^\]\[]+?)\](?:\((?P<short>[^)]+?)\)|\{(?P<j
 KHMER_RE = re.compile(r"[\u1780-\u17FF\u19E0-\u19FF]")
 LATIN_RE = re.compile(r"[A-Za-z]")
 
-errors = []
+errors: list[str] = []
 
 
 def err(where: str, msg: str) -> None:
@@ -75,7 +75,7 @@ def loose(text: str) -> str:
 
 def contract_examples() -> set[str]:
     """The example phrases of the contract's intent table (they are training data)."""
-    out = set()
+    out: set[str] = set()
     if not CONTRACT.exists():
         return out
     for line in CONTRACT.read_text(encoding="utf-8").splitlines():
@@ -146,10 +146,11 @@ def check_script(where: str, rule: str, text: str) -> None:
 def main() -> int:
     markdown = "--markdown" in sys.argv
     banned = contract_examples()
-    counts = {f: collections.Counter() for f in FILES}
-    special = {f: collections.Counter() for f in FILES}
-    ent_counts = {f: collections.Counter() for f in FILES}
-    seen, seen_loose = {}, {}
+    counts: dict[str, collections.Counter[str]] = {f: collections.Counter() for f in FILES}
+    special: dict[str, collections.Counter[str]] = {f: collections.Counter() for f in FILES}
+    ent_counts: dict[str, collections.Counter[str]] = {f: collections.Counter() for f in FILES}
+    seen: dict[str, str] = {}
+    seen_loose: dict[str, str] = {}
     for fname, (rule, minimum, per_intent) in FILES.items():
         path = HERE / fname
         if not path.exists():
@@ -266,8 +267,8 @@ def main() -> int:
                   f"ambiguous {special[n]['ambiguous'] / tot:.1%}")
     if errors:
         print(f"\n{len(errors)} problem(s):", file=sys.stderr)
-        for e in errors:
-            print("  " + e, file=sys.stderr)
+        for problem in errors:
+            print("  " + problem, file=sys.stderr)
         return 1
     print("\nOK" if not markdown else "", file=sys.stderr)
     return 0
