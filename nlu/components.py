@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -31,16 +31,8 @@ from common.khmer import (
     words,
 )
 from content.places import SURE_SCORE, Area, gazetteer
+from nlu import intent_rules as rules
 from nlu.entity_rules import chat_words, tidy, without_overlaps
-from nlu.intent_rules import (
-    money_without_conversion,
-    negated_stop,
-    not_a_commune_service,
-    said_no_complaint,
-    service_named,
-    story_with_a_question,
-    unsure_service_question,
-)
 
 
 @DefaultV1Recipe.register(
@@ -232,22 +224,24 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
         for message in messages:
             text = message.get(TEXT) or ""
             intent = (message.get(INTENT) or {}).get("name")
-            intent = self._reread(message, text[:MAX_PARSE_CHARS], intent)
+            intent = rules.before_entities(  # they decide which entities are looked for
+                message, intent, partial(self._from_lexicon, text[:MAX_PARSE_CHARS], "ask_service"),
+                partial(self._amounts, text[:MAX_PARSE_CHARS], "convert_currency"))
             found = [e for e in (self._canonical(e, text) for e in message.get(ENTITIES, []))
                      if e is not None]
             found += self._from_lexicon(text[:MAX_PARSE_CHARS], intent)
             found += self._years(text[:MAX_PARSE_CHARS])
             found += self._amounts(text[:MAX_PARSE_CHARS], intent)
-            intent = service_named(message, found, intent)  # places depend on the intent
-            intent = said_no_complaint(message, found, intent)
+            intent = rules.service_named(message, found, intent)  # places depend on the intent
+            intent = rules.said_no_complaint(message, found, intent)
             found += self._places(text[:MAX_PARSE_CHARS], intent)
             areas = self._areas(text[:MAX_PARSE_CHARS], intent)
             found = without_overlaps(found + [a for a in areas if a["entity"] == "place"])
             found += [a for a in areas if a["entity"] != "place"]
             found = tidy(found, text, intent)
-            intent = unsure_service_question(message, found, intent)
-            intent = not_a_commune_service(message, found, intent)
-            intent = negated_stop(message, intent)
+            intent = rules.unsure_service_question(message, found, intent)
+            intent = rules.not_a_commune_service(message, found, intent)
+            intent = rules.negated_stop(message, intent)
             if intent not in _KEEPS_SERVICE and len(_words(text[:MAX_PARSE_CHARS])) > _SHORT_WORDS:
                 found = [e for e in found if e["entity"] not in ("service", "aspect")]
             message.set(ENTITIES, found, add_to_output=True)
@@ -316,20 +310,6 @@ class EntityCanonicalizer(GraphComponent, EntityExtractorMixin):
                     found.append(self._entity(name, value, tokens[start].start,
                                               tokens[end - 1].end, text))
         return found
-
-    def _reread(self, message: Message, text: str, intent: str | None) -> str | None:
-        """The corrections decided before the entities are looked for (they depend on the
-        intent): a family story asking what to bring, a sum that asks no conversion. Only for
-        the intents they concern: the lexicon's search costs."""
-        if intent == "ask_on_behalf":
-            intent = story_with_a_question(message, self._aspects(text), intent)
-        if intent in ("convert_currency", "ask_on_behalf"):
-            intent = money_without_conversion(message, self._amounts(text, intent), intent)
-        return intent
-
-    def _aspects(self, text: str) -> list[dict[str, Any]]:
-        """The aspects a service question would find in the text (for the intent rules)."""
-        return [e for e in self._from_lexicon(text, "ask_service") if e["entity"] == "aspect"]
 
     def _places(self, text: str, intent: str | None) -> list[dict[str, Any]]:
         if intent not in _PLACE_INTENTS:

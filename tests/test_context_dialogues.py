@@ -322,3 +322,16 @@ def test_a_follow_up_may_say_we_and_can(chat: Chat) -> None:
 def test_a_report_that_is_a_statement_stays_a_report(chat: Chat) -> None:
     chat.send("I want to report the clerk anonymously")
     assert "🔒 Who sees what you write" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["what does JAAP mean", "JAAP ជាអ្វី"])
+def test_a_glossary_word_asked_about_gets_its_own_entry(chat: Chat, text: str) -> None:
+    """Not the whole framework's explanation: the plan agreed after the scorecard meetings."""
+    chat.send(text)
+    assert "JAAP" in chat.text or "ផ.ស.រ.គ" in chat.text, chat.text[:200]
+    assert any(word in chat.text for word in ("agree on together", "ព្រមព្រៀងគ្នា")), chat.text
+
+
+def test_the_framework_asked_about_is_still_explained(chat: Chat) -> None:
+    chat.send("what is social accountability")
+    assert "agree on together" not in chat.text

@@ -55,7 +55,7 @@ of to there go with much many take need bring cost costs get again also too now 
 ណាស់ ចេញ ទៅ មែន ម៉េច អញ្ចឹង បាទ ចាស ផង ដែល គេ យក អស់ ប៉ុន្មាន
 chos vinh hz hoy ey klas klah na nov tver trov ka
 long time days day take takes spend pay ចំណាយ ពេល យូរ ថ្ងៃ ខែ លុយ បង់ ចាំ
-can could we you me my our your will would should must be are have has soon yet
+can could we you will would should must be are have has soon yet
 អាច យើង ខ្ញុំ គាត់ ទើប
 """.split())
 # Money words that make a short question after a service answer its fee ("ត្រូវចំណាយលុយ
@@ -90,6 +90,9 @@ _FOUND_OUT = re.compile(
     r"|\banonymous(?:ly)?\b|\bconfidential\b|ដឹង(?:ទេ)?ថាខ្ញុំ|អនាមិក|សម្ងាត់(?:ទេ|អត់)", re.I)
 _QUESTION = re.compile(r"\?\s*$|^\s*(?:will|would|can|could|is|are|do|does|if)\b"
                        r"|(?:ទេ|អត់|ឬទេ)\s*\??\s*$|\b(?:te|ot)\s*\??\s*$", re.I)
+# A word of the glossary that the NLU reads as the question about the framework ("what does
+# JAAP mean"): the glossary's own entry answers it better than the framework's.
+_GLOSSARY_TERM = re.compile(r"\bJAAP\b|\bI4C\b|ផ\.?ស\.?រ\.?គ", re.I)
 # Intents a date and a time are mistaken for: their numbers look like sums.
 _NUMBER_READINGS = ("convert_currency", "report_problem", "ask_budget")
 _BUDGET_MONEY = re.compile(r"budget|money|fund|ថវិកា|លុយ|មូលនិធិ|thavika|\bluy\b", re.I)
@@ -221,10 +224,14 @@ def _budget_of_a_place(turn: Turn, understanding: Understanding) -> Reading | No
 def _shapes(turn: Turn, understanding: Understanding) -> Reading | None:
     """An unsure or out-of-scope reading of "are you a real person?", "who reads my comments",
     "glossary": what they plainly ask; and a report or a rating that asks whether one will be
-    known ("will the chief find out it was me?"): that question first."""
+    known ("will the chief find out it was me?"): that question first; "what does JAAP mean":
+    the glossary's word, not the whole framework."""
     if understanding.intent in ("report_problem", "rate_service") \
             and _FOUND_OUT.search(turn.text) and _QUESTION.search(turn.text):
         return Reading(_as(understanding, "ask_privacy"), "shape")
+    if understanding.intent == "ask_social_accountability" \
+            and _GLOSSARY_TERM.search(turn.text):
+        return Reading(_as(understanding, "ask_glossary"), "shape")
     if understanding.confidence >= turn.ctx.fallback_threshold \
             and understanding.intent not in ("out_of_scope", "help", None):
         return None
