@@ -15,7 +15,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -236,6 +236,21 @@ def sqlite_app(tmp_path: Path, sqlite_url: str, nlu: Any) -> Iterator[App]:
     application = bootstrap(make_settings(tmp_path, sqlite_url), nlu=nlu)
     yield application
     application.close()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, database_url: str, nlu: Any) -> Iterator[Callable[..., App]]:
+    """Apps with a channel's settings (given as environment variables), closed after the
+    test: the platform tests make one per channel."""
+    made: list[App] = []
+
+    def make(env: dict[str, str]) -> App:
+        made.append(bootstrap(make_settings(tmp_path, database_url, **env), nlu=nlu))
+        return made[-1]
+
+    yield make
+    for application in made:
+        application.close()
 
 
 @pytest.fixture

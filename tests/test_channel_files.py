@@ -13,26 +13,26 @@ announced, is cut. A JAAP action's progress photo sent by its CAF goes through t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.bootstrap import App, bootstrap
+from bot.bootstrap import App
 from dialogues.reports import media
 from dialogues.reports.models import Report, ReportMedia
 from dialogues.scorecard.jaap.chat_photo import FOLDER as JAAP_PHOTOS
 from dialogues.scorecard.jaap.models import JaapAction
 from tests import test_messenger, test_telegram
-from tests.conftest import Chat, make_settings
+from tests.conftest import Chat
 from tests.dashboard_helpers import add_accounts, login
 from tests.fake_graph import FakeGraph
 from tests.fake_telegram import FakeTelegram
 from tests.meetings_helpers import KK, invite, make_user
 from tests.test_jaap_chat import _round_with_action
-from tests.test_privacy import PSID, TG_USER, MessengerUser, TelegramUser, _unlimited
+from tests.test_privacy import PSID, TG_USER, MessengerUser, TelegramUser, _unlimited, walk
 from tests.test_reports_media import photo_with_exif
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,23 +53,14 @@ GOES_ON = {"en": "your report goes on", "km": "របាយការណ៍រប
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, database_url: str, nlu: Any,
-             quick_passwords: None) -> Iterator[Callable[..., App]]:
-    made: list[App] = []
-
+def staffed_app(make_app: Callable[..., App], quick_passwords: None) -> Callable[..., App]:
+    """An app with a channel's settings and the dashboard's accounts."""
     def make(env: dict[str, str]) -> App:
-        made.append(bootstrap(make_settings(tmp_path, database_url, **env), nlu=nlu))
-        add_accounts(made[-1])
-        return made[-1]
+        app = make_app(env)
+        add_accounts(app)
+        return app
 
-    yield make
-    for app in made:
-        app.close()
-
-
-def walk(user: TelegramUser | MessengerUser, steps: list[tuple[str, str]]) -> None:
-    for action, value in steps:
-        getattr(user, action)(value)
+    return make
 
 
 def media_rows(app: App) -> list[ReportMedia]:
@@ -96,9 +87,9 @@ def send_photo(user: TelegramUser, file: dict[str, Any], kind: str = "photo") ->
 
 
 def test_a_telegram_receipt_photo_is_kept_once_without_exif_and_the_caf_sees_it(
-        make_app: Callable[..., App]) -> None:
+        staffed_app: Callable[..., App]) -> None:
     with FakeTelegram(test_telegram.TOKEN) as tg:
-        app = make_app(test_telegram.telegram_env(tg, webhook=True))
+        app = staffed_app(test_telegram.telegram_env(tg, webhook=True))
         with _unlimited(test_telegram.LiveServer(app, tg)) as server:
             tg.wait_for(lambda: "getMe" in tg.methods())
             user = TelegramUser(server)
@@ -139,9 +130,9 @@ def test_a_telegram_receipt_photo_is_kept_once_without_exif_and_the_caf_sees_it(
 
 @pytest.mark.parametrize("lang", ["en", "km"])
 def test_a_huge_photo_and_a_long_voice_note_are_refused_without_downloading(
-        make_app: Callable[..., App], lang: str) -> None:
+        staffed_app: Callable[..., App], lang: str) -> None:
     with FakeTelegram(test_telegram.TOKEN) as tg:
-        app = make_app(test_telegram.telegram_env(tg, webhook=True))
+        app = staffed_app(test_telegram.telegram_env(tg, webhook=True))
         with _unlimited(test_telegram.LiveServer(app, tg)) as server:
             tg.wait_for(lambda: "getMe" in tg.methods())
             user = TelegramUser(server)
@@ -163,9 +154,9 @@ def test_a_huge_photo_and_a_long_voice_note_are_refused_without_downloading(
 
 
 def test_messenger_photos_are_fetched_with_a_cap_and_cut_when_larger(
-        make_app: Callable[..., App]) -> None:
+        staffed_app: Callable[..., App]) -> None:
     with FakeGraph(test_messenger.TOKEN, test_messenger.APP_SECRET) as graph:
-        app = make_app(test_messenger.messenger_env(graph))
+        app = staffed_app(test_messenger.messenger_env(graph))
         with _unlimited(test_messenger.LiveServer(app)) as server:
             user = MessengerUser(server, graph)
             walk(user, TO_TEXT_KM)
@@ -196,10 +187,10 @@ def image_event(url: str) -> dict[str, Any]:
     return event
 
 
-def test_a_jaap_actions_progress_photo_from_telegram(make_app: Callable[..., App]) -> None:
+def test_a_jaap_actions_progress_photo_from_telegram(staffed_app: Callable[..., App]) -> None:
     caf = 7_300_001
     with FakeTelegram(test_telegram.TOKEN) as tg:
-        app = make_app(test_telegram.telegram_env(tg, webhook=True))
+        app = staffed_app(test_telegram.telegram_env(tg, webhook=True))
         _, action_id = _round_with_action(app)
         with _unlimited(test_telegram.LiveServer(app, tg)) as server:
             tg.wait_for(lambda: "getMe" in tg.methods())

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from bot.bootstrap import App, bootstrap
+from bot.bootstrap import App
 from content.surveys.section import surveys_of
 from tests import live_server, test_messenger, test_telegram
-from tests.conftest import make_settings
 from tests.fake_graph import FakeGraph
 from tests.fake_telegram import FakeTelegram
 from tests.scorecard_helpers import open_for
@@ -119,18 +117,23 @@ def scan(url: str, identities: list[str], sensitive: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, database_url: str, nlu: Any) -> Iterator[Callable[..., App]]:
-    """The app with a channel's settings (given as environment variables)."""
-    made: list[App] = []
-
+def open_app(make_app: Callable[..., App]) -> Callable[..., App]:
+    """An app with a channel's settings and the health centre's round open."""
     def make(env: dict[str, str]) -> App:
-        made.append(bootstrap(make_settings(tmp_path, database_url, **env), nlu=nlu))
-        open_for(made[-1])
-        return made[-1]
+        app = make_app(env)
+        open_for(app)
+        return app
 
-    yield make
-    for app in made:
-        app.close()
+    return make
+
+
+def walk(user: TelegramUser | MessengerUser, steps: list[tuple[str, str]]) -> None:
+    """Say, press or check ("shown") each step in turn, as the user."""
+    for action, value in steps:
+        if action == "shown":
+            assert value in user.shown(), f"{value!r} was not shown:\n{user.shown()}"
+        else:
+            getattr(user, action)(value)
 
 
 def _unlimited(server: Server) -> Server:
@@ -166,9 +169,9 @@ class TelegramUser:
 
 
 def test_a_telegram_survey_leaves_no_identity_beside_answers(
-        make_app: Callable[..., App]) -> None:
+        open_app: Callable[..., App]) -> None:
     with FakeTelegram(test_telegram.TOKEN) as tg:
-        app = make_app(test_telegram.telegram_env(tg, webhook=True))
+        app = open_app(test_telegram.telegram_env(tg, webhook=True))
         with _unlimited(test_telegram.LiveServer(app, tg)) as server:
             tg.wait_for(lambda: "getMe" in tg.methods())
             take_survey(TelegramUser(server), SURVEY_EN)
@@ -214,9 +217,9 @@ class MessengerUser:
 
 
 def test_a_messenger_survey_leaves_no_identity_beside_answers(
-        make_app: Callable[..., App]) -> None:
+        open_app: Callable[..., App]) -> None:
     with FakeGraph(test_messenger.TOKEN, test_messenger.APP_SECRET) as graph:
-        app = make_app(test_messenger.messenger_env(graph))
+        app = open_app(test_messenger.messenger_env(graph))
         with _unlimited(test_messenger.LiveServer(app)) as server:
             take_survey(MessengerUser(server, graph), SURVEY_KM)
 

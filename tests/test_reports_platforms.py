@@ -7,20 +7,17 @@ beside what was reported and no link left between the person and the report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
-from bot.bootstrap import App, bootstrap
+from bot.bootstrap import App
 from common.db.base import utcnow
 from dialogues.core.models import User
 from dialogues.reports.models import Report, ReportFollowup
 from tests import test_messenger, test_telegram
-from tests.conftest import Chat, make_settings
+from tests.conftest import Chat
 from tests.fake_graph import FakeGraph
 from tests.fake_telegram import FakeTelegram
 from tests.meetings_helpers import KK, invite, make_user
@@ -34,6 +31,7 @@ from tests.test_privacy import (
     TelegramUser,
     _unlimited,
     scan,
+    walk,
 )
 
 WORDS_EN = "The clerk kept the money in his pocket"
@@ -48,28 +46,6 @@ REPORT_KM = [
     ("say", "គេយកលុយខ្ញុំ២ម៉ឺនរៀល ធ្វើសំបុត្រកំណើត"), ("say", "គោកឃ្លាង"), ("press", "ថ្ងៃនេះ"),
     ("say", WORDS_KM), ("press", "✅ បាទ/ចាស ប្រាប់ខ្ញុំ"), ("press", "✅ បញ្ជាក់"),
     ("shown", "២០.០០០ រៀល នោះមិនមែនជាថ្លៃដែលត្រូវបង់ទេ"), ("shown", "ប្រភព៖")]
-
-
-@pytest.fixture
-def make_app(tmp_path: Path, database_url: str, nlu: Any) -> Iterator[Callable[..., App]]:
-    """The app with a channel's settings (given as environment variables)."""
-    made: list[App] = []
-
-    def make(env: dict[str, str]) -> App:
-        made.append(bootstrap(make_settings(tmp_path, database_url, **env), nlu=nlu))
-        return made[-1]
-
-    yield make
-    for app in made:
-        app.close()
-
-
-def walk(user: TelegramUser | MessengerUser, steps: list[tuple[str, str]]) -> None:
-    for action, value in steps:
-        if action == "shown":
-            assert value in user.shown(), f"{value!r} was not shown:\n{user.shown()}"
-        else:
-            getattr(user, action)(value)
 
 
 def answer_as_caf(app: App) -> str:
