@@ -58,7 +58,8 @@ SURVEY_KM = [
     ("press", "បាទ/ចាស ផ្ញើមកខ្ញុំ"), ("shown", "អរគុណសម្រាប់ការវាយតម្លៃមណ្ឌលសុខភាពគោកឃ្លាង")]
 
 
-def take_survey(user: TelegramUser | MessengerUser, steps: list[tuple[str, str]]) -> None:
+def walk(user: TelegramUser | MessengerUser, steps: list[tuple[str, str]]) -> None:
+    """Say, press or check ("shown") each step in turn, as the user."""
     for action, value in steps:
         if action == "shown":
             assert value in user.shown(), f"{value!r} was not shown:\n{user.shown()}"
@@ -127,15 +128,6 @@ def open_app(make_app: Callable[..., App]) -> Callable[..., App]:
     return make
 
 
-def walk(user: TelegramUser | MessengerUser, steps: list[tuple[str, str]]) -> None:
-    """Say, press or check ("shown") each step in turn, as the user."""
-    for action, value in steps:
-        if action == "shown":
-            assert value in user.shown(), f"{value!r} was not shown:\n{user.shown()}"
-        else:
-            getattr(user, action)(value)
-
-
 def _unlimited(server: Server) -> Server:
     """The platforms' per-chat rate limits (one message a second) would make a survey of 25
     turns take half a minute; they are not what this test is about."""
@@ -174,7 +166,7 @@ def test_a_telegram_survey_leaves_no_identity_beside_answers(
         app = open_app(test_telegram.telegram_env(tg, webhook=True))
         with _unlimited(test_telegram.LiveServer(app, tg)) as server:
             tg.wait_for(lambda: "getMe" in tg.methods())
-            take_survey(TelegramUser(server), SURVEY_EN)
+            walk(TelegramUser(server), SURVEY_EN)
 
     problems = scan(app.settings.database_url, [str(TG_USER), FIRST_NAME, LAST_NAME, USERNAME],
                     [COMMENT_EN, "Woman", *rating_labels(app)])
@@ -221,7 +213,7 @@ def test_a_messenger_survey_leaves_no_identity_beside_answers(
     with FakeGraph(test_messenger.TOKEN, test_messenger.APP_SECRET) as graph:
         app = open_app(test_messenger.messenger_env(graph))
         with _unlimited(test_messenger.LiveServer(app)) as server:
-            take_survey(MessengerUser(server, graph), SURVEY_KM)
+            walk(MessengerUser(server, graph), SURVEY_KM)
 
     problems = scan(app.settings.database_url, [PSID],
                     [COMMENT_KM, "ស្រី", *rating_labels(app)])
