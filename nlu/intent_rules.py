@@ -38,8 +38,13 @@ def unsure_service_question(message: Message, found: list[dict[str, Any]],
     if intent != "ask_service" or confidence >= _UNSURE or any(
             e["entity"] in ("service", "aspect") for e in found):
         return intent
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
-               if r.get("name") != "ask_service"]
+    return _next_reading(message, intent)
+
+
+def _next_reading(message: Message, intent: str) -> str:
+    """The classifier's best reading other than `intent`, set on the message (`intent` when
+    the ranking has no other)."""
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
     if not ranking:
         return intent
     message.set(INTENT, {"name": ranking[0]["name"],
@@ -129,7 +134,7 @@ _CONVERSION = re.compile(
     r"|pon ?man (?:dollar|usd|riel)", re.I)
 
 
-_RIEL = re.compile(r"riel|រៀល|៛|\briels?\b", re.I)
+_RIEL = re.compile(r"riel|រៀល|៛", re.I)
 _DOLLAR = re.compile(r"dollar|dolla|usd|\$|ដុល្លារ", re.I)
 
 
@@ -145,12 +150,7 @@ def money_without_conversion(message: Message, found: list[dict[str, Any]],
     if not ((intent == "convert_currency" and not both and not _CONVERSION.search(text))
             or (intent == "ask_on_behalf" and named_sum)):
         return intent
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
-    if not ranking:
-        return intent
-    message.set(INTENT, {"name": ranking[0]["name"],
-                         "confidence": float(ranking[0]["confidence"])}, add_to_output=True)
-    return str(ranking[0]["name"])
+    return _next_reading(message, intent)
 
 
 def before_entities(message: Message, intent: str | None,
